@@ -1,0 +1,47 @@
+"""Exceptions raised by the archive."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchiveError",
+    "ArchiveFileError",
+    "InvalidItemError",
+    "NotFoundError",
+    "SearchSyntaxError",
+]
+
+
+class ArchiveError(Exception):
+    """Base class of every error the archive raises on purpose."""
+
+
+class ArchiveFileError(ArchiveError):
+    """The archive path cannot be used: not SQLite, not writable, a directory, too new."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class SearchSyntaxError(ArchiveError, ValueError):
+    """A search query that SQLite FTS5 cannot parse."""
+
+    default_hint = (
+        "put words in double quotes to search for them as written, "
+        "or use literal=True (--literal) to ignore FTS5 syntax"
+    )
+
+    def __init__(self, query: str, reason: str, hint: str | None = None) -> None:
+        self.query = query
+        self.reason = reason
+        self.hint = self.default_hint if hint is None else hint
+        super().__init__(f"cannot search for {query!r}: {reason}; {self.hint}")
+
+
+class NotFoundError(ArchiveError, LookupError):
+    """No article, run or other row matches the key asked for."""
+
+
+class InvalidItemError(ArchiveError, ValueError):
+    """An item handed to the archive lacks a required field or has one of the wrong type."""

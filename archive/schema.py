@@ -1,0 +1,324 @@
+"""Archive schema: tables, indexes, FTS and views, built by append-only migrations."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+from sqlite_utils.db import ForeignKey
+
+__all__ = [
+    "FTS_COLUMNS",
+    "FTS_TOKENIZE",
+    "MAIN_TABLES",
+    "MIGRATION_SET",
+    "SCHEMA_VERSION",
+    "known_migrations",
+    "migrations",
+]
+
+MIGRATION_SET = "teaserfeed"
+FTS_COLUMNS = ("title", "lead", "body")
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+# bm25 weights of title, lead and body for FTS5's `ORDER BY rank`
+FTS_RANK = "bm25(10.0, 3.0, 1.0)"
+MAIN_TABLES = (
+    "sources",
+    "runs",
+    "fetches",
+    "listings",
+    "articles",
+    "article_urls",
+    "teasers",
+    "images",
+    "removed",
+    "pages",
+)
+
+# Append-only: a schema change is a new function below, never an edit of an applied one.
+migrations = Migrations(MIGRATION_SET)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Create the v1 tables, indexes, full-text index and views."""
+    db.table("sources").create(
+        {
+            "name": str,
+            "start_urls": str,
+            "config": str,
+            "config_hash": str,
+            "first_seen": str,
+            "last_seen": str,
+        },
+        pk="name",
+        not_null=["start_urls", "config", "config_hash", "first_seen", "last_seen"],
+    )
+
+    runs = db.table("runs")
+    runs.create(
+        {
+            "id": int,
+            "started": str,
+            "finished": str,
+            "status": str,
+            "sites": str,
+            "stats": str,
+            # exact per-run counters, incremented in the same transaction as each write
+            "teasers_seen": int,
+            "teasers_new": int,
+            "articles_new": int,
+            "articles_updated": int,
+            "articles_unchanged": int,
+            "articles_merged": int,
+            # frozen by finish_run; live runs compute it on demand
+            "duplicates_merged": int,
+        },
+        pk="id",
+        not_null=["started", "status", "sites", "stats"],
+        defaults={
+            "teasers_seen": 0,
+            "teasers_new": 0,
+            "articles_new": 0,
+            "articles_updated": 0,
+            "articles_unchanged": 0,
+            "articles_merged": 0,
+        },
+    )
+    runs.create_index(["started"])
+
+    fetches = db.table("fetches")
+    fetches.create(
+        {
+            "id": int,
+            "run_id": int,
+            "url": str,
+            "kind": str,
+            "source": str,
+            "status": int,
+            "final_url": str,
+            "bytes": int,
+            "ms": int,
+            "error_kind": str,
+            "error": str,
+            "teasers": int,
+            "fetched_at": str,
+        },
+        pk="id",
+        not_null=["url", "kind", "fetched_at"],
+        foreign_keys=[ForeignKey("fetches", "run_id", "runs", "id", on_delete="SET NULL")],
+    )
+    fetches.create_index(["run_id", "kind"])
+    fetches.create_index(["url"])
+    fetches.create_index(["error_kind"])
+
+    listings = db.table("listings")
+    listings.create(
+        {
+            "url": str,
+            "source": str,
+            "first_fetched": str,
+            "last_fetched": str,
+            "last_status": int,
+            "last_error_kind": str,
+            "teasers": int,
+            "times_fetched": int,
+            "failures": int,
+        },
+        pk="url",
+        not_null=["first_fetched", "last_fetched", "times_fetched", "failures"],
+        defaults={"times_fetched": 0, "failures": 0},
+    )
+    listings.create_index(["source"])
+
+    articles = db.table("articles")
+    articles.create(
+        {
+            "id": int,
+            "url": str,
+            "canonical_url": str,
+            "source": str,
+            "title": str,
+            "lead": str,
+            "body": str,
+            "authors": str,
+            "published": str,
+            "published_from": str,
+            "published_raw": str,
+            "modified": str,
+            "modified_from": str,
+            "modified_raw": str,
+            "language": str,
+            "section": str,
+            "tags": str,
+            "top_image": str,
+            "word_count": int,
+            "content_hash": str,
+            "extractor_version": str,
+            "first_seen": str,
+            "last_fetched": str,
+            "version": int,
+            "cluster_id": int,
+            "first_run_id": int,
+            "last_run_id": int,
+        },
+        pk="id",
+        not_null=[
+            "url",
+            "source",
+            "body",
+            "authors",
+            "tags",
+            "content_hash",
+            "first_seen",
+            "last_fetched",
+            "version",
+        ],
+        defaults={"version": 1, "word_count": 0, "authors": "[]", "tags": "[]", "body": ""},
+        foreign_keys=[
+            ForeignKey("articles", "first_run_id", "runs", "id", on_delete="SET NULL"),
+            ForeignKey("articles", "last_run_id", "runs", "id", on_delete="SET NULL"),
+        ],
+    )
+    articles.create_index(["url"])
+    articles.create_index(["canonical_url"])
+    articles.create_index(["content_hash"])
+    articles.create_index(["cluster_id"])
+    articles.create_index(["first_run_id"])
+    articles.create_index(["last_run_id"])
+    articles.create_index(["published"])
+    # the date every listing, export and date filter sorts and compares on
+    db.execute(
+        "CREATE INDEX idx_articles_date ON articles (coalesce(published, first_seen))"
+    )
+    db.execute(
+        "CREATE INDEX idx_articles_source_date "
+        "ON articles (source, coalesce(published, first_seen))"
+    )
+
+    article_urls = db.table("article_urls")
+    article_urls.create(
+        {"url_key": str, "article_id": int, "url": str, "kind": str, "first_seen": str},
+        pk="url_key",
+        not_null=["article_id", "url", "kind", "first_seen"],
+        foreign_keys=[
+            ForeignKey("article_urls", "article_id", "articles", "id", on_delete="CASCADE")
+        ],
+    )
+    article_urls.create_index(["article_id"])
+
+    teasers = db.table("teasers")
+    teasers.create(
+        {
+            "id": int,
+            "source": str,
+            "listing_url": str,
+            "url": str,
+            "url_key": str,
+            "article_id": int,
+            "title": str,
+            "excerpt": str,
+            "image": str,
+            "date_text": str,
+            "has_read_more": int,
+            "region": str,
+            "teaser_key": str,
+            "first_seen": str,
+            "last_seen": str,
+            "times_seen": int,
+            "last_position": int,
+            "first_run_id": int,
+            "last_run_id": int,
+        },
+        pk="id",
+        not_null=[
+            "source",
+            "listing_url",
+            "url",
+            "url_key",
+            "teaser_key",
+            "first_seen",
+            "last_seen",
+            "times_seen",
+            "has_read_more",
+        ],
+        defaults={"times_seen": 1, "has_read_more": 0},
+        foreign_keys=[
+            ForeignKey("teasers", "article_id", "articles", "id", on_delete="SET NULL"),
+            ForeignKey("teasers", "first_run_id", "runs", "id", on_delete="SET NULL"),
+            ForeignKey("teasers", "last_run_id", "runs", "id", on_delete="SET NULL"),
+        ],
+    )
+    teasers.create_index(["teaser_key"], unique=True)
+    teasers.create_index(["url_key"])
+    teasers.create_index(["article_id"])
+    teasers.create_index(["listing_url"])
+    teasers.create_index(["source", "last_seen"])
+    teasers.create_index(["first_run_id"])
+    teasers.create_index(["last_run_id"])
+
+    for name, columns in (
+        ("images", {"url": str, "alt": str, "caption": str, "credit": str, "position": int}),
+        ("removed", {"rule": str, "text": str}),
+        ("pages", {"url": str, "fetched_at": str, "content": bytes, "encoding": str}),
+    ):
+        table = db.table(name)
+        table.create(
+            {"id": int, "article_id": int, **columns},
+            pk="id",
+            not_null=["article_id"],
+            foreign_keys=[ForeignKey(name, "article_id", "articles", "id", on_delete="CASCADE")],
+        )
+        table.create_index(["article_id"])
+
+    # FTS5 with external content; the update trigger fires only when an indexed column is
+    # written, so re-fetching an unchanged article does not re-tokenise its body
+    articles.enable_fts(list(FTS_COLUMNS), tokenize=FTS_TOKENIZE, create_triggers=False)
+    columns = ", ".join(FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    db.executescript(
+        f"""
+        CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
+          INSERT INTO articles_fts (rowid, {columns}) VALUES (new.id, {new});
+        END;
+        CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, {columns})
+            VALUES ('delete', old.id, {old});
+        END;
+        CREATE TRIGGER articles_au AFTER UPDATE OF {columns} ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, {columns})
+            VALUES ('delete', old.id, {old});
+          INSERT INTO articles_fts (rowid, {columns}) VALUES (new.id, {new});
+        END;
+        """
+    )
+    db.execute("INSERT INTO articles_fts (articles_fts, rank) VALUES ('rank', ?)", [FTS_RANK])
+
+    db.create_view(
+        "latest_articles",
+        """
+        SELECT id, source, published, title, url, first_seen
+        FROM articles
+        ORDER BY source, coalesce(published, first_seen) DESC, id DESC
+        """,
+    )
+    db.create_view(
+        "headline_changes",
+        """
+        SELECT a.id AS article_id, a.url, t.listing_url, t.title AS teaser_title,
+               a.title AS article_title, t.first_seen
+        FROM teasers t JOIN articles a ON a.id = t.article_id
+        WHERE trim(t.title) != '' AND trim(t.title) != trim(coalesce(a.title, ''))
+        ORDER BY t.first_seen DESC
+        """,
+    )
+
+
+
+
+def known_migrations() -> list[str]:
+    """Names of every migration this version of the package knows, in order."""
+    return [m.name for m in migrations.pending(Database(memory=True))]
+
+
+# number of migrations this package knows: an archive with all of them applied is current
+SCHEMA_VERSION = len(known_migrations())

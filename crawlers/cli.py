@@ -1,0 +1,395 @@
+"""The `teaserfeed` command line: crawl, demo, search, show, export, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import (
+    Archive,
+    ArchiveError,
+    NotFoundError,
+    SearchSyntaxError,
+    open_archive,
+    write_datasette_metadata,
+)
+from crawlers.errors import TeaserfeedError
+from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
+
+__all__ = ["main", "run_crawl"]
+
+DEFAULT_ARCHIVE = "news.db"
+DEFAULT_DEMO_ARCHIVE = "demo.db"
+
+archive_option = click.option(
+    "--archive",
+    "archive_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("TEASERFEED_ARCHIVE", DEFAULT_ARCHIVE),
+    show_default=f"$TEASERFEED_ARCHIVE or {DEFAULT_ARCHIVE}",
+    help="SQLite archive file.",
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"teaserfeed: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _open(path: Path, *, must_exist: bool = True) -> Iterator[Archive]:
+    if must_exist and not path.exists():
+        _fail(f"{path}: no such archive; run `teaserfeed crawl` or `teaserfeed demo` first")
+    try:
+        archive = open_archive(path)
+    except ArchiveError as exc:
+        _fail(str(exc))
+    try:
+        yield archive
+    finally:
+        archive.close()
+
+
+def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"-s {pair!r}: settings are given as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
+        result[key.strip()] = value
+    return result
+
+
+def run_crawl(
+    configs: Sequence[SiteConfig],
+    archive_path: str | Path,
+    settings: dict[str, Any] | None = None,
+) -> int | None:
+    """Run one crawl of the given sites into the archive; return its run id.
+
+    Scrapy's reactor starts once per process, so call this once per process (the CLI does).
+    """
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import Settings
+
+    from crawlers.spiders.teasers import TeaserSpider
+
+    crawl_settings = Settings()
+    crawl_settings.setmodule("crawlers.settings", priority="project")
+    crawl_settings.set("TEASERFEED_ARCHIVE", str(archive_path), priority="cmdline")
+    crawl_settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+    for key, value in (settings or {}).items():
+        crawl_settings.set(key, value, priority="cmdline")
+    process = CrawlerProcess(crawl_settings, install_root_handler=True)
+    crawler = process.create_crawler(TeaserSpider)
+    process.crawl(crawler, configs=list(configs))
+    process.start()
+    run_id = crawler.stats.get_value("teaserfeed/run_id") if crawler.stats else None
+    return int(run_id) if run_id is not None else None
+
+
+def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, Any]:
+    summary = archive.run_summary(run_id)
+    errors: dict[str, int] = summary.get("errors", {})
+    error_text = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
+    rows = [
+        ("sites", ", ".join(summary.get("sites", []))),
+        ("listing pages", str(summary["listing_pages"])),
+        ("teasers", f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"),
+        (
+            "articles",
+            f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
+            f"{summary.get('articles_known', 0)} already archived",
+        ),
+        ("duplicates merged", str(summary["duplicates_merged"])),
+        ("errors", f"{sum(errors.values())}" + (f" ({error_text})" if error_text else "")),
+    ]
+    click.echo(f"teaserfeed: run {run_id} {summary.get('status', '?')} in {elapsed:.1f} s")
+    for label, value in rows:
+        click.echo(f"  {label:<18} {value}")
+    return summary
+
+
+def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
+    if run_id is None:
+        _fail("the crawl did not start; see the messages above", 1)
+        return
+    with _open(archive_path) as archive:
+        summary = _print_summary(archive, run_id, elapsed)
+    name = str(archive_path)
+    click.echo(f"archive: {archive_path.resolve()}")
+    click.echo(f"  browse it in datasette:  teaserfeed serve {name}")
+    click.echo(f'  search it:               teaserfeed search "QUERY" --archive {name}')
+    if summary.get("status") != "finished":
+        sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="teaserfeed")
+def main() -> None:
+    """Archive news through its teaser listings into a searchable SQLite file."""
+
+
+@main.command()
+@click.argument("sites", nargs=-1)
+@click.option(
+    "--sites",
+    "sites_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="sites.toml",
+    show_default=True,
+    help="Site configuration file (TOML, see README).",
+)
+@click.option("--url", help="Crawl this one listing page in automatic mode, without a config.")
+@archive_option
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy/teaserfeed setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
+def crawl(
+    sites: tuple[str, ...],
+    sites_file: Path,
+    url: str | None,
+    archive_path: Path,
+    overrides: tuple[str, ...],
+    verbose: bool,
+) -> None:
+    """Crawl the configured SITES (all when none are named) into the archive.
+
+    Exit status: 0 when the run finished (fetch errors are listed in the summary),
+    1 when it did not finish, 2 for a usage or configuration error.
+    """
+    try:
+        if url:
+            if sites:
+                _fail("give either SITE names or --url, not both")
+            configs = [SiteConfig.for_url(url)]
+        else:
+            configs = select_sites(load_sites(sites_file), list(sites))
+    except TeaserfeedError as exc:
+        _fail(str(exc))
+    settings: dict[str, Any] = dict(_parse_settings(overrides))
+    if verbose:
+        settings.setdefault("LOG_LEVEL", "INFO")
+    _check_archive_writable(archive_path)
+    started = time.monotonic()
+    run_id = run_crawl(configs, archive_path, settings)
+    _after_crawl(archive_path, run_id, time.monotonic() - started)
+
+
+def _check_archive_writable(path: Path) -> None:
+    try:
+        open_archive(path).close()
+    except ArchiveError as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@click.option(
+    "--archive",
+    "archive_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DEMO_ARCHIVE,
+    show_default=True,
+    help="SQLite archive file to crawl the demo into.",
+)
+@click.option("--port", type=int, default=0, help="Port of the demo site (default: a free one).")
+@click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
+def demo(archive_path: Path, port: int, verbose: bool) -> None:
+    """Serve the bundled demo news site on 127.0.0.1 and crawl it into an archive."""
+    from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
+
+    _check_archive_writable(archive_path)
+    try:
+        server = serve_demo(port=port)
+    except OSError as exc:
+        _fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
+        return
+    with server:
+        click.echo(f"demo site serving at {server.url}/")
+        configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
+        settings: dict[str, Any] = {
+            # Our own loopback server: no need to be slow.
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+        }
+        if verbose:
+            settings["LOG_LEVEL"] = "INFO"
+        started = time.monotonic()
+        run_id = run_crawl(configs, archive_path, settings)
+        elapsed = time.monotonic() - started
+    click.echo(f"crawled site {DEMO_SITE_NAME!r}")
+    _after_crawl(archive_path, run_id, elapsed)
+
+
+@main.command()
+@click.argument("query")
+@archive_option
+@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--source", help="Only articles of this site.")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published before this date (YYYY-MM-DD).")
+@click.option("--language", help="Only articles in this language (e.g. en).")
+@click.option(
+    "--literal", is_flag=True, help="Search the words as typed, ignoring FTS5 query syntax."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON lines.")
+def search(
+    query: str,
+    archive_path: Path,
+    limit: int,
+    source: str | None,
+    since: str | None,
+    until: str | None,
+    language: str | None,
+    literal: bool,
+    as_json: bool,
+) -> None:
+    """Full-text search of the archive; QUERY uses SQLite FTS5 syntax (AND, OR, "phrase", pre*).
+
+    Prints ranked hits: title, date, URL and a snippet.
+    """
+    with _open(archive_path) as archive:
+        try:
+            hits = archive.search(
+                query,
+                limit=limit,
+                source=source,
+                since=since,
+                until=until,
+                language=language,
+                literal=literal,
+            )
+        except SearchSyntaxError as exc:
+            _fail(str(exc))
+            return
+    if as_json:
+        for hit in hits:
+            click.echo(json.dumps(vars(hit), ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no articles match {query!r}")
+        return
+    for number, hit in enumerate(hits, 1):
+        date = (hit.published or "")[:10] or "undated"
+        click.echo(f"{number:>3}. {hit.title or '(untitled)'}")
+        click.echo(f"     {date}  {hit.source or ''}  {hit.url}")
+        if hit.snippet:
+            click.echo(f"     {hit.snippet}")
+
+
+@main.command()
+@click.argument("article")
+@archive_option
+@click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
+def show(article: str, archive_path: Path, as_json: bool) -> None:
+    """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
+    key: int | str = int(article) if article.isdigit() else article
+    with _open(archive_path) as archive:
+        try:
+            stored = archive.article(key)
+        except NotFoundError as exc:
+            _fail(str(exc), 1)
+            return
+    if as_json:
+        click.echo(json.dumps(stored.as_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(stored.title or "(untitled)")
+    click.echo(f"{stored.url}")
+    click.echo(
+        f"published {stored.published or '?'} ({stored.published_from or '-'}); "
+        f"by {', '.join(stored.authors) or '?'}; {stored.word_count} words"
+    )
+    click.echo("")
+    click.echo(stored.body)
+    click.echo("")
+    click.echo(f"teasers ({len(stored.teasers)}):")
+    for teaser in stored.teasers:
+        click.echo(
+            f"  {teaser.listing_url} #{teaser.last_position}: {teaser.title} "
+            f"(seen {teaser.times_seen}x)"
+        )
+
+
+@main.command()
+@archive_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    show_default=True,
+    help="File to write ('-' for standard output).",
+)
+@click.option("--source", help="Only articles of this site.")
+@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
+def export(
+    archive_path: Path,
+    fmt: str,
+    output: Any,
+    source: str | None,
+    since: str | None,
+    with_teasers: bool,
+) -> None:
+    """Export articles as JSON lines or CSV."""
+    with _open(archive_path) as archive:
+        count = archive.export(
+            output, format=fmt, source=source, since=since, with_teasers=with_teasers
+        )
+    click.echo(f"exported {count} articles", err=True)
+
+
+@main.command()
+@click.argument("archive_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("-p", "--port", type=int, default=8001, show_default=True)
+def serve(archive_file: Path, host: str, port: int) -> None:
+    """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries)."""
+    try:
+        import datasette  # noqa: F401
+    except ImportError:
+        _fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
+    if not archive_file.exists():
+        _fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
+    with _open(archive_file):
+        pass  # brings an older archive up to the current schema before datasette reads it
+    with tempfile.TemporaryDirectory() as tmp:
+        metadata = Path(tmp) / "metadata.json"
+        write_datasette_metadata(archive_file, metadata)
+        command = [
+            sys.executable, "-m", "datasette", "serve", str(archive_file),
+            "--metadata", str(metadata), "--host", host, "--port", str(port),
+        ]  # fmt: skip
+        try:
+            code = subprocess.call(command)
+        except KeyboardInterrupt:
+            code = 0
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

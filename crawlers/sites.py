@@ -1,0 +1,192 @@
+"""Load and validate sites.toml into SiteConfig objects."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cssselect import SelectorError
+from parsel.csstranslator import HTMLTranslator
+
+from crawlers.errors import SiteConfigError, UnknownSiteError
+
+__all__ = ["SiteConfig", "load_sites", "parse_sites", "select_sites"]
+
+_SELECTOR_KEYS = ("teaser", "link", "title", "excerpt", "date", "image", "next_page")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_translator = HTMLTranslator()
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """One configured site: where its listings are and how to read their teasers."""
+
+    name: str
+    start_urls: tuple[str, ...]
+    teaser: str | None = None
+    link: str | None = None
+    title: str | None = None
+    excerpt: str | None = None
+    date: str | None = None
+    image: str | None = None
+    next_page: str | None = None
+    article_url_pattern: str | None = None
+    max_pages: int = 5
+    strip: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def selector_mode(self) -> bool:
+        """True when teasers are found by the configured `teaser` selector."""
+        return self.teaser is not None
+
+    @property
+    def url_pattern(self) -> re.Pattern[str] | None:
+        """The compiled article_url_pattern, if any."""
+        return re.compile(self.article_url_pattern) if self.article_url_pattern else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the configuration."""
+        data = asdict(self)
+        data["start_urls"] = list(self.start_urls)
+        data["strip"] = list(self.strip)
+        return data
+
+    @property
+    def config_hash(self) -> str:
+        """A stable hash of the configuration, to notice when it changes."""
+        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    @classmethod
+    def for_url(cls, url: str, name: str | None = None) -> SiteConfig:
+        """An ad-hoc configuration for a single listing URL, in automatic mode."""
+        _check_url(url, name or "url", "url")
+        host = urlsplit(url).hostname or "site"
+        return cls(name=name or host, start_urls=(url,), max_pages=1)
+
+
+def _fail(origin: str, site: str | None, key: str | None, reason: str) -> SiteConfigError:
+    where = origin
+    if site is not None:
+        where += f": [sites.{site}]"
+    if key is not None:
+        where += f" key '{key}'"
+    return SiteConfigError(f"{where}: {reason}")
+
+
+def _check_url(url: str, site: str, key: str, origin: str = "sites") -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(origin, site, key, f"{url!r} is not an absolute http(s) URL")
+
+
+def _check_selector(value: object, origin: str, site: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(origin, site, key, "must be a non-empty CSS selector string")
+    try:
+        _translator.css_to_xpath(value)
+    except (SelectorError, ValueError, NotImplementedError) as exc:
+        raise _fail(origin, site, key, f"invalid CSS selector {value!r}: {exc}") from None
+    return value
+
+
+def _parse_site(name: str, raw: object, origin: str) -> SiteConfig:
+    if not _NAME_RE.match(name):
+        raise _fail(origin, name, None, "site names use letters, digits, '-', '_' and '.'")
+    if not isinstance(raw, Mapping):
+        raise _fail(origin, name, None, "must be a table of settings")
+    known = {f for f in SiteConfig.__dataclass_fields__ if f != "name"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise _fail(
+            origin, name, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(known))}"
+        )
+    urls = raw.get("start_urls")
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        raise _fail(origin, name, "start_urls", "must be a non-empty list of URLs")
+    for url in urls:
+        _check_url(url, name, "start_urls", origin)
+    values: dict[str, Any] = {}
+    for key in _SELECTOR_KEYS:
+        if key in raw:
+            values[key] = _check_selector(raw[key], origin, name, key)
+    if any(k in values for k in ("link", "title", "excerpt", "date", "image")) and (
+        "teaser" not in values
+    ):
+        raise _fail(origin, name, "teaser", "field selectors need a 'teaser' block selector")
+    pattern = raw.get("article_url_pattern")
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise _fail(origin, name, "article_url_pattern", "must be a regular expression string")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _fail(
+                origin, name, "article_url_pattern", f"invalid regular expression: {exc}"
+            ) from None
+        values["article_url_pattern"] = pattern
+    max_pages = raw.get("max_pages", 5)
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+        raise _fail(origin, name, "max_pages", "must be a whole number of at least 1")
+    strip = raw.get("strip", [])
+    if isinstance(strip, str):
+        strip = [strip]
+    if not isinstance(strip, list):
+        raise _fail(origin, name, "strip", "must be a list of CSS selectors")
+    checked = tuple(_check_selector(s, origin, name, "strip") for s in strip)
+    return SiteConfig(
+        name=name,
+        start_urls=tuple(urls),
+        max_pages=max_pages,
+        strip=checked,
+        **values,
+    )
+
+
+def parse_sites(text: str, origin: str = "sites.toml") -> dict[str, SiteConfig]:
+    """Parse the text of a sites.toml file; raise SiteConfigError naming site, key and reason."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _fail(origin, None, None, f"not valid TOML: {exc}") from None
+    extra = sorted(set(data) - {"sites"})
+    if extra:
+        raise _fail(origin, None, None, f"unknown top-level table '{extra[0]}'; use [sites.NAME]")
+    sites = data.get("sites")
+    if not isinstance(sites, Mapping) or not sites:
+        raise _fail(origin, None, None, "no sites defined; add a [sites.NAME] table")
+    return {name: _parse_site(name, raw, origin) for name, raw in sites.items()}
+
+
+def load_sites(path: str | Path) -> dict[str, SiteConfig]:
+    """Read and validate a sites.toml file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteConfigError(
+            f"{path}: no such file; write a sites.toml (see README) or pass --sites PATH"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteConfigError(f"{path}: cannot be read: {exc}") from None
+    return parse_sites(text, str(path))
+
+
+def select_sites(sites: Mapping[str, SiteConfig], names: list[str]) -> list[SiteConfig]:
+    """The configs for the given names (all when none); UnknownSiteError names what exists."""
+    if not names:
+        return list(sites.values())
+    missing = [n for n in names if n not in sites]
+    if missing:
+        known = ", ".join(sorted(sites)) or "none"
+        raise UnknownSiteError(f"unknown site {missing[0]!r}; configured sites: {known}")
+    return [sites[n] for n in names]

@@ -1,0 +1,136 @@
+"""Article extraction v1 on pages written for these tests."""
+
+from __future__ import annotations
+
+import json
+
+from crawlers.article import extract_article
+from crawlers.sites import parse_sites
+
+URL = "https://news.example.org/science/2026/11/04/glacier-survey/"
+
+PARAS = [
+    "Surveyors measured the northern glacier for the ninth year running, walking the same "
+    "transect of stakes that the first team drilled into the ice in the autumn of the project.",
+    "The tongue of the glacier has retreated by forty metres since the last count, the team "
+    "said, while the snow line moved higher than in any year on the station's record.",
+    "Volunteers from the valley school helped carry instruments to the upper camp and logged "
+    "meltwater temperatures every hour during the three days of fieldwork.",
+]
+
+
+def page(jsonld: object | None, head_extra: str = "", body_extra: str = "") -> str:
+    ld = (
+        f'<script type="application/ld+json">{json.dumps(jsonld)}</script>' if jsonld else ""
+    )
+    first, *rest = (f"<p>{p}</p>" for p in PARAS)
+    return f"""<!doctype html><html lang="en-GB"><head>
+<title>Glacier survey finds faster retreat | Valley Times</title>
+<link rel="canonical" href="/science/2026/11/04/glacier-survey/">
+{ld}{head_extra}</head><body>
+<header><nav><a href="/">Home</a> <a href="/science/">Science</a></nav></header>
+<article>
+ <h1>Glacier survey finds faster retreat</h1>
+ <p class="byline">By <a rel="author" href="/a/ines">Ines Vale</a></p>
+ <figure><img src="/img/glacier.jpg" alt="Ice field">
+  <figcaption>Stakes mark the survey line on the ice. <span class="credit">Photo: Tomas Ray/Valley Times</span></figcaption>
+ </figure>
+ {first}
+ <div class="newsletter"><p>Sign up for our weekly science newsletter and never miss a story.</p></div>
+ {"".join(rest)}
+ <div class="donate-box"><p>We have a small favour to ask. Readers like you keep us going. Continue</p></div>
+ {body_extra}
+ <section class="related"><h2>Read more</h2><ul><li><a href="/x">Another story about snow</a></li></ul></section>
+</article>
+<footer>© Valley Times</footer></body></html>"""
+
+
+def test_jsonld_graph_metadata_and_clean_body() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@graph": [
+            {"@type": "WebSite", "name": "Valley Times"},
+            {
+                "@type": "NewsArticle",
+                "headline": "Glacier survey finds faster retreat",
+                "description": "The ice retreated forty metres in a year.",
+                "datePublished": "2026-11-04T09:15:00+01:00",
+                "dateModified": "2026-11-04T12:00:00Z",
+                "author": [{"@type": "Person", "name": "Ines Vale"}, {"name": "Tomas Ray"}],
+                "articleSection": "Science",
+                "keywords": ["glaciers", "climate"],
+                "image": {"@type": "ImageObject", "url": "https://cdn.example.org/glacier-big.jpg"},
+            },
+        ],
+    }
+    art = extract_article(page(ld), URL)
+    assert art.title == "Glacier survey finds faster retreat"
+    assert art.lead == "The ice retreated forty metres in a year."
+    assert art.authors == ["Ines Vale", "Tomas Ray"]
+    assert (art.published, art.published_from) == ("2026-11-04T09:15:00+01:00", "jsonld")
+    assert art.published_raw == "2026-11-04T09:15:00+01:00"
+    assert (art.modified, art.modified_from) == ("2026-11-04T12:00:00+00:00", "jsonld")
+    assert art.section == "Science"
+    assert art.tags == ["glaciers", "climate"]
+    assert art.language == "en"
+    assert art.canonical_url == URL
+    assert art.top_image == "https://cdn.example.org/glacier-big.jpg"
+    assert art.body.split("\n\n") == PARAS
+    assert art.word_count == sum(len(p.split()) for p in PARAS)
+    for junk in ("newsletter", "small favour", "Another story", "Photo:", "Stakes mark", "Ines Vale"):
+        assert junk not in art.body
+    assert art.images[0].url == "https://news.example.org/img/glacier.jpg"
+    assert art.images[0].alt == "Ice field"
+    assert art.images[0].caption == "Stakes mark the survey line on the ice."
+    assert art.images[0].credit == "Photo: Tomas Ray/Valley Times"
+    rules = {r.rule for r in art.removed}
+    assert {"newsletter", "donation-appeal", "related"} <= rules
+    appeal = next(r for r in art.removed if r.rule == "donation-appeal")
+    assert appeal.text.startswith("We have a small favour to ask")
+
+
+def test_meta_dates_and_authors_without_jsonld() -> None:
+    head = (
+        '<meta property="article:published_time" content="2026-11-04T08:00:00+00:00">'
+        '<meta property="og:title" content="Glacier survey finds faster retreat">'
+        '<meta name="author" content="Ines Vale">'
+    )
+    art = extract_article(page(None, head), URL)
+    assert (art.published, art.published_from) == ("2026-11-04T08:00:00+00:00", "meta")
+    assert art.modified is None
+    assert art.authors == ["Ines Vale"]
+
+
+def test_time_element_then_url_date() -> None:
+    with_time = page(None, body_extra='<time datetime="2026-11-03">3 November</time>')
+    art = extract_article(with_time, URL)
+    assert (art.published, art.published_from) == ("2026-11-03", "time")
+    art = extract_article(page(None), URL)
+    assert (art.published, art.published_from) == ("2026-11-04", "url")
+    assert art.authors == ["Ines Vale"]  # from rel=author
+    assert art.title == "Glacier survey finds faster retreat"  # from h1
+
+
+def test_site_strip_rules_are_applied_and_recorded() -> None:
+    config = parse_sites(
+        '[sites.vt]\nstart_urls = ["https://news.example.org/"]\nstrip = [".promo"]'
+    )["vt"]
+    html = page(None, body_extra='<div class="promo"><p>Buy the printed annual for your shelf today and save.</p></div>')
+    art = extract_article(html, URL, config)
+    assert "printed annual" not in art.body
+    assert any(r.rule == "site:vt" and "printed annual" in r.text for r in art.removed)
+    assert "printed annual" in extract_article(html, URL).body
+
+
+def test_non_utf8_bytes_with_declared_charset() -> None:
+    html = page(None).replace("Surveyors measured", "Surveyors at the Café Zürich measured")
+    html = html.replace("<head>", '<head><meta charset="windows-1252">')
+    art = extract_article(html.encode("cp1252"), URL)
+    assert "Café Zürich" in art.body
+
+
+def test_hostile_input_returns_empty_article() -> None:
+    for junk in ["", "\x00", "<html>", b"\xff\xfe\xfa", "<p>" * 5000]:
+        art = extract_article(junk, URL)
+        assert art.url == URL
+        assert isinstance(art.body, str)
