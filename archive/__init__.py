@@ -1,0 +1,36 @@
+"""teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
+
+from .dedup import clean_url, content_hash, normalize_url
+from .errors import (
+    ArchiveError,
+    ArchiveFileError,
+    InvalidItemError,
+    NotFoundError,
+    SearchSyntaxError,
+)
+from .metadata import datasette_metadata, datasette_metadata_path, write_datasette_metadata
+from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
+from .schema import SCHEMA_VERSION
+from .store import Archive, open_archive
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Archive",
+    "ArchiveError",
+    "ArchiveFileError",
+    "ArticleOutcome",
+    "InvalidItemError",
+    "NotFoundError",
+    "RunRecord",
+    "SearchHit",
+    "SearchSyntaxError",
+    "StoredArticle",
+    "StoredTeaser",
+    "clean_url",
+    "content_hash",
+    "datasette_metadata",
+    "datasette_metadata_path",
+    "normalize_url",
+    "open_archive",
+    "write_datasette_metadata",
+]

@@ -10,6 +10,7 @@ __all__ = [
     "FTS_TOKENIZE",
     "MAIN_TABLES",
     "MIGRATION_SET",
+    "RUN_COUNTERS",
     "SCHEMA_VERSION",
     "known_migrations",
     "migrations",
@@ -20,6 +21,15 @@ FTS_COLUMNS = ("title", "lead", "body")
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 # bm25 weights of title, lead and body for FTS5's `ORDER BY rank`
 FTS_RANK = "bm25(10.0, 3.0, 1.0)"
+# exact per-run counters on `runs`, bumped in the same transaction as each write
+RUN_COUNTERS = (
+    "teasers_seen",
+    "teasers_new",
+    "articles_new",
+    "articles_updated",
+    "articles_unchanged",
+    "articles_merged",
+)
 MAIN_TABLES = (
     "sources",
     "runs",
@@ -62,26 +72,19 @@ def m001_initial(db: Database) -> None:
             "status": str,
             "sites": str,
             "stats": str,
-            # exact per-run counters, incremented in the same transaction as each write
             "teasers_seen": int,
             "teasers_new": int,
             "articles_new": int,
             "articles_updated": int,
             "articles_unchanged": int,
             "articles_merged": int,
-            # frozen by finish_run; live runs compute it on demand
+            # frozen by finish_run (later runs change what they are computed from)
             "duplicates_merged": int,
+            "articles_known": int,
         },
         pk="id",
-        not_null=["started", "status", "sites", "stats"],
-        defaults={
-            "teasers_seen": 0,
-            "teasers_new": 0,
-            "articles_new": 0,
-            "articles_updated": 0,
-            "articles_unchanged": 0,
-            "articles_merged": 0,
-        },
+        not_null=["started", "status", "sites", "stats", *RUN_COUNTERS],
+        defaults=dict.fromkeys(RUN_COUNTERS, 0),
     )
     runs.create_index(["started"])
 
@@ -186,9 +189,7 @@ def m001_initial(db: Database) -> None:
     articles.create_index(["last_run_id"])
     articles.create_index(["published"])
     # the date every listing, export and date filter sorts and compares on
-    db.execute(
-        "CREATE INDEX idx_articles_date ON articles (coalesce(published, first_seen))"
-    )
+    db.execute("CREATE INDEX idx_articles_date ON articles (coalesce(published, first_seen))")
     db.execute(
         "CREATE INDEX idx_articles_source_date "
         "ON articles (source, coalesce(published, first_seen))"
@@ -272,22 +273,22 @@ def m001_initial(db: Database) -> None:
     # FTS5 with external content; the update trigger fires only when an indexed column is
     # written, so re-fetching an unchanged article does not re-tokenise its body
     articles.enable_fts(list(FTS_COLUMNS), tokenize=FTS_TOKENIZE, create_triggers=False)
-    columns = ", ".join(FTS_COLUMNS)
+    indexed = ", ".join(FTS_COLUMNS)
     new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
     old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
     db.executescript(
         f"""
         CREATE TRIGGER articles_ai AFTER INSERT ON articles BEGIN
-          INSERT INTO articles_fts (rowid, {columns}) VALUES (new.id, {new});
+          INSERT INTO articles_fts (rowid, {indexed}) VALUES (new.id, {new});
         END;
         CREATE TRIGGER articles_ad AFTER DELETE ON articles BEGIN
-          INSERT INTO articles_fts (articles_fts, rowid, {columns})
+          INSERT INTO articles_fts (articles_fts, rowid, {indexed})
             VALUES ('delete', old.id, {old});
         END;
-        CREATE TRIGGER articles_au AFTER UPDATE OF {columns} ON articles BEGIN
-          INSERT INTO articles_fts (articles_fts, rowid, {columns})
+        CREATE TRIGGER articles_au AFTER UPDATE OF {indexed} ON articles BEGIN
+          INSERT INTO articles_fts (articles_fts, rowid, {indexed})
             VALUES ('delete', old.id, {old});
-          INSERT INTO articles_fts (rowid, {columns}) VALUES (new.id, {new});
+          INSERT INTO articles_fts (rowid, {indexed}) VALUES (new.id, {new});
         END;
         """
     )
@@ -311,8 +312,6 @@ def m001_initial(db: Database) -> None:
         ORDER BY t.first_seen DESC
         """,
     )
-
-
 
 
 def known_migrations() -> list[str]:

@@ -302,7 +302,7 @@ def _container(root: HtmlElement) -> HtmlElement | None:
     return main
 
 
-def _body_text(root: HtmlElement, url: str, title: str | None) -> str:
+def _body_text(root: HtmlElement, url: str, title: str | None, lead: str | None) -> str:
     try:
         text = trafilatura.extract(
             root, url=url, include_comments=False, include_tables=True, favor_precision=False
@@ -315,12 +315,10 @@ def _body_text(root: HtmlElement, url: str, title: str | None) -> str:
     if not paragraphs:
         paragraphs = [clean_text(p.text_content()) for p in root.iter("p")]
         paragraphs = [p for p in paragraphs if len(p) > 40]
-    if (
-        paragraphs
-        and title
-        and clean_text(paragraphs[0]).casefold() == clean_text(title).casefold()
-    ):
-        paragraphs = paragraphs[1:]
+    # The headline and the standfirst are stored apart; the body does not repeat them.
+    for known in (title, lead):
+        if paragraphs and known and paragraphs[0].casefold() == clean_text(known).casefold():
+            paragraphs = paragraphs[1:]
     return "\n\n".join(paragraphs)
 
 
@@ -342,7 +340,7 @@ def extract_from_tree(root: HtmlElement, url: str, config: SiteConfig | None = N
         (
             el.get("href")
             for el in root.iter("link")
-            if "canonical" in (el.get("rel") or "").lower()
+            if "canonical" in (el.get("rel") or "").lower().split()
         ),
         None,
     ) or _first(meta, "og:url")
@@ -428,7 +426,7 @@ def extract_from_tree(root: HtmlElement, url: str, config: SiteConfig | None = N
         rules = rules + site_rules(config.name, config.strip)
     article.removed = apply_rules(root, rules)
 
-    article.body = _body_text(root, url, article.title)
+    article.body = _body_text(root, url, article.title, article.lead)
     if not article.body:
         body = ld.get("articleBody")
         if isinstance(body, str):

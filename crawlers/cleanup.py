@@ -86,7 +86,8 @@ def apply_rules(root: HtmlElement, rules: Iterable[CleanupRule]) -> list[Removal
     doomed: dict[HtmlElement, CleanupRule] = {}
     body = root.find("body")
     scope = body if body is not None else root
-    for rule in rules:
+    # Audited rules claim elements first, so page chrome never hides an appeal from the audit.
+    for rule in sorted(rules, key=lambda r: not r.audit):
         for sel in rule.selectors:
             for el in sel(scope):  # type: ignore[union-attr]
                 doomed.setdefault(el, rule)

@@ -90,7 +90,7 @@ def run_crawl(
     crawl_settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
     for key, value in (settings or {}).items():
         crawl_settings.set(key, value, priority="cmdline")
-    process = CrawlerProcess(crawl_settings, install_root_handler=True)
+    process = CrawlerProcess(crawl_settings)
     crawler = process.create_crawler(TeaserSpider)
     process.crawl(crawler, configs=list(configs))
     process.start()

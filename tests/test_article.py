@@ -20,9 +20,7 @@ PARAS = [
 
 
 def page(jsonld: object | None, head_extra: str = "", body_extra: str = "") -> str:
-    ld = (
-        f'<script type="application/ld+json">{json.dumps(jsonld)}</script>' if jsonld else ""
-    )
+    ld = f'<script type="application/ld+json">{json.dumps(jsonld)}</script>' if jsonld else ""
     first, *rest = (f"<p>{p}</p>" for p in PARAS)
     return f"""<!doctype html><html lang="en-GB"><head>
 <title>Glacier survey finds faster retreat | Valley Times</title>
@@ -77,7 +75,14 @@ def test_jsonld_graph_metadata_and_clean_body() -> None:
     assert art.top_image == "https://cdn.example.org/glacier-big.jpg"
     assert art.body.split("\n\n") == PARAS
     assert art.word_count == sum(len(p.split()) for p in PARAS)
-    for junk in ("newsletter", "small favour", "Another story", "Photo:", "Stakes mark", "Ines Vale"):
+    for junk in (
+        "newsletter",
+        "small favour",
+        "Another story",
+        "Photo:",
+        "Stakes mark",
+        "Ines Vale",
+    ):
         assert junk not in art.body
     assert art.images[0].url == "https://news.example.org/img/glacier.jpg"
     assert art.images[0].alt == "Ice field"
@@ -115,7 +120,10 @@ def test_site_strip_rules_are_applied_and_recorded() -> None:
     config = parse_sites(
         '[sites.vt]\nstart_urls = ["https://news.example.org/"]\nstrip = [".promo"]'
     )["vt"]
-    html = page(None, body_extra='<div class="promo"><p>Buy the printed annual for your shelf today and save.</p></div>')
+    html = page(
+        None,
+        body_extra='<div class="promo"><p>Buy the printed annual for your shelf today and save.</p></div>',
+    )
     art = extract_article(html, URL, config)
     assert "printed annual" not in art.body
     assert any(r.rule == "site:vt" and "printed annual" in r.text for r in art.removed)

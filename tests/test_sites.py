@@ -80,7 +80,9 @@ def test_select_sites_unknown_name_lists_configured() -> None:
     sites = parse_sites(GOOD)
     assert [s.name for s in select_sites(sites, [])] == ["example-news", "auto"]
     assert [s.name for s in select_sites(sites, ["auto"])] == ["auto"]
-    with pytest.raises(UnknownSiteError, match="unknown site 'nope'; configured sites: auto, example-news"):
+    with pytest.raises(
+        UnknownSiteError, match="unknown site 'nope'; configured sites: auto, example-news"
+    ):
         select_sites(sites, ["nope"])
 
 

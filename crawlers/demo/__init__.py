@@ -1,0 +1,48 @@
+"""The bundled demo news site (generated, deterministic) and its loopback server."""
+
+from crawlers.demo.server import DemoServer, serve_demo
+from crawlers.demo.site import (
+    APPEAL_TEXT,
+    BASE_PLACEHOLDER,
+    DEMO_SITE_NAME,
+    MOST_READ_HEADING,
+    NEWSLETTER_HEADING,
+    NEWSLETTER_TEXT,
+    RELATED_HEADING,
+    ROBOTS_TXT,
+    SHARE_TEXT,
+    SITE_NAME,
+    TRACKING_QUERY,
+    DemoArticle,
+    DemoPage,
+    DemoSection,
+    DemoSite,
+    DemoSpecialPaths,
+    DemoTeaser,
+    build_demo_site,
+    demo_sites_toml,
+)
+
+__all__ = [
+    "APPEAL_TEXT",
+    "BASE_PLACEHOLDER",
+    "DEMO_SITE_NAME",
+    "MOST_READ_HEADING",
+    "NEWSLETTER_HEADING",
+    "NEWSLETTER_TEXT",
+    "RELATED_HEADING",
+    "ROBOTS_TXT",
+    "SHARE_TEXT",
+    "SITE_NAME",
+    "TRACKING_QUERY",
+    "DemoArticle",
+    "DemoPage",
+    "DemoSection",
+    "DemoServer",
+    "DemoSite",
+    "DemoSpecialPaths",
+    "DemoTeaser",
+    "build_demo_site",
+    "demo_sites_toml",
+    "serve_demo",
+]

@@ -1,0 +1,128 @@
+"""Full-text search over articles: FTS5, bm25-ranked, with snippets and filters."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlite_utils import Database
+
+from .errors import SearchSyntaxError
+from .records import SearchHit
+
+__all__ = ["HIGHLIGHT", "date_clauses", "search"]
+
+HIGHLIGHT = ("[", "]")
+SNIPPET_TOKENS = 16
+# the date an article is filed under: its publication date, else when it was first archived
+ARTICLE_DATE = "coalesce(a.published, a.first_seen)"
+
+# SQLite messages that mean the MATCH expression itself is malformed
+_FTS_SYNTAX_MESSAGES = (
+    "fts5:",
+    "unterminated string",
+    "unknown special query",
+    "expected integer",
+    "no such column",
+)
+
+
+def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions for `since <= expr <= until`, `until` inclusive at its own precision."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since:
+        clauses.append(f"{expr} >= ?")
+        params.append(since)
+    if until:
+        # "2024-05" keeps everything on any day of May: compare against the prefix
+        clauses.append(f"{expr} < ?")
+        params.append(until + "\uffff")
+    return clauses, params
+
+
+def search(
+    db: Database,
+    query: str,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    language: str | None = None,
+    literal: bool = False,
+) -> list[SearchHit]:
+    """Articles matching an FTS5 query (or literal words), best bm25 rank first."""
+    if not isinstance(query, str) or not query.strip():
+        raise SearchSyntaxError(str(query), "the query is empty", "give a word to search for")
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be >= 0, not {limit} and {offset}")
+    match = db.quote_fts(query) if literal else query
+    if not match.strip():
+        raise SearchSyntaxError(query, "it has no words to search for", "give a word to search for")
+
+    clauses: list[str] = []
+    params: list[Any] = []
+    if source is not None:
+        clauses.append("a.source = ?")
+        params.append(source)
+    if language is not None:
+        clauses.append("a.language = ?")
+        params.append(language)
+    date_sql, date_params = date_clauses(ARTICLE_DATE, since, until)
+    clauses += date_sql
+    params += date_params
+
+    if clauses:
+        top = f"""
+            SELECT f.rowid AS id, f.rank AS rank
+            FROM articles_fts f JOIN articles a ON a.id = f.rowid
+            WHERE articles_fts MATCH ? AND {" AND ".join(clauses)}
+            ORDER BY f.rank LIMIT ? OFFSET ?"""
+    else:
+        # FTS5 sorts by rank itself when it is the only table in the query
+        top = """
+            SELECT rowid AS id, rank FROM articles_fts
+            WHERE articles_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?"""
+    # snippet() only for the rows kept; CROSS JOIN makes SQLite look each one up by rowid
+    # instead of scanning every match a second time
+    sql = f"""
+        WITH top AS ({top})
+        SELECT a.id, a.url, a.title, a.published, a.source, top.rank,
+               snippet(articles_fts, -1, ?, ?, '…', {SNIPPET_TOKENS}) AS snippet
+        FROM top
+        CROSS JOIN articles_fts ON articles_fts.rowid = top.id
+        JOIN articles a ON a.id = top.id
+        WHERE articles_fts MATCH ?
+        ORDER BY top.rank, a.id"""
+    args = [match, *params, limit, offset, *HIGHLIGHT, match]
+    try:
+        rows = db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as error:
+        message = str(error)
+        if not message.startswith(_FTS_SYNTAX_MESSAGES):
+            raise
+        raise SearchSyntaxError(query, _explain(message)) from error
+    return [
+        SearchHit(
+            article_id=row[0],
+            url=row[1],
+            title=row[2],
+            published=row[3],
+            source=row[4],
+            rank=row[5],
+            snippet=row[6] or "",
+        )
+        for row in rows
+    ]
+
+
+def _explain(message: str) -> str:
+    if message.startswith("no such column: "):
+        column = message.removeprefix("no such column: ")
+        return (
+            f"{column!r} is read as a column name (columns are title, lead and body): "
+            "':' and '-' are FTS5 syntax"
+        )
+    return f"SQLite says: {message}"

@@ -1,0 +1,860 @@
+"""The Archive: one SQLite file, written and read through verbs on one object."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Literal
+
+from sqlite_utils import Database
+
+from . import export as _export
+from . import search as _search
+from .dedup import content_hash, normalize_url, teaser_key
+from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundError
+from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
+from .schema import MAIN_TABLES, known_migrations, migrations
+
+__all__ = ["Archive", "open_archive"]
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 10_000
+ERROR_MESSAGE_MAX = 500
+ARTICLE_ORDERS = {
+    "newest": "coalesce(a.published, a.first_seen) DESC, a.id DESC",
+    "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
+    "id": "a.id ASC",
+}
+# article columns written from an ArticleItem (title, lead and body are handled apart
+# because writing them re-indexes the article in articles_fts)
+_ARTICLE_FIELDS = (
+    "canonical_url",
+    "authors",
+    "published",
+    "published_from",
+    "published_raw",
+    "modified",
+    "modified_from",
+    "modified_raw",
+    "language",
+    "section",
+    "tags",
+    "top_image",
+    "word_count",
+    "content_hash",
+    "extractor_version",
+    "last_fetched",
+    "last_run_id",
+)
+_SQL_VARIABLES_PER_QUERY = 500
+
+
+def open_archive(path: str | os.PathLike[str], *, readonly: bool = False) -> Archive:
+    """Open (and create or upgrade, unless readonly) the archive at `path`."""
+    return Archive(path, readonly=readonly)
+
+
+class Archive:
+    """A teaserfeed archive in one SQLite file (WAL); the single writer of that file."""
+
+    path: Path
+    db: Database
+    readonly: bool
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        """Open the archive at `path`, creating and migrating it unless readonly."""
+        self.path = Path(path)
+        self.readonly = readonly
+        self.db = _connect(self.path, readonly)
+        try:
+            _prepare(self.db, self.path, readonly)
+        except BaseException:
+            self.db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"<Archive {str(self.path)!r}{' readonly' if self.readonly else ''}>"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run several writes as one transaction: commit at exit, roll back on error."""
+        with self._writing():
+            yield
+
+    # ---- writes -------------------------------------------------------------------
+
+    def upsert_source(
+        self, name: str, start_urls: Sequence[str], config: Mapping[str, Any]
+    ) -> None:
+        """Record a configured site and its current configuration."""
+        config_json = _dumps(config)
+        now = _now()
+        with self._writing():
+            self.db.execute(
+                """
+                INSERT INTO sources (name, start_urls, config, config_hash, first_seen, last_seen)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (name) DO UPDATE SET
+                  start_urls = excluded.start_urls, config = excluded.config,
+                  config_hash = excluded.config_hash, last_seen = excluded.last_seen
+                """,
+                [name, _dumps(list(start_urls)), config_json, _sha256(config_json), now, now],
+            )
+
+    def start_run(self, sites: Sequence[str]) -> int:
+        """Open a crawl run (status 'running') and return its id."""
+        with self._writing():
+            cursor = self.db.execute(
+                "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, '{}')",
+                [_now(), _dumps(list(sites))],
+            )
+        return _lastrowid(cursor)
+
+    def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
+        """Close a run with its final status and stats; freezes its duplicate count."""
+        with self._writing():
+            cursor = self.db.execute(
+                """
+                UPDATE runs SET finished = ?, status = ?, stats = ?, duplicates_merged = ?,
+                  articles_known = ?
+                WHERE id = ?
+                """,
+                [
+                    _now(),
+                    status,
+                    _dumps(stats),
+                    self._duplicates_merged(run_id),
+                    self._articles_known(run_id),
+                    run_id,
+                ],
+            )
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"no run with id {run_id}")
+
+    def record_fetch(self, fetch: Mapping[str, Any], run_id: int | None = None) -> None:
+        """Log one HTTP fetch; a 'listing' fetch also updates that listing's state."""
+        _require(fetch, ("url", "kind"), "fetch")
+        run_id = run_id if run_id is not None else fetch.get("run_id")
+        fetched_at = fetch.get("fetched_at") or _now()
+        error = fetch.get("error")
+        if error is not None:
+            error = str(error)[:ERROR_MESSAGE_MAX]
+        row = [
+            run_id,
+            fetch["url"],
+            fetch["kind"],
+            fetch.get("source"),
+            fetch.get("status"),
+            fetch.get("final_url"),
+            fetch.get("bytes"),
+            fetch.get("ms"),
+            fetch.get("error_kind"),
+            error,
+            fetch.get("teasers"),
+            fetched_at,
+        ]
+        with self._writing():
+            self.db.execute(
+                """
+                INSERT INTO fetches (run_id, url, kind, source, status, final_url, bytes, ms,
+                                     error_kind, error, teasers, fetched_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                row,
+            )
+            if fetch["kind"] == "listing":
+                self._record_listing(fetch, fetched_at)
+
+    def upsert_teaser(
+        self, teaser: Mapping[str, Any], run_id: int | None = None
+    ) -> Literal["new", "seen"]:
+        """Record one sighting of a teaser: "new" for a new teaser row, else "seen"."""
+        _require(teaser, ("source", "listing_url", "url"), "teaser")
+        url_key = normalize_url(teaser["url"])
+        key = teaser_key(teaser["listing_url"], url_key, teaser.get("title"), teaser.get("excerpt"))
+        seen_at = teaser.get("seen_at") or _now()
+        display = [
+            teaser.get("image"),
+            teaser.get("date_text"),
+            int(bool(teaser.get("has_read_more"))),
+            teaser.get("region"),
+        ]
+        with self._writing():
+            article_id = self._article_for_key(url_key)
+            cursor = self.db.execute(
+                """
+                INSERT INTO teasers (source, listing_url, url, url_key, article_id, title,
+                  excerpt, image, date_text, has_read_more, region, teaser_key, first_seen,
+                  last_seen, times_seen, last_position, first_run_id, last_run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                ON CONFLICT (teaser_key) DO NOTHING
+                """,
+                [
+                    teaser["source"],
+                    teaser["listing_url"],
+                    teaser["url"],
+                    url_key,
+                    article_id,
+                    teaser.get("title"),
+                    teaser.get("excerpt"),
+                    *display,
+                    key,
+                    seen_at,
+                    seen_at,
+                    teaser.get("position"),
+                    run_id,
+                    run_id,
+                ],
+            )
+            outcome: Literal["new", "seen"] = "new" if cursor.rowcount == 1 else "seen"
+            if outcome == "seen":
+                self.db.execute(
+                    """
+                    UPDATE teasers SET
+                      image = ?, date_text = ?, has_read_more = ?, region = ?,
+                      last_seen = max(last_seen, ?), times_seen = times_seen + 1,
+                      last_position = ?, last_run_id = coalesce(?, last_run_id),
+                      article_id = coalesce(article_id, ?)
+                    WHERE teaser_key = ?
+                    """,
+                    [*display, seen_at, teaser.get("position"), run_id, article_id, key],
+                )
+            self._count(run_id, "teasers_seen", "teasers_new" if outcome == "new" else None)
+        return outcome
+
+    def upsert_article(
+        self, article: Mapping[str, Any], run_id: int | None = None
+    ) -> ArticleOutcome:
+        """Store an extracted article page, folding every URL form of it into one row."""
+        _require(article, ("source", "url"), "article")
+        _check_article_shape(article)
+        final_url = article.get("final_url") or article["url"]
+        canonical = article.get("canonical_url") or None
+        # url_key -> (raw URL, kind), the preferred form first
+        forms: dict[str, tuple[str, str]] = {}
+        if canonical and _usable_canonical(canonical, final_url):
+            forms[normalize_url(canonical)] = (canonical, "canonical")
+        forms.setdefault(normalize_url(final_url), (final_url, "final"))
+        forms.setdefault(normalize_url(article["url"]), (article["url"], "fetched"))
+        forms.pop("", None)
+        canonical_key = next((key for key, (_, kind) in forms.items() if kind == "canonical"), None)
+        fetched_at = article.get("fetched_at") or _now()
+        body = article.get("body") or ""
+        values: dict[str, Any] = {
+            "canonical_url": canonical,
+            "authors": _dumps(_string_list(article.get("authors"))),
+            "published": article.get("published"),
+            "published_from": article.get("published_from"),
+            "published_raw": article.get("published_raw"),
+            "modified": article.get("modified"),
+            "modified_from": article.get("modified_from"),
+            "modified_raw": article.get("modified_raw"),
+            "language": article.get("language"),
+            "section": article.get("section"),
+            "tags": _dumps(_string_list(article.get("tags"))),
+            "top_image": article.get("top_image"),
+            "word_count": article.get("word_count") or len(body.split()),
+            "content_hash": content_hash(article.get("title"), body),
+            "extractor_version": article.get("extractor_version"),
+            "last_fetched": fetched_at,
+            "last_run_id": run_id,
+        }
+        title, lead = article.get("title"), article.get("lead")
+
+        with self._writing():
+            known = self._articles_for_keys(list(forms))
+            # the canonical key's article wins, then the final URL's, then the requested one's
+            target = next((known[key] for key in forms if key in known), None)
+            merged = False
+            if target is None:
+                url = canonical if canonical_key else final_url
+                cursor = self.db.execute(
+                    f"""
+                    INSERT INTO articles (url, source, title, lead, body, first_seen,
+                      first_run_id, version, {", ".join(_ARTICLE_FIELDS)})
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, {", ".join("?" * len(_ARTICLE_FIELDS))})
+                    """,
+                    [url, article["source"], title, lead, body, fetched_at, run_id,
+                     *(values[name] for name in _ARTICLE_FIELDS)],
+                )  # fmt: skip
+                article_id = _lastrowid(cursor)
+                status: Literal["new", "updated", "unchanged"] = "new"
+            else:
+                article_id = target
+                for other in sorted(set(known.values()) - {target}):
+                    self._absorb(article_id, other)
+                merged = any(known.get(key) != target for key in forms)
+                status = self._update_article(
+                    article_id, values, title, lead, body, canonical if canonical_key else None
+                )
+            self._replace_children(article_id, article, final_url, fetched_at)
+            self.db.conn.executemany(
+                """
+                INSERT INTO article_urls (url_key, article_id, url, kind, first_seen)
+                VALUES (?, ?, ?, ?, ?) ON CONFLICT (url_key) DO NOTHING
+                """,
+                [(key, article_id, raw, kind, fetched_at) for key, (raw, kind) in forms.items()],
+            )
+            self._resolve_teasers(article_id, list(forms))
+            self._count(run_id, f"articles_{status}", "articles_merged" if merged else None)
+        return ArticleOutcome(article_id=article_id, status=status, merged=merged)
+
+    def knows_url(self, url: str) -> bool:
+        """Whether this URL, in any of its forms, belongs to a stored article."""
+        return self._article_for_key(normalize_url(url)) is not None
+
+    def known_urls(self, urls: Iterable[str]) -> set[str]:
+        """The subset of `urls` (as given) that belong to stored articles."""
+        by_key: dict[str, list[str]] = {}
+        for url in urls:
+            by_key.setdefault(normalize_url(url), []).append(url)
+        found = self._articles_for_keys(list(by_key))
+        return {url for key in found for url in by_key[key]}
+
+    # ---- reads --------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        language: str | None = None,
+        literal: bool = False,
+    ) -> list[SearchHit]:
+        """Full-text search (FTS5 syntax unless literal), best bm25 rank first."""
+        return _search.search(
+            self.db,
+            query,
+            limit=limit,
+            offset=offset,
+            source=source,
+            since=since,
+            until=until,
+            language=language,
+            literal=literal,
+        )
+
+    def articles(
+        self,
+        *,
+        source: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        order: str = "newest",
+        limit: int | None = None,
+    ) -> Iterator[StoredArticle]:
+        """Stored articles, filtered by source and date, lazily (teasers/images not loaded)."""
+        if order not in ARTICLE_ORDERS:
+            raise ValueError(f"unknown order {order!r}: use one of {', '.join(ARTICLE_ORDERS)}")
+        clauses, params = _search.date_clauses(_search.ARTICLE_DATE, since, until)
+        if source is not None:
+            clauses.append("a.source = ?")
+            params.append(source)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        sql = f"SELECT a.* FROM articles a {where} ORDER BY {ARTICLE_ORDERS[order]}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        cursor = self.db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return (StoredArticle.from_row(dict(zip(names, row, strict=True))) for row in cursor)
+
+    def article(self, key: int | str) -> StoredArticle:
+        """One article by id or by any URL form, with its teasers, images and URLs."""
+        article_id = self._resolve_article_key(key)
+        row = self._one("SELECT * FROM articles WHERE id = ?", [article_id])
+        if row is None:
+            raise NotFoundError(f"no article with id {article_id}")
+        stored = StoredArticle.from_row(row)
+        stored.teasers = self.teasers(article_id)
+        stored.images = self._rows(
+            "SELECT url, alt, caption, credit, position FROM images "
+            "WHERE article_id = ? ORDER BY position, id",
+            [article_id],
+        )
+        stored.urls = [
+            row["url"]
+            for row in self._rows(
+                "SELECT url FROM article_urls WHERE article_id = ? ORDER BY first_seen, rowid",
+                [article_id],
+            )
+        ]
+        return stored
+
+    def teasers(self, article_id: int) -> list[StoredTeaser]:
+        """Every distinct teaser that linked to an article, oldest first."""
+        return [
+            StoredTeaser.from_row(row)
+            for row in self._rows(
+                "SELECT * FROM teasers WHERE article_id = ? ORDER BY first_seen, id", [article_id]
+            )
+        ]
+
+    def page(self, article_id: int) -> bytes | None:
+        """The latest raw HTML kept for an article, decompressed, or None."""
+        row = self._one(
+            "SELECT content FROM pages WHERE article_id = ? ORDER BY fetched_at DESC, id DESC",
+            [article_id],
+        )
+        return zlib.decompress(row["content"]) if row and row["content"] is not None else None
+
+    def run(self, run_id: int) -> RunRecord:
+        """One run by id."""
+        row = self._one("SELECT * FROM runs WHERE id = ?", [run_id])
+        if row is None:
+            raise NotFoundError(f"no run with id {run_id}")
+        return RunRecord.from_row(row)
+
+    def last_run(self) -> RunRecord | None:
+        """The most recently started run, if any."""
+        row = self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1", [])
+        return RunRecord.from_row(row) if row else None
+
+    def run_summary(self, run_id: int) -> dict[str, Any]:
+        """What one run did, in exact numbers (see the README of the archive package)."""
+        run = self.run(run_id)
+        listing_pages = self.db.execute(
+            """
+            SELECT count(DISTINCT url) FROM fetches
+            WHERE run_id = ? AND kind = 'listing' AND error_kind IS NULL
+              AND (status IS NULL OR status < 400)
+            """,
+            [run_id],
+        ).fetchone()[0]
+        errors = dict(
+            self.db.execute(
+                """
+                SELECT error_kind, count(*) FROM fetches
+                WHERE run_id = ? AND error_kind IS NOT NULL
+                GROUP BY error_kind ORDER BY error_kind
+                """,
+                [run_id],
+            ).fetchall()
+        )
+        duplicates = run.duplicates_merged
+        if duplicates is None:
+            duplicates = self._duplicates_merged(run_id)
+        known = run.articles_known
+        if known is None:
+            known = self._articles_known(run_id)
+        return {
+            "run_id": run.id,
+            "status": run.status,
+            "started": run.started,
+            "finished": run.finished,
+            "sites": run.sites,
+            "listing_pages": listing_pages,
+            "teasers_seen": run.teasers_seen,
+            "teasers_new": run.teasers_new,
+            "articles_new": run.articles_new,
+            "articles_updated": run.articles_updated,
+            "articles_unchanged": run.articles_unchanged,
+            "articles_merged": run.articles_merged,
+            "articles_known": known,
+            "duplicates_merged": duplicates,
+            "errors": errors,
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Number of rows in each main table."""
+        return {
+            table: self.db.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+            for table in MAIN_TABLES
+        }
+
+    def export(
+        self,
+        out: IO[str],
+        *,
+        format: str = "jsonl",
+        source: str | None = None,
+        since: str | None = None,
+        with_teasers: bool = False,
+    ) -> int:
+        """Write articles (oldest first) as JSONL or CSV to `out`; return rows written."""
+        return _export.write_articles(
+            out,
+            self.articles(source=source, since=since, order="oldest"),
+            format=format,
+            teasers=self.teasers if with_teasers else None,
+        )
+
+    # ---- internals ----------------------------------------------------------------
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        if self.readonly:
+            raise ArchiveError(f"{self.path} was opened read-only")
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.IntegrityError as error:
+            # e.g. a run_id that names no run; the write is rolled back, the archive intact
+            raise InvalidItemError(f"the archive rejected this write: {error}") from error
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+        cursor = self.db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+        cursor = self.db.execute(sql, params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        return dict(zip([column[0] for column in cursor.description], row, strict=True))
+
+    def _count(self, run_id: int | None, *counters: str | None) -> None:
+        names = [name for name in counters if name]
+        if run_id is None or not names:
+            return
+        sets = ", ".join(f"{name} = {name} + 1" for name in names)
+        self.db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [run_id])
+
+    def _duplicates_merged(self, run_id: int) -> int:
+        # raw teaser URLs of this run that lead to an article also reached under another URL
+        row = self.db.execute(
+            """
+            SELECT count(DISTINCT url) - count(DISTINCT article_id) FROM teasers
+            WHERE last_run_id = ? AND article_id IS NOT NULL
+            """,
+            [run_id],
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _articles_known(self, run_id: int) -> int:
+        # articles linked from this run's teasers that this run did not fetch: archived before
+        row = self.db.execute(
+            """
+            SELECT count(DISTINCT t.article_id) FROM teasers t
+            JOIN articles a ON a.id = t.article_id
+            WHERE t.last_run_id = ? AND a.last_run_id IS NOT ?
+            """,
+            [run_id, run_id],
+        ).fetchone()
+        return int(row[0] or 0)
+
+    def _record_listing(self, fetch: Mapping[str, Any], fetched_at: str) -> None:
+        status, error_kind = fetch.get("status"), fetch.get("error_kind")
+        failed = error_kind is not None or (status is not None and status >= 400)
+        self.db.execute(
+            """
+            INSERT INTO listings (url, source, first_fetched, last_fetched, last_status,
+                                  last_error_kind, teasers, times_fetched, failures)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+            ON CONFLICT (url) DO UPDATE SET
+              source = coalesce(excluded.source, listings.source),
+              last_fetched = excluded.last_fetched,
+              last_status = excluded.last_status,
+              last_error_kind = excluded.last_error_kind,
+              teasers = coalesce(excluded.teasers, listings.teasers),
+              times_fetched = listings.times_fetched + 1,
+              failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE listings.failures + 1 END
+            """,
+            [
+                fetch["url"],
+                fetch.get("source"),
+                fetched_at,
+                fetched_at,
+                status,
+                error_kind,
+                fetch.get("teasers"),
+                int(failed),
+            ],
+        )
+
+    def _article_for_key(self, url_key: str) -> int | None:
+        row = self.db.execute(
+            "SELECT article_id FROM article_urls WHERE url_key = ?", [url_key]
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def _articles_for_keys(self, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), _SQL_VARIABLES_PER_QUERY):
+            chunk = keys[start : start + _SQL_VARIABLES_PER_QUERY]
+            found.update(
+                self.db.execute(
+                    "SELECT url_key, article_id FROM article_urls "
+                    f"WHERE url_key IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
+        return found
+
+    def _resolve_article_key(self, key: int | str) -> int:
+        if isinstance(key, int) and not isinstance(key, bool):
+            return key
+        text = str(key).strip()
+        if text.isascii() and text.isdigit():
+            return int(text)
+        article_id = self._article_for_key(normalize_url(text))
+        if article_id is None:
+            raise NotFoundError(
+                f"no article stored under {text!r} (looked up as {normalize_url(text)!r})"
+            )
+        return article_id
+
+    def _update_article(
+        self,
+        article_id: int,
+        values: dict[str, Any],
+        title: str | None,
+        lead: str | None,
+        body: str,
+        canonical: str | None,
+    ) -> Literal["updated", "unchanged"]:
+        old = self._one(
+            "SELECT content_hash, lead, version FROM articles WHERE id = ?", [article_id]
+        )
+        assert old is not None
+        changes = dict(values)
+        if canonical:
+            changes["url"] = canonical
+        if old["content_hash"] != values["content_hash"]:
+            # v1 keeps no revisions: a later migration adds article_versions, and the old
+            # title/body/hash are copied there right here, before they are overwritten
+            changes.update(title=title, lead=lead, body=body, version=old["version"] + 1)
+            status: Literal["updated", "unchanged"] = "updated"
+        else:
+            if lead != old["lead"]:
+                changes["lead"] = lead
+            status = "unchanged"
+        # title and body are only written when they changed: writing them re-indexes FTS
+        self.db.execute(
+            f"UPDATE articles SET {', '.join(f'{name} = ?' for name in changes)} WHERE id = ?",
+            [*changes.values(), article_id],
+        )
+        return status
+
+    def _absorb(self, article_id: int, other: int) -> None:
+        # `other` is the same story stored earlier under a URL now known to be an alias:
+        # its URLs and teasers move over; its content is superseded by this fetch
+        self.db.execute(
+            "UPDATE article_urls SET article_id = ? WHERE article_id = ?", [article_id, other]
+        )
+        self.db.execute(
+            "UPDATE teasers SET article_id = ? WHERE article_id = ?", [article_id, other]
+        )
+        for table in ("images", "removed", "pages"):
+            self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [other])
+        self.db.execute("DELETE FROM articles WHERE id = ?", [other])
+
+    def _replace_children(
+        self, article_id: int, article: Mapping[str, Any], final_url: str, fetched_at: str
+    ) -> None:
+        images = [
+            (
+                article_id,
+                image.get("url"),
+                image.get("alt"),
+                image.get("caption"),
+                image.get("credit"),
+                image.get("position", position),
+            )
+            for position, image in enumerate(article.get("images") or [])
+        ]
+        removed = [
+            (article_id, item.get("rule"), item.get("text"))
+            for item in article.get("removed") or []
+        ]
+        # an item without the key says nothing about them; an empty list replaces them
+        if "images" in article:
+            self.db.execute("DELETE FROM images WHERE article_id = ?", [article_id])
+            self.db.conn.executemany(
+                "INSERT INTO images (article_id, url, alt, caption, credit, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                images,
+            )
+        if "removed" in article:
+            self.db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
+            self.db.conn.executemany(
+                "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
+            )
+        html = article.get("html")
+        if html is None:
+            return
+        encoding = article.get("encoding")
+        if isinstance(html, str):
+            html, encoding = html.encode("utf-8"), "utf-8"
+        self.db.execute("DELETE FROM pages WHERE article_id = ?", [article_id])
+        self.db.execute(
+            "INSERT INTO pages (article_id, url, fetched_at, content, encoding) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [article_id, final_url, fetched_at, zlib.compress(bytes(html)), encoding],
+        )
+
+    def _resolve_teasers(self, article_id: int, keys: Sequence[str]) -> None:
+        self.db.execute(
+            f"""
+            UPDATE teasers SET article_id = ?
+            WHERE url_key IN ({", ".join("?" * len(keys))}) AND article_id IS NULL
+            """,
+            [article_id, *keys],
+        )
+
+
+# ---- opening ----------------------------------------------------------------------
+
+
+def _connect(path: Path, readonly: bool) -> Database:
+    if path.is_dir():
+        raise ArchiveFileError(path, "is a directory, not an archive file")
+    if readonly:
+        if not path.exists():
+            raise ArchiveFileError(path, "does not exist")
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        return Database(sqlite3.connect(uri, uri=True), execute_plugins=False)
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise ArchiveFileError(path, "is not writable (open it read-only to read it)")
+    elif not path.parent.is_dir():
+        raise ArchiveFileError(path, f"cannot be created: {path.parent} is not a directory")
+    directory = path.parent if str(path.parent) else Path(".")
+    if not os.access(directory, os.W_OK):
+        # SQLite in WAL mode writes -wal and -shm files next to the archive
+        raise ArchiveFileError(path, f"cannot be written: directory {directory} is read-only")
+    _check_header(path)
+    try:
+        return Database(sqlite3.connect(str(path)), execute_plugins=False)
+    except sqlite3.Error as error:
+        raise ArchiveFileError(path, f"cannot be opened: {error}") from error
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ArchiveFileError(path, f"cannot be read: {error.strerror}") from error
+    if header and header != SQLITE_HEADER:
+        raise ArchiveFileError(path, "is not a SQLite database")
+
+
+def _prepare(db: Database, path: Path, readonly: bool) -> None:
+    try:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA foreign_keys = ON")
+        applied = [m.name for m in migrations.applied(db)]
+        tables = [name for name in db.table_names() if not name.startswith("_sqlite_")]
+    except sqlite3.DatabaseError as error:
+        raise ArchiveFileError(path, f"is not a usable SQLite database ({error})") from error
+    if not applied and (tables or readonly):
+        raise ArchiveFileError(path, "is a SQLite database but not a teaserfeed archive")
+    unknown = sorted(set(applied) - set(known_migrations()))
+    if unknown:
+        raise ArchiveFileError(
+            path, f"was written by a newer teaserfeed (unknown migrations: {', '.join(unknown)})"
+        )
+    if readonly:
+        if len(applied) < len(known_migrations()):
+            raise ArchiveFileError(
+                path, "has an older schema: open it once read-write to upgrade it"
+            )
+        return
+    try:
+        db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption on crash
+        db.enable_wal()
+        if migrations.pending(db):
+            # IMMEDIATE: a second process opening the same new file waits, then finds
+            # nothing pending, instead of racing to create the same tables
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                migrations.apply(db)
+            except BaseException:
+                db.rollback()
+                raise
+            db.commit()
+    except sqlite3.OperationalError as error:
+        raise ArchiveFileError(path, f"cannot be written: {error}") from error
+
+
+# ---- helpers ----------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _lastrowid(cursor: sqlite3.Cursor) -> int:
+    if cursor.lastrowid is None:
+        raise ArchiveError("SQLite reported no row id for an insert")
+    return cursor.lastrowid
+
+
+def _require(item: Mapping[str, Any], keys: Sequence[str], what: str) -> None:
+    missing = [key for key in keys if not item.get(key)]
+    if missing:
+        raise InvalidItemError(f"{what} lacks {', '.join(missing)}: {dict(item)!r:.200}")
+
+
+def _check_article_shape(article: Mapping[str, Any]) -> None:
+    for name in ("images", "removed"):
+        value = article.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, list | tuple) or not all(
+            isinstance(entry, Mapping) for entry in value
+        ):
+            raise InvalidItemError(f"article {name} must be a list of dicts, not {value!r:.100}")
+    html = article.get("html")
+    if html is not None and not isinstance(html, bytes | bytearray | memoryview | str):
+        raise InvalidItemError(f"article html must be bytes or None, not {type(html).__name__}")
+
+
+def _string_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(item) for item in value]
+
+
+def _usable_canonical(canonical: str, final_url: str) -> bool:
+    # a canonical pointing at a site's home page from an article page is a CMS mistake;
+    # trusting it would fold every article of the site into one
+    key, final_key = normalize_url(canonical), normalize_url(final_url)
+    if not key.startswith(("http://", "https://")):
+        return False
+    return not (_is_root(key) and not _is_root(final_key))
+
+
+def _is_root(url_key: str) -> bool:
+    return url_key.split("://", 1)[-1].count("/") == 1 and url_key.endswith("/")

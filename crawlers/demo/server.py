@@ -1,0 +1,204 @@
+"""A loopback HTTP server for the demo site, run from a daemon thread."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import threading
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from crawlers.demo.site import DemoPage, DemoSite, build_demo_site
+
+__all__ = ["DemoServer", "serve_demo"]
+
+# A Host header we are willing to echo into absolute URLs (canonical links, og:url).
+_HOST_RE = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
+
+
+class _DemoHTTPServer(ThreadingHTTPServer):
+    """ThreadingHTTPServer that knows the site it serves."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], site: DemoSite) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.site = site
+        super().__init__(address, _DemoRequestHandler)
+
+    @property
+    def own_url(self) -> str:
+        """The base URL built from the bound address."""
+        host, port = self.server_address[:2]
+        host = str(host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{port}"
+
+
+class _DemoRequestHandler(BaseHTTPRequestHandler):
+    """GET and HEAD for the demo pages, with ETag/Last-Modified revalidation."""
+
+    server: _DemoHTTPServer
+    protocol_version = "HTTP/1.1"
+    server_version = "DemoDaily/1.0"
+    sys_version = ""
+    timeout = 30  # don't let idle keep-alive connections hold a thread forever
+
+    def version_string(self) -> str:
+        """The Server header: the demo's name, without the Python version."""
+        return self.server_version
+
+    def do_GET(self) -> None:
+        """Serve a page with its body."""
+        self._respond(send_body=True)
+
+    def do_HEAD(self) -> None:
+        """Serve a page's headers only."""
+        self._respond(send_body=False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: no per-request lines on stderr."""
+
+    def _base_url(self) -> str:
+        host = self.headers.get("Host", "")
+        if _HOST_RE.fullmatch(host):
+            return f"http://{host}"
+        return self.server.own_url
+
+    def _respond(self, *, send_body: bool) -> None:
+        target = urlsplit(self.path)
+        path = unquote(target.path) or "/"
+        site = self.server.site
+        page = site.pages.get(path)
+        if page is None and not path.endswith("/") and f"{path}/" in site.pages:
+            location = f"{path}/" + (f"?{target.query}" if target.query else "")
+            self._send(301, "text/plain; charset=utf-8", b"Moved\n", send_body, location=location)
+            return
+        if page is None:
+            page = site.not_found
+        body = page.render(self._base_url())
+        etag = f'"{hashlib.sha1(body).hexdigest()[:20]}"'
+        if page.status == 200 and self._not_modified(page, etag):
+            self._send(304, None, b"", False, etag=etag, last_modified=page.last_modified)
+            return
+        self._send(
+            page.status,
+            page.content_type,
+            body,
+            send_body,
+            etag=etag if page.status == 200 else None,
+            last_modified=page.last_modified,
+        )
+
+    def _not_modified(self, page: DemoPage, etag: str) -> bool:
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+            return etag in tags or "*" in tags
+        if_modified_since = self.headers.get("If-Modified-Since")
+        if if_modified_since is None or page.last_modified is None:
+            return False
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return page.last_modified.replace(microsecond=0) <= since
+
+    def _send(
+        self,
+        status: int,
+        content_type: str | None,
+        body: bytes,
+        send_body: bool,
+        *,
+        location: str | None = None,
+        etag: str | None = None,
+        last_modified: datetime | None = None,
+    ) -> None:
+        try:
+            self.send_response(status)
+            if content_type is not None:
+                self.send_header("Content-Type", content_type)
+            if status != 304:
+                self.send_header("Content-Length", str(len(body)))
+            if location is not None:
+                self.send_header("Location", location)
+            if etag is not None:
+                self.send_header("ETag", etag)
+            if last_modified is not None:
+                http_date = format_datetime(last_modified.astimezone(UTC), usegmt=True)
+                self.send_header("Last-Modified", http_date)
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+class DemoServer:
+    """The demo site on a loopback ThreadingHTTPServer; binds at once, serves after start()."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, site: DemoSite | None = None):
+        self._site = site if site is not None else build_demo_site()
+        self._httpd = _DemoHTTPServer((host, port), self._site)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL without a trailing slash, e.g. "http://127.0.0.1:41234"."""
+        return self._httpd.own_url
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port (useful when port 0 was asked for)."""
+        return int(self._httpd.server_address[1])
+
+    @property
+    def site(self) -> DemoSite:
+        """The site being served, which is also the ground truth."""
+        return self._site
+
+    def start(self) -> DemoServer:
+        """Start serving from a daemon thread; returns self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"demo-server-{self.port}",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, release the socket and join the thread; safe to call twice."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._httpd.server_close()
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def serve_demo(host: str = "127.0.0.1", port: int = 0, site: DemoSite | None = None) -> DemoServer:
+    """Serve the demo site (built unless given) on host:port; returns the started server."""
+    return DemoServer(host, port, site).start()

@@ -1,0 +1,79 @@
+"""Shared fixtures: the demo site on loopback and crawls of it into real SQLite files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.test import get_crawler
+
+import crawlers.settings
+from crawlers.demo import DemoServer, DemoSite, demo_sites_toml, serve_demo
+from crawlers.sites import SiteConfig, parse_sites
+from crawlers.spiders.teasers import TeaserSpider
+
+PROJECT_SETTINGS = {k: v for k, v in vars(crawlers.settings).items() if k.isupper()}
+FAST = {
+    "DOWNLOAD_DELAY": 0,
+    "AUTOTHROTTLE_ENABLED": False,
+    "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+    "LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass
+class Crawled:
+    """The outcome of one crawl: where the archive is and which run it made."""
+
+    archive: Path
+    run_id: int
+    stats: dict[str, Any]
+
+
+async def crawl(configs: Sequence[SiteConfig], archive: Path, **settings: Any) -> Crawled:
+    """Run the real spider and pipeline in this process's reactor."""
+    crawler = get_crawler(
+        TeaserSpider,
+        {**PROJECT_SETTINGS, **FAST, "TEASERFEED_ARCHIVE": str(archive), **settings},
+    )
+    await crawler.crawl_async(configs=list(configs))
+    assert crawler.stats is not None
+    stats = crawler.stats.get_stats()
+    return Crawled(archive=archive, run_id=int(stats["teaserfeed/run_id"]), stats=stats)
+
+
+def crawl_blocking(configs: Sequence[SiteConfig], archive: Path, **settings: Any) -> Crawled:
+    """crawl(), from synchronous code such as module-scoped fixtures."""
+    result: Crawled = pytest_twisted.blockon(
+        deferred_from_coro(crawl(configs, archive, **settings))
+    )
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_server() -> Iterator[DemoServer]:
+    server = serve_demo()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def demo_site(demo_server: DemoServer) -> DemoSite:
+    return demo_server.site
+
+
+@pytest.fixture(scope="session")
+def demo_configs(demo_server: DemoServer) -> list[SiteConfig]:
+    return list(parse_sites(demo_sites_toml(demo_server.url)).values())
+
+
+@pytest.fixture(scope="session")
+def demo_sites_file(demo_server: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("config") / "sites.toml"
+    path.write_text(demo_sites_toml(demo_server.url), encoding="utf-8")
+    return path

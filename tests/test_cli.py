@@ -1,0 +1,175 @@
+"""The command line and the Scrapy way, run as a user runs them: in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawlers.demo import DemoServer, DemoSite
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path = ROOT, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("TEASERFEED_ARCHIVE", None)
+    return subprocess.run(
+        list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def teaserfeed(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return run(str(BIN / "teaserfeed"), *args, cwd=cwd)
+
+
+def articles(path: Path) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute("select count(*) from articles").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def demo_db(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    workdir = tmp_path_factory.mktemp("cli")
+    result = teaserfeed("demo", cwd=workdir)
+    return workdir / "demo.db", result
+
+
+def test_demo_prints_summary_and_datasette_hint(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    path, result = demo_db
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "demo site serving at http://127.0.0.1:" in out
+    assert "teaserfeed: run 1 finished" in out
+    for line in (
+        "sites              demo-news",
+        "listing pages      9",
+        "teasers            108 seen, 108 new",
+        "articles           103 new, 0 updated",
+        "duplicates merged  2",
+        "errors             2 (http_4xx: 1, robots: 1)",
+        "teaserfeed serve demo.db",
+    ):
+        assert line in out, line
+    assert "Traceback" not in result.stderr
+    assert articles(path) == 103
+
+
+def test_search_prints_ranked_hits(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]], demo_site: DemoSite
+) -> None:
+    path, _ = demo_db
+    result = teaserfeed("search", "kazakhstan", "--archive", str(path))
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    truth = demo_site.article(demo_site.special.kazakhstan)
+    assert first == f"  1. {truth.title}"
+    assert truth.path in result.stdout
+    assert "[Kazakhstan]" in result.stdout
+    as_json = teaserfeed("search", "kazakhstan OR svalbard", "--json", "--archive", str(path))
+    hits = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert len(hits) == 2
+    assert {h["title"] for h in hits} >= {truth.title}
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND OR", ""])
+def test_bad_search_syntax_is_a_clear_error(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]], query: str
+) -> None:
+    path, _ = demo_db
+    result = teaserfeed("search", query, "--archive", str(path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("teaserfeed: ")
+    assert "Traceback" not in result.stderr
+    literal = teaserfeed("search", query, "--literal", "--archive", str(path))
+    assert "Traceback" not in literal.stderr
+
+
+def test_show_and_export(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]], demo_site: DemoSite
+) -> None:
+    path, _ = demo_db
+    truth = demo_site.article(demo_site.special.cross_listed)
+    hit = json.loads(
+        teaserfeed(
+            "search", truth.title, "--literal", "--json", "--archive", str(path)
+        ).stdout.splitlines()[0]
+    )
+    shown = teaserfeed("show", hit["url"], "--archive", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == truth.title
+    assert "teasers (3):" in shown.stdout
+    exported = teaserfeed("export", "--archive", str(path), "--format", "jsonl")
+    rows = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(rows) == 103
+    assert "exported 103 articles" in exported.stderr
+
+
+def test_missing_archive_and_bad_config_are_clear_errors(tmp_path: Path) -> None:
+    result = teaserfeed("search", "x", "--archive", str(tmp_path / "none.db"))
+    assert result.returncode == 2
+    assert "none.db: no such archive" in result.stderr
+    bad = tmp_path / "sites.toml"
+    bad.write_text('[sites.x]\nstart_urls = ["http://127.0.0.1:9/"]\nteaser = "div["\n')
+    result = teaserfeed("crawl", "--sites", str(bad), "--archive", str(tmp_path / "a.db"))
+    assert result.returncode == 2
+    assert "[sites.x] key 'teaser': invalid CSS selector" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = teaserfeed("crawl", "--sites", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert "nope.toml: no such file" in result.stderr
+
+
+def test_crawl_configured_site(
+    demo_server: DemoServer, demo_sites_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "news.db"
+    result = teaserfeed(
+        "crawl", "demo-news", "--sites", str(demo_sites_file), "--archive", str(db),
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "duplicates merged  2" in result.stdout
+    assert articles(db) == 103
+
+
+def test_scrapy_crawl_site_and_url(
+    demo_server: DemoServer, demo_site: DemoSite, demo_sites_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "scrapy.db"
+    common = ["-s", f"TEASERFEED_ARCHIVE={db}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"]
+    result = run(
+        str(BIN / "scrapy"), "crawl", "teasers", "-a", "site=demo-news",
+        "-s", f"TEASERFEED_SITES={demo_sites_file}", *common,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert articles(db) == 103
+
+    single = tmp_path / "single.db"
+    result = run(
+        str(BIN / "scrapy"), "crawl", "teasers", "-a", f"url={demo_server.url}/science/",
+        "-s", f"TEASERFEED_ARCHIVE={single}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(single)
+    try:
+        main = conn.execute("select url from teasers where region = 'main'").fetchall()
+        sources = conn.execute("select name from sources").fetchall()
+    finally:
+        conn.close()
+    expected = {demo_server.url + t.href for t in demo_site.teasers_on("/science/")}
+    assert {u for (u,) in main} == expected
+    assert sources == [("127.0.0.1",)]
