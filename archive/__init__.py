@@ -11,9 +11,10 @@ from .errors import (
 from .metadata import datasette_metadata, datasette_metadata_path, write_datasette_metadata
 from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
 from .schema import SCHEMA_VERSION
-from .store import Archive, open_archive
+from .store import RUN_SUMMARY_KEYS, Archive, open_archive
 
 __all__ = [
+    "RUN_SUMMARY_KEYS",
     "SCHEMA_VERSION",
     "Archive",
     "ArchiveError",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 __all__ = ["ArticleOutcome", "RunRecord", "SearchHit", "StoredArticle", "StoredTeaser"]
@@ -48,7 +48,7 @@ class StoredTeaser:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredTeaser:
         """Build from a `teasers` row."""
-        return cls(**{**row, "has_read_more": bool(row["has_read_more"])})
+        return cls(**{**_known(cls, row), "has_read_more": bool(row["has_read_more"])})
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of every field."""
@@ -95,7 +95,7 @@ class StoredArticle:
         """Build from an `articles` row (JSON columns decoded)."""
         return cls(
             **{
-                **row,
+                **_known(cls, row),
                 "authors": _json_list(row["authors"]),
                 "tags": _json_list(row["tags"]),
             }
@@ -144,11 +144,17 @@ class RunRecord:
         stats = json.loads(row["stats"] or "{}")
         return cls(
             **{
-                **row,
+                **_known(cls, row),
                 "sites": _json_list(row["sites"]),
                 "stats": stats if isinstance(stats, dict) else {},
             }
         )
+
+
+def _known(cls: type, row: dict[str, Any]) -> dict[str, Any]:
+    # columns added by later migrations do not break older record types
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in row.items() if key in names}
 
 
 def _json_list(text: str | None) -> list[str]:

@@ -23,7 +23,7 @@ from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundEr
 from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
 from .schema import MAIN_TABLES, known_migrations, migrations
 
-__all__ = ["Archive", "open_archive"]
+__all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
@@ -55,6 +55,30 @@ _ARTICLE_FIELDS = (
     "last_run_id",
 )
 _SQL_VARIABLES_PER_QUERY = 500
+
+RUN_SUMMARY_KEYS: dict[str, str] = {
+    "run_id": "the run's id",
+    "status": "running, finished, failed, interrupted, or the crawler's finish reason",
+    "started": "when the run started (UTC, ISO 8601)",
+    "finished": "when finish_run was called, None while running",
+    "sites": "site names the run crawled",
+    "listing_pages": "distinct listing URLs fetched in the run without error (status < 400)",
+    "teasers_seen": "upsert_teaser calls in the run: every sighting, repeats included",
+    "teasers_new": "sightings that created a new teaser row (new link or new headline)",
+    "articles_new": "upsert_article calls in the run that created an article",
+    "articles_updated": "upsert_article calls that changed a stored article's title or body",
+    "articles_unchanged": "upsert_article calls that found the title and body unchanged",
+    "articles_merged": "upsert_article calls that joined an article stored under another URL",
+    "articles_known": (
+        "articles linked from the run's teasers that were archived before and not fetched "
+        "in the run (frozen at finish_run)"
+    ),
+    "duplicates_merged": (
+        "distinct raw teaser URLs of the run that lead to an article, minus the distinct "
+        "articles they lead to: URL variants folded into one article (frozen at finish_run)"
+    ),
+    "errors": "fetches of the run with an error_kind, counted by error_kind",
+}
 
 
 def open_archive(path: str | os.PathLike[str], *, readonly: bool = False) -> Archive:
@@ -255,12 +279,11 @@ class Archive:
         canonical = article.get("canonical_url") or None
         # url_key -> (raw URL, kind), the preferred form first
         forms: dict[str, tuple[str, str]] = {}
-        if canonical and _usable_canonical(canonical, final_url):
-            forms[normalize_url(canonical)] = (canonical, "canonical")
+        preferred = canonical if canonical and _usable_canonical(canonical, final_url) else None
+        if preferred:
+            forms[normalize_url(preferred)] = (preferred, "canonical")
         forms.setdefault(normalize_url(final_url), (final_url, "final"))
         forms.setdefault(normalize_url(article["url"]), (article["url"], "fetched"))
-        forms.pop("", None)
-        canonical_key = next((key for key, (_, kind) in forms.items() if kind == "canonical"), None)
         fetched_at = article.get("fetched_at") or _now()
         body = article.get("body") or ""
         values: dict[str, Any] = {
@@ -290,7 +313,7 @@ class Archive:
             target = next((known[key] for key in forms if key in known), None)
             merged = False
             if target is None:
-                url = canonical if canonical_key else final_url
+                url = preferred or final_url
                 cursor = self.db.execute(
                     f"""
                     INSERT INTO articles (url, source, title, lead, body, first_seen,
@@ -307,9 +330,7 @@ class Archive:
                 for other in sorted(set(known.values()) - {target}):
                     self._absorb(article_id, other)
                 merged = any(known.get(key) != target for key in forms)
-                status = self._update_article(
-                    article_id, values, title, lead, body, canonical if canonical_key else None
-                )
+                status = self._update_article(article_id, values, title, lead, body, preferred)
             self._replace_children(article_id, article, final_url, fetched_at)
             self.db.conn.executemany(
                 """
@@ -438,7 +459,7 @@ class Archive:
         return RunRecord.from_row(row) if row else None
 
     def run_summary(self, run_id: int) -> dict[str, Any]:
-        """What one run did, in exact numbers (see the README of the archive package)."""
+        """What one run did, in exact numbers; RUN_SUMMARY_KEYS defines each key."""
         run = self.run(run_id)
         listing_pages = self.db.execute(
             """
@@ -730,6 +751,7 @@ def _connect(path: Path, readonly: bool) -> Database:
     if readonly:
         if not path.exists():
             raise ArchiveFileError(path, "does not exist")
+        _check_header(path)
         uri = f"{path.resolve().as_uri()}?mode=ro"
         return Database(sqlite3.connect(uri, uri=True), execute_plugins=False)
     if path.exists():
@@ -820,7 +842,7 @@ def _lastrowid(cursor: sqlite3.Cursor) -> int:
 
 
 def _require(item: Mapping[str, Any], keys: Sequence[str], what: str) -> None:
-    missing = [key for key in keys if not item.get(key)]
+    missing = [key for key in keys if not str(item.get(key) or "").strip()]
     if missing:
         raise InvalidItemError(f"{what} lacks {', '.join(missing)}: {dict(item)!r:.200}")
 

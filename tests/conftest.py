@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ class Crawled:
     archive: Path
     run_id: int
     stats: dict[str, Any]
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 async def crawl(configs: Sequence[SiteConfig], archive: Path, **settings: Any) -> Crawled:

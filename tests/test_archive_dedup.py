@@ -93,7 +93,7 @@ def test_non_http_urls_come_back_stripped() -> None:
 def test_normalize_url_idempotent_on_random_strings() -> None:
     rnd = random.Random(20261123)
     alphabet = string.printable + "üß€%/?#&=:;@[]\u200b"
-    for i in range(20_000):
+    for _ in range(20_000):
         prefix = rnd.choice(["", "http://", "https://", "HTTPS://Ex.com", "https://x.org/"])
         url = prefix + "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
         key = normalize_url(url)

@@ -15,8 +15,15 @@ from tests.conftest import Crawled, crawl, crawl_blocking
 
 
 @pytest.fixture(scope="module")
-def first(demo_configs: list[SiteConfig], tmp_path_factory: pytest.TempPathFactory) -> Crawled:
-    return crawl_blocking(demo_configs, tmp_path_factory.mktemp("crawl") / "news.db")
+def first(
+    demo_server: DemoServer,
+    demo_configs: list[SiteConfig],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Crawled:
+    before = len(demo_server.requests)
+    crawled = crawl_blocking(demo_configs, tmp_path_factory.mktemp("crawl") / "news.db")
+    crawled.requests = demo_server.requests[before:]
+    return crawled
 
 
 def _rows(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -185,3 +192,16 @@ async def test_second_crawl_changes_no_counts(
     # Every teaser link is known now but the 404 and the robots-blocked one: 108 - 2.
     assert again.stats.get("teaserfeed/articles_known") == 106
     assert _rows(first.archive, "select min(times_seen), max(times_seen) from teasers") == [(2, 2)]
+
+
+def test_crawl_is_polite(first: Crawled, demo_site: DemoSite) -> None:
+    requests = first.requests
+    paths = [path for _, path, _ in requests]
+    assert "/robots.txt" in paths
+    assert not [p for p in paths if p.startswith("/private/")]
+    assert not [p for p in paths if "utm_" in p]  # tracking variants are not fetched
+    cross = demo_site.special.cross_listed
+    assert paths.count(cross) == 1
+    agents = {agent for _, _, agent in requests}
+    assert len(agents) == 1
+    assert agents.pop().startswith("teaserfeed/")

@@ -30,6 +30,8 @@ class _DemoHTTPServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.site = site
+        self.requests: list[tuple[str, str, str]] = []
+        self.requests_lock = threading.Lock()
         super().__init__(address, _DemoRequestHandler)
 
     @property
@@ -73,6 +75,10 @@ class _DemoRequestHandler(BaseHTTPRequestHandler):
         return self.server.own_url
 
     def _respond(self, *, send_body: bool) -> None:
+        with self.server.requests_lock:
+            self.server.requests.append(
+                (self.command, self.path, self.headers.get("User-Agent", ""))
+            )
         target = urlsplit(self.path)
         path = unquote(target.path) or "/"
         site = self.server.site
@@ -161,6 +167,12 @@ class DemoServer:
     def port(self) -> int:
         """The bound TCP port (useful when port 0 was asked for)."""
         return int(self._httpd.server_address[1])
+
+    @property
+    def requests(self) -> list[tuple[str, str, str]]:
+        """Every request served so far: (method, path with query, User-Agent)."""
+        with self._httpd.requests_lock:
+            return list(self._httpd.requests)
 
     @property
     def site(self) -> DemoSite:

@@ -1,0 +1,187 @@
+"""Full-text search: ranking, filters, snippets, FTS5 syntax errors, literal mode, injection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive import Archive, SearchHit, SearchSyntaxError, open_archive
+from tests.test_archive_store import make_article
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[Archive]:
+    with open_archive(tmp_path / "news.db") as store, store.transaction():
+        store.upsert_article(
+            make_article(
+                "https://one.org/kazakhstan-votes",
+                source="one",
+                title="Kazakhstan votes",
+                body="Voters in Kazakhstan went to the polls. Kazakhstan's capital was calm. "
+                "Observers said Kazakhstan had prepared well.",
+                published="2024-05-01T10:00:00+02:00",
+            )
+        )
+        store.upsert_article(
+            make_article(
+                "https://two.org/central-asia",
+                source="two",
+                title="Central Asia roundup",
+                body="News from the region: trade, weather, sport and a note on Kazakhstan. "
+                + "Filler sentence about markets and prices. " * 20,
+                published="2024-06-10",
+            )
+        )
+        store.upsert_article(
+            make_article(
+                "https://one.org/steppe",
+                source="one",
+                title="Steppe",
+                lead="A journey across Kazakhstan by train.",
+                body="The café car served tea. The journey took days.",
+                language="de",
+                published=None,
+                fetched_at="2026-02-01T00:00:00+00:00",
+            )
+        )
+        store.upsert_article(
+            make_article(
+                "https://two.org/unrelated",
+                source="two",
+                title="Unrelated",
+                body="Nothing to see here; a story about gardening.",
+                published="2023-01-01",
+            )
+        )
+        yield store
+
+
+def ids(hits: list[SearchHit]) -> list[int]:
+    return [hit.article_id for hit in hits]
+
+
+def test_title_and_repeated_body_term_rank_first(corpus: Archive) -> None:
+    hits = corpus.search("kazakhstan")
+    assert ids(hits)[0] == 1
+    assert set(ids(hits)) == {1, 2, 3}
+    assert hits[0].title == "Kazakhstan votes"
+    assert hits[0].url == "https://one.org/kazakhstan-votes"
+    assert hits[0].source == "one"
+    assert hits[0].published == "2024-05-01T10:00:00+02:00"
+    ranks = [hit.rank for hit in hits]
+    assert ranks == sorted(ranks)
+
+
+def test_snippet_marks_the_match(corpus: Archive) -> None:
+    [hit] = corpus.search("gardening")
+    assert "[gardening]" in hit.snippet
+    for hit in corpus.search("kazakhstan"):
+        assert "[Kazakhstan" in hit.snippet
+
+
+def test_fts5_syntax_works_by_default(corpus: Archive) -> None:
+    assert ids(corpus.search('"kazakhstan votes"')) == [1]
+    assert set(ids(corpus.search("steppe OR gardening"))) == {3, 4}
+    assert ids(corpus.search("kazakh*")) != []
+    assert ids(corpus.search("title:steppe")) == [3]
+    assert ids(corpus.search("NEAR(voters polls, 5)")) == [1]
+    assert set(ids(corpus.search("kazakhstan NOT observers"))) == {2, 3}
+
+
+def test_stemming_and_diacritics(corpus: Archive) -> None:
+    assert ids(corpus.search("cafe")) == [3]
+    assert ids(corpus.search("journeys")) == [3]
+    assert 1 in ids(corpus.search("voter"))
+
+
+def test_filters(corpus: Archive) -> None:
+    assert ids(corpus.search("kazakhstan", source="two")) == [2]
+    assert ids(corpus.search("kazakhstan", language="de")) == [3]
+    assert set(ids(corpus.search("kazakhstan", since="2024-06"))) == {2, 3}
+    # until is inclusive at its own precision: the whole day, month or year
+    assert ids(corpus.search("kazakhstan", until="2024-05-01")) == [1]
+    assert ids(corpus.search("kazakhstan", until="2024-05")) == [1]
+    assert ids(corpus.search("kazakhstan", since="2024-05-02", until="2024-12-31")) == [2]
+    # an article without a publication date is filed under when it was first archived
+    assert ids(corpus.search("kazakhstan", since="2026-02-01", until="2026-02-01")) == [3]
+    assert corpus.search("kazakhstan", source="nope") == []
+
+
+def test_limit_and_offset(corpus: Archive) -> None:
+    everything = ids(corpus.search("kazakhstan"))
+    assert ids(corpus.search("kazakhstan", limit=1)) == everything[:1]
+    assert ids(corpus.search("kazakhstan", limit=1, offset=1)) == everything[1:2]
+    assert corpus.search("kazakhstan", offset=10) == []
+    with pytest.raises(ValueError, match="limit"):
+        corpus.search("kazakhstan", limit=-1)
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "title:", "co-op", "a NOT", "NEAR("])
+def test_bad_fts_syntax_is_a_search_syntax_error(corpus: Archive, query: str) -> None:
+    with pytest.raises(SearchSyntaxError) as info:
+        corpus.search(query)
+    message = str(info.value)
+    assert repr(query) in message
+    assert "--literal" in message
+    assert "quote" in message
+    assert info.value.query == query
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "title:", "co-op", "don't", "--"])
+def test_literal_mode_accepts_anything(corpus: Archive, query: str) -> None:
+    assert isinstance(corpus.search(query, literal=True), list)
+
+
+def test_literal_mode_finds_the_words(corpus: Archive) -> None:
+    corpus.upsert_article(
+        make_article("https://one.org/and-or", title="AND OR logic", body="Gates: and, or.")
+    )
+    assert 5 in ids(corpus.search("AND OR", literal=True))
+    assert ids(corpus.search('"unbalanced kazakhstan', literal=True)) == []
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query_is_a_clear_error(corpus: Archive, query: str) -> None:
+    with pytest.raises(SearchSyntaxError, match="empty"):
+        corpus.search(query)
+
+
+def test_literal_query_without_words_is_a_clear_error(corpus: Archive) -> None:
+    with pytest.raises(SearchSyntaxError, match="no words"):
+        corpus.search('"', literal=True)
+
+
+INJECTIONS = [
+    "'; DROP TABLE articles; --",
+    "1' OR '1'='1",
+    '" OR 1=1 --',
+    "kazakhstan; DELETE FROM articles",
+    "') UNION SELECT name, sql FROM sqlite_master --",
+    "kazakhstan */ DROP TABLE teasers /*",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("attack", INJECTIONS)
+@pytest.mark.parametrize("literal", [False, True])
+def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -> None:
+    before = (corpus.counts(), corpus.db.schema)
+    attempts: list[dict[str, Any]] = [
+        {"query": attack},
+        {"query": "kazakhstan", "source": attack},
+        {"query": "kazakhstan", "language": attack},
+        {"query": "kazakhstan", "since": attack},
+        {"query": "kazakhstan", "until": attack},
+    ]
+    for kwargs in attempts:
+        try:
+            hits = corpus.search(literal=literal, **kwargs)
+        except SearchSyntaxError:
+            continue
+        assert all(hit.article_id in {1, 2, 3, 4} for hit in hits)
+        if "source" in kwargs or "language" in kwargs:
+            assert hits == []
+    assert (corpus.counts(), corpus.db.schema) == before
