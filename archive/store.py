@@ -446,6 +446,17 @@ class Archive:
         )
         return zlib.decompress(row["content"]) if row and row["content"] is not None else None
 
+    def sources(self) -> list[dict[str, Any]]:
+        """The configured sites the archive has seen, with their start URLs and config."""
+        return [
+            {
+                **row,
+                "start_urls": json.loads(row["start_urls"]),
+                "config": json.loads(row["config"]),
+            }
+            for row in self._rows("SELECT * FROM sources ORDER BY name", [])
+        ]
+
     def run(self, run_id: int) -> RunRecord:
         """One run by id."""
         row = self._one("SELECT * FROM runs WHERE id = ?", [run_id])

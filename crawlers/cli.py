@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -215,11 +216,19 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
     from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
 
     _check_archive_writable(archive_path)
+    previous = _previous_demo_port(archive_path, DEMO_SITE_NAME) if port == 0 else None
     try:
-        server = serve_demo(port=port)
+        server = serve_demo(port=previous or port)
     except OSError as exc:
-        _fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
-        return
+        if previous is None:
+            _fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
+            return
+        click.echo(
+            f"port {previous} of the last demo run is busy; articles will be archived again "
+            "under the new port's URLs",
+            err=True,
+        )
+        server = serve_demo(port=0)
     with server:
         click.echo(f"demo site serving at {server.url}/")
         configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
@@ -236,6 +245,15 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
         elapsed = time.monotonic() - started
     click.echo(f"crawled site {DEMO_SITE_NAME!r}")
     _after_crawl(archive_path, run_id, elapsed)
+
+
+def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
+    """The port the demo ran on last time, so URLs (and so the dedup keys) stay the same."""
+    with _open(archive_path) as archive:
+        for source in archive.sources():
+            if source["name"] == site_name and source["start_urls"]:
+                return urlsplit(str(source["start_urls"][0])).port
+    return None
 
 
 @main.command()

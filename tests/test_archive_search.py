@@ -91,10 +91,12 @@ def test_fts5_syntax_works_by_default(corpus: Archive) -> None:
     assert set(ids(corpus.search("kazakhstan NOT observers"))) == {2, 3}
 
 
-def test_stemming_and_diacritics(corpus: Archive) -> None:
+def test_diacritics_fold_and_prefixes_cover_inflection(corpus: Archive) -> None:
     assert ids(corpus.search("cafe")) == [3]
-    assert ids(corpus.search("journeys")) == [3]
-    assert 1 in ids(corpus.search("voter"))
+    # no stemmer (it would be English-only): whole words match exactly, prefixes widen
+    assert ids(corpus.search("journeys")) == []
+    assert ids(corpus.search("journey*")) == [3]
+    assert 1 in ids(corpus.search("voter*"))
 
 
 def test_filters(corpus: Archive) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -173,3 +177,68 @@ def test_scrapy_crawl_site_and_url(
     expected = {demo_server.url + t.href for t in demo_site.teasers_on("/science/")}
     assert {u for (u,) in main} == expected
     assert sources == [("127.0.0.1",)]
+
+
+def test_demo_again_reuses_its_port_and_archives_nothing_new(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    path, first = demo_db
+    again = teaserfeed("demo", cwd=path.parent)
+    assert again.returncode == 0, again.stderr
+    url_line = next(line for line in first.stdout.splitlines() if "serving at" in line)
+    assert url_line in again.stdout  # same port, so the same URLs and dedup keys
+    assert "teaserfeed: run 2 finished" in again.stdout
+    assert "articles           0 new, 0 updated, 103 already archived" in again.stdout
+    assert articles(path) == 103
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get_json(url: str, deadline: float) -> object:
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_serve_opens_datasette_with_metadata(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]], demo_site: DemoSite
+) -> None:
+    path, _ = demo_db
+    port = _free_port()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.Popen(
+        [str(BIN / "teaserfeed"), "serve", str(path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/demo"
+        deadline = time.monotonic() + 60
+        hits = _get_json(f"{base}/articles.json?_search=kazakhstan&_shape=array", deadline)
+        truth = demo_site.article(demo_site.special.kazakhstan)
+        assert isinstance(hits, list)
+        assert [h["title"] for h in hits] == [truth.title]
+        changes = _get_json(f"{base}/headline_changes.json?_shape=array", deadline)
+        assert isinstance(changes, list)
+        changed = {demo_site.article(p).title for p in demo_site.special.headline_changed}
+        assert {row["article_title"] for row in changes} == changed
+        latest = _get_json(f"{base}/latest_per_source.json?_shape=array", deadline)
+        assert isinstance(latest, list)
+        assert latest
+        assert {row["source"] for row in latest} == {"demo-news"}
+        meta = _get_json(f"http://127.0.0.1:{port}/-/metadata.json", deadline)
+        assert isinstance(meta, dict)
+        assert meta["databases"]["demo"]["tables"]["articles"]["fts_table"] == "articles_fts"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
