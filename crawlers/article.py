@@ -106,12 +106,8 @@ class Article:
     canonical_url: str | None = None
     images: list[Image] = field(default_factory=list)
     removed: list[Removal] = field(default_factory=list)
+    word_count: int = 0
     extractor_version: str = EXTRACTOR_VERSION
-
-    @property
-    def word_count(self) -> int:
-        """Words in the body."""
-        return len(self.body.split())
 
 
 # -- JSON-LD -----------------------------------------------------------------------------
@@ -431,6 +427,8 @@ def extract_from_tree(root: HtmlElement, url: str, config: SiteConfig | None = N
         body = ld.get("articleBody")
         if isinstance(body, str):
             article.body = "\n\n".join(p for p in (clean_text(x) for x in body.split("\n")) if p)
+
+    article.word_count = len(article.body.split())
 
     if article.published is None:
         try:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["ArticleItem", "FetchItem", "ImageRecord", "RemovedRecord", "TeaserItem"]
+from crawlers.article import Article
+
+__all__ = ["ArticleItem", "FetchItem", "TeaserItem"]
 
 
 @dataclass
@@ -26,53 +28,21 @@ class TeaserItem:
 
 
 @dataclass
-class ImageRecord:
-    """A content image of an article."""
+class ArticleItem(Article):
+    """An extracted article page plus how and when it was fetched."""
 
-    url: str
-    alt: str | None = None
-    caption: str | None = None
-    credit: str | None = None
-    position: int = 0
-
-
-@dataclass
-class RemovedRecord:
-    """A piece of boilerplate removed from an article, and the rule that removed it."""
-
-    rule: str
-    text: str
-
-
-@dataclass
-class ArticleItem:
-    """An article page, extracted."""
-
-    source: str
-    url: str
-    final_url: str
-    canonical_url: str | None = None
-    title: str | None = None
-    lead: str | None = None
-    body: str = ""
-    authors: list[str] = field(default_factory=list)
-    published: str | None = None
-    published_from: str | None = None
-    published_raw: str | None = None
-    modified: str | None = None
-    modified_from: str | None = None
-    modified_raw: str | None = None
-    language: str | None = None
-    section: str | None = None
-    tags: list[str] = field(default_factory=list)
-    top_image: str | None = None
-    word_count: int = 0
-    images: list[dict[str, Any]] = field(default_factory=list)
-    removed: list[dict[str, Any]] = field(default_factory=list)
-    extractor_version: str = ""
+    source: str = ""
+    final_url: str = ""
     fetched_at: str = ""
     status: int = 200
     html: bytes | None = None
+
+    @classmethod
+    def from_article(cls, article: Article, **crawl: Any) -> ArticleItem:
+        """The item for an extracted article, with the crawl's fields (source, final_url, …)."""
+        data = {f.name: getattr(article, f.name) for f in fields(Article)}
+        data.update(crawl)
+        return cls(**data)
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -221,29 +220,11 @@ class TeaserSpider(Spider):
         yield self._fetch(response, "article")
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
         request_url = response.request.url if response.request else response.url
-        yield ArticleItem(
+        yield ArticleItem.from_article(
+            article,
             source=config.name,
             url=request_url,
             final_url=response.url,
-            canonical_url=article.canonical_url,
-            title=article.title,
-            lead=article.lead,
-            body=article.body,
-            authors=article.authors,
-            published=article.published,
-            published_from=article.published_from,
-            published_raw=article.published_raw,
-            modified=article.modified,
-            modified_from=article.modified_from,
-            modified_raw=article.modified_raw,
-            language=article.language,
-            section=article.section,
-            tags=article.tags,
-            top_image=article.top_image,
-            word_count=article.word_count,
-            images=[asdict(i) for i in article.images],
-            removed=[asdict(r) for r in article.removed],
-            extractor_version=article.extractor_version,
             fetched_at=_now(),
             status=response.status,
             html=response.body if store_html else None,
