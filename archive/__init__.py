@@ -4,6 +4,7 @@ from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
     ArchiveError,
     ArchiveFileError,
+    InvalidFilterError,
     InvalidItemError,
     NotFoundError,
     SearchSyntaxError,
@@ -20,6 +21,7 @@ __all__ = [
     "ArchiveError",
     "ArchiveFileError",
     "ArticleOutcome",
+    "InvalidFilterError",
     "InvalidItemError",
     "NotFoundError",
     "RunRecord",

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiveError",
     "ArchiveFileError",
+    "InvalidFilterError",
     "InvalidItemError",
     "NotFoundError",
     "SearchSyntaxError",
@@ -45,3 +46,7 @@ class NotFoundError(ArchiveError, LookupError):
 
 class InvalidItemError(ArchiveError, ValueError):
     """An item handed to the archive lacks a required field or has one of the wrong type."""
+
+
+class InvalidFilterError(ArchiveError, ValueError):
+    """A filter value (such as a date) that the archive cannot compare with."""

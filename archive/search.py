@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Any
 
 from sqlite_utils import Database
 
-from .errors import SearchSyntaxError
+from .errors import InvalidFilterError, SearchSyntaxError
 from .records import SearchHit
 
 __all__ = ["HIGHLIGHT", "date_clauses", "search"]
@@ -27,10 +28,22 @@ _FTS_SYNTAX_MESSAGES = (
 )
 
 
+_DATE_PREFIX = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])([T ]\d{2}(:\d{2}(:\d{2}([.,]\d+)?)?)?"
+    r"(Z|[+-]\d{2}:?\d{2})?)?)?)?$"
+)
+
+
 def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
     """SQL conditions for `since <= expr <= until`, `until` inclusive at its own precision."""
     clauses: list[str] = []
     params: list[Any] = []
+    for name, value in (("since", since), ("until", until)):
+        if value and not _DATE_PREFIX.match(value):
+            raise InvalidFilterError(
+                f"{name} {value!r} is not a date: use YYYY, YYYY-MM, YYYY-MM-DD "
+                "or an ISO 8601 date and time"
+            )
     if since:
         clauses.append(f"{expr} >= ?")
         params.append(since)

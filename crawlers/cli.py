@@ -19,6 +19,7 @@ import click
 from archive import (
     Archive,
     ArchiveError,
+    InvalidFilterError,
     NotFoundError,
     SearchSyntaxError,
     open_archive,
@@ -135,13 +136,16 @@ def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None
         sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="teaserfeed")
 def main() -> None:
-    """Archive news through its teaser listings into a searchable SQLite file."""
+    """Archive news through its teaser listings into a searchable SQLite file.
+
+    Start with `teaserfeed demo`; see `teaserfeed COMMAND --help` for each command.
+    """
 
 
-@main.command()
+@main.command(short_help="Crawl configured sites (or one --url) into the archive.")
 @click.argument("sites", nargs=-1)
 @click.option(
     "--sites",
@@ -200,7 +204,7 @@ def _check_archive_writable(path: Path) -> None:
         _fail(str(exc))
 
 
-@main.command()
+@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it.")
 @click.option(
     "--archive",
     "archive_path",
@@ -256,13 +260,20 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
     return None
 
 
-@main.command()
+@main.command(short_help="Full-text search with ranked hits and snippets.")
 @click.argument("query")
 @archive_option
-@click.option("-n", "--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option(
+    "-n",
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=20,
+    show_default=True,
+    help="Number of hits to print.",
+)
 @click.option("--source", help="Only articles of this site.")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published before this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
 @click.option("--language", help="Only articles in this language (e.g. en).")
 @click.option(
     "--literal", is_flag=True, help="Search the words as typed, ignoring FTS5 query syntax."
@@ -294,7 +305,7 @@ def search(
                 language=language,
                 literal=literal,
             )
-        except SearchSyntaxError as exc:
+        except (SearchSyntaxError, InvalidFilterError) as exc:
             _fail(str(exc))
             return
     if as_json:
@@ -312,7 +323,7 @@ def search(
             click.echo(f"     {hit.snippet}")
 
 
-@main.command()
+@main.command(short_help="Print one article with the teasers that linked to it.")
 @click.argument("article")
 @archive_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
@@ -345,7 +356,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
         )
 
 
-@main.command()
+@main.command(short_help="Export articles as JSON lines or CSV.")
 @archive_option
 @click.option(
     "--format",
@@ -353,6 +364,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
     type=click.Choice(["jsonl", "csv"]),
     default="jsonl",
     show_default=True,
+    help="JSON lines (one article per line, lists as arrays) or CSV (lists as JSON text).",
 )
 @click.option(
     "-o",
@@ -375,16 +387,20 @@ def export(
 ) -> None:
     """Export articles as JSON lines or CSV."""
     with _open(archive_path) as archive:
-        count = archive.export(
-            output, format=fmt, source=source, since=since, with_teasers=with_teasers
-        )
+        try:
+            count = archive.export(
+                output, format=fmt, source=source, since=since, with_teasers=with_teasers
+            )
+        except InvalidFilterError as exc:
+            _fail(str(exc))
+            return
     click.echo(f"exported {count} articles", err=True)
 
 
-@main.command()
+@main.command(short_help="Open an archive in datasette with teaserfeed's metadata.")
 @click.argument("archive_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("-p", "--port", type=int, default=8001, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
 def serve(archive_file: Path, host: str, port: int) -> None:
     """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries)."""
     try:

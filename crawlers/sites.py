@@ -67,7 +67,12 @@ class SiteConfig:
     @classmethod
     def for_url(cls, url: str, name: str | None = None) -> SiteConfig:
         """An ad-hoc configuration for a single listing URL, in automatic mode."""
-        _check_url(url, name or "url", "url")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SiteConfigError(
+                f"{url!r} is not an absolute http(s) URL; give the listing page's full "
+                "address, e.g. https://news.example.org/world/"
+            )
         host = urlsplit(url).hostname or "site"
         return cls(name=name or host, start_urls=(url,), max_pages=1)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from archive import Archive, SearchHit, SearchSyntaxError, open_archive
+from archive import Archive, InvalidFilterError, SearchHit, SearchSyntaxError, open_archive
 from tests.test_archive_store import make_article
 
 
@@ -181,9 +181,17 @@ def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -
     for kwargs in attempts:
         try:
             hits = corpus.search(literal=literal, **kwargs)
-        except SearchSyntaxError:
+        except (SearchSyntaxError, InvalidFilterError):
             continue
         assert all(hit.article_id in {1, 2, 3, 4} for hit in hits)
         if "source" in kwargs or "language" in kwargs:
             assert hits == []
     assert (corpus.counts(), corpus.db.schema) == before
+
+
+@pytest.mark.parametrize("bad", ["garbage", "2024-13", "24-05-01", "2024/05/01", "'; --"])
+def test_bad_date_filters_are_clear_errors(corpus: Archive, bad: str) -> None:
+    with pytest.raises(InvalidFilterError, match=r"is not a date: use YYYY"):
+        corpus.search("kazakhstan", since=bad)
+    with pytest.raises(InvalidFilterError, match=r"until"):
+        list(corpus.articles(until=bad))

@@ -89,6 +89,18 @@ def test_search_prints_ranked_hits(
     assert {h["title"] for h in hits} >= {truth.title}
 
 
+def test_bad_date_filter_is_a_clear_error(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    path, _ = demo_db
+    result = teaserfeed("search", "kazakhstan", "--since", "last week", "--archive", str(path))
+    assert result.returncode == 2
+    assert result.stderr == (
+        "teaserfeed: since 'last week' is not a date: use YYYY, YYYY-MM, YYYY-MM-DD "
+        "or an ISO 8601 date and time\n"
+    )
+
+
 @pytest.mark.parametrize("query", ['"unbalanced', "AND OR", ""])
 def test_bad_search_syntax_is_a_clear_error(
     demo_db: tuple[Path, subprocess.CompletedProcess[str]], query: str
@@ -132,6 +144,9 @@ def test_missing_archive_and_bad_config_are_clear_errors(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "[sites.x] key 'teaser': invalid CSS selector" in result.stderr
     assert "Traceback" not in result.stderr
+    result = teaserfeed("crawl", "--url", "news.example.org/world")
+    assert result.returncode == 2
+    assert "'news.example.org/world' is not an absolute http(s) URL" in result.stderr
     result = teaserfeed("crawl", "--sites", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
     assert "nope.toml: no such file" in result.stderr
