@@ -74,7 +74,8 @@ def site_rules(site: str, selectors: tuple[str, ...]) -> tuple[CleanupRule, ...]
 
 
 def _text_of(el: HtmlElement) -> str:
-    return clean_text(el.text_content())
+    # Join text nodes with spaces so a heading and its paragraph do not run together.
+    return clean_text(" ".join(el.itertext()))
 
 
 def _inside(el: HtmlElement, removed: set[HtmlElement]) -> bool:

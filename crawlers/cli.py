@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,16 +123,28 @@ def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, A
     return summary
 
 
+def _program() -> str:
+    """How the user can call this program again: `teaserfeed` if on PATH, else its path."""
+    invoked = Path(sys.argv[0]).resolve()
+    found = shutil.which("teaserfeed")
+    if not invoked.name.startswith("teaserfeed") or (found and Path(found).resolve() == invoked):
+        return "teaserfeed"
+    try:
+        return str(invoked.relative_to(Path.cwd()))
+    except ValueError:
+        return str(invoked)
+
+
 def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
     if run_id is None:
         _fail("the crawl did not start; see the messages above", 1)
         return
     with _open(archive_path) as archive:
         summary = _print_summary(archive, run_id, elapsed)
-    name = str(archive_path)
+    name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
-    click.echo(f"  browse it in datasette:  teaserfeed serve {name}")
-    click.echo(f'  search it:               teaserfeed search "QUERY" --archive {name}')
+    click.echo(f"  browse it in datasette:  {prog} serve {name}")
+    click.echo(f'  search it:               {prog} search "QUERY" --archive {name}')
     if summary.get("status") != "finished":
         sys.exit(1)
 

@@ -9,7 +9,14 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from archive import open_archive
-from crawlers.demo import APPEAL_TEXT, NEWSLETTER_TEXT, SHARE_TEXT, DemoServer, DemoSite
+from crawlers.demo import (
+    APPEAL_TEXT,
+    NEWSLETTER_HEADING,
+    NEWSLETTER_TEXT,
+    SHARE_TEXT,
+    DemoServer,
+    DemoSite,
+)
 from crawlers.sites import SiteConfig
 from tests.conftest import Crawled, crawl, crawl_blocking
 
@@ -205,3 +212,11 @@ def test_crawl_is_polite(first: Crawled, demo_site: DemoSite) -> None:
     agents = {agent for _, _, agent in requests}
     assert len(agents) == 1
     assert agents.pop().startswith("teaserfeed/")
+
+
+def test_removed_boilerplate_is_audited_with_readable_text(first: Crawled) -> None:
+    rows = _rows(first.archive, "select rule, text from removed where rule = 'newsletter'")
+    assert len(rows) == 103
+    assert all(str(text).startswith(f"{NEWSLETTER_HEADING} {NEWSLETTER_TEXT}") for _, text in rows)
+    appeals = _rows(first.archive, "select text from removed where rule = 'donation-appeal'")
+    assert all(str(text).startswith(APPEAL_TEXT) for (text,) in appeals)

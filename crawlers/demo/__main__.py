@@ -13,7 +13,7 @@ from crawlers.demo.server import serve_demo
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    """Treat SIGTERM like Ctrl-C so both shut down the same clean way."""
+    """Treat SIGINT and SIGTERM alike so both shut down the same clean way."""
     raise KeyboardInterrupt
 
 
@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    # Install both explicitly: a process started in the background inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"Demo Daily is serving at {server.url}/ (press Ctrl-C to stop)", flush=True)
     try:
