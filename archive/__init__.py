@@ -4,13 +4,26 @@ from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
     ArchiveError,
     ArchiveFileError,
+    ArchiveLockedError,
     InvalidFilterError,
     InvalidItemError,
     NotFoundError,
     SearchSyntaxError,
 )
+from .lock import ArchiveLock, lock_holder
 from .metadata import datasette_metadata, datasette_metadata_path, write_datasette_metadata
-from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
+from .pages import StoredPage
+from .records import (
+    ArticleOutcome,
+    ArticleVersion,
+    Cluster,
+    ClusterMember,
+    RunRecord,
+    SearchHit,
+    SiteHealth,
+    StoredArticle,
+    StoredTeaser,
+)
 from .schema import SCHEMA_VERSION
 from .store import RUN_SUMMARY_KEYS, Archive, open_archive
 
@@ -20,19 +33,27 @@ __all__ = [
     "Archive",
     "ArchiveError",
     "ArchiveFileError",
+    "ArchiveLock",
+    "ArchiveLockedError",
     "ArticleOutcome",
+    "ArticleVersion",
+    "Cluster",
+    "ClusterMember",
     "InvalidFilterError",
     "InvalidItemError",
     "NotFoundError",
     "RunRecord",
     "SearchHit",
     "SearchSyntaxError",
+    "SiteHealth",
     "StoredArticle",
+    "StoredPage",
     "StoredTeaser",
     "clean_url",
     "content_hash",
     "datasette_metadata",
     "datasette_metadata_path",
+    "lock_holder",
     "normalize_url",
     "open_archive",
     "write_datasette_metadata",

@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ArchiveError",
     "ArchiveFileError",
+    "ArchiveLockedError",
     "InvalidFilterError",
     "InvalidItemError",
     "NotFoundError",
@@ -50,3 +51,20 @@ class InvalidItemError(ArchiveError, ValueError):
 
 class InvalidFilterError(ArchiveError, ValueError):
     """A filter value (such as a date) that the archive cannot compare with."""
+
+
+class ArchiveLockedError(ArchiveError):
+    """Another process is writing this archive (a crawl, ingest or reextract)."""
+
+    def __init__(self, path: str, holder: dict[str, object]) -> None:
+        self.path = path
+        self.holder = holder
+        who = f"PID {holder.get('pid', '?')}"
+        if holder.get("host"):
+            who += f" on {holder['host']}"
+        what = holder.get("purpose", "process")
+        since = f" since {holder['since']}" if holder.get("since") else ""
+        super().__init__(
+            f"{path} is locked by a running {what} ({who}{since}); "
+            "wait for it to finish, or stop that process"
+        )

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import fields
 from typing import IO, Any
 
+from .errors import ArchiveError
 from .records import StoredArticle, StoredTeaser
 
-__all__ = ["EXPORT_COLUMNS", "FORMATS", "write_articles"]
+__all__ = ["EXPORT_COLUMNS", "FORMATS", "record", "to_dataframe", "write_articles"]
 
 FORMATS = ("jsonl", "csv")
 EXPORT_COLUMNS: tuple[str, ...] = tuple(
-    f.name for f in fields(StoredArticle) if f.name not in ("teasers", "images", "urls")
+    f.name for f in fields(StoredArticle) if f.name not in ("teasers", "images", "urls", "versions")
 )
 
 
@@ -52,3 +54,21 @@ def write_articles(
             )
         count += 1
     return count
+
+
+def record(article: StoredArticle, *, full: bool = False) -> dict[str, Any]:
+    """An article as a plain dict: the export columns, plus its children when `full`."""
+    if full:
+        return article.as_dict()
+    return {column: getattr(article, column) for column in EXPORT_COLUMNS}
+
+
+def to_dataframe(records: Iterable[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of records, or ArchiveError if pandas is not installed."""
+    try:
+        pandas = importlib.import_module("pandas")
+    except ImportError as error:
+        raise ArchiveError(
+            "to_dataframe() needs pandas: pip install pandas (or use to_records())"
+        ) from error
+    return pandas.DataFrame.from_records(list(records), columns=list(EXPORT_COLUMNS))

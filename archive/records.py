@@ -6,7 +6,17 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["ArticleOutcome", "RunRecord", "SearchHit", "StoredArticle", "StoredTeaser"]
+__all__ = [
+    "ArticleOutcome",
+    "ArticleVersion",
+    "Cluster",
+    "ClusterMember",
+    "RunRecord",
+    "SearchHit",
+    "SiteHealth",
+    "StoredArticle",
+    "StoredTeaser",
+]
 
 ArticleStatus = Literal["new", "updated", "unchanged"]
 
@@ -57,7 +67,7 @@ class StoredTeaser:
 
 @dataclass
 class StoredArticle:
-    """An archived article; `teasers`, `images` and `urls` are filled by Archive.article()."""
+    """An archived article; `teasers`, `images`, `urls` and `versions` are filled on request."""
 
     id: int
     url: str
@@ -89,6 +99,8 @@ class StoredArticle:
     teasers: list[StoredTeaser] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
+    # earlier states of the text, oldest first (filled by Archive.article / with_history)
+    versions: list[ArticleVersion] = field(default_factory=list)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredArticle:
@@ -149,6 +161,75 @@ class RunRecord:
                 "stats": stats if isinstance(stats, dict) else {},
             }
         )
+
+
+@dataclass
+class ArticleVersion:
+    """One state of an article's text; the highest version is the current row of `articles`."""
+
+    article_id: int
+    version: int
+    fetched_at: str
+    last_fetched: str
+    superseded_at: str | None
+    content_hash: str
+    title: str | None
+    lead: str | None
+    body: str
+    changed_fields: list[str]
+    current: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of every field."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    """An article in a near-duplicate cluster."""
+
+    article_id: int
+    url: str
+    source: str
+    title: str | None
+    published: str | None
+    first_seen: str
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Articles with near-identical bodies; `id` is the id of its oldest article."""
+
+    id: int
+    size: int
+    members: list[ClusterMember]
+
+
+@dataclass
+class SiteHealth:
+    """How one site did in its latest run, against the average of its runs before."""
+
+    site: str
+    run_id: int | None
+    run_started: str | None
+    run_status: str | None
+    listing_pages: int
+    teasers_found: int
+    teasers_trailing: float | None
+    articles_new: int
+    articles_trailing: float | None
+    # articles the latest run stored or stored again
+    articles_fetched: int
+    # share of articles with each field (title, body, date, author): those the latest run
+    # fetched, and those the trailing runs first stored; None when there were none
+    completeness: dict[str, float | None]
+    completeness_trailing: dict[str, float | None]
+    errors: dict[str, int]
+    flags: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of every field."""
+        return asdict(self)
 
 
 def _known(cls: type, row: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,8 @@ MAIN_TABLES = (
     "images",
     "removed",
     "pages",
+    "article_versions",
+    "teaser_positions",
 )
 
 # Append-only: a schema change is a new function below, never an edit of an applied one.
@@ -314,6 +316,136 @@ def m001_initial(db: Database) -> None:
         ORDER BY t.first_seen DESC
         """,
     )
+
+
+@migrations()
+def m003_article_versions(db: Database) -> None:
+    """Keep every earlier state of an article's text in article_versions."""
+    versions = db.table("article_versions")
+    versions.create(
+        {
+            "id": int,
+            "article_id": int,
+            "version": int,
+            "fetched_at": str,
+            "last_fetched": str,
+            "superseded_at": str,
+            "content_hash": str,
+            "title": str,
+            "lead": str,
+            "body": str,
+            "authors": str,
+            "published": str,
+            "modified": str,
+            "changed_fields": str,
+        },
+        pk="id",
+        not_null=["article_id", "version", "fetched_at", "superseded_at", "content_hash"],
+        foreign_keys=[
+            ForeignKey("article_versions", "article_id", "articles", "id", on_delete="CASCADE")
+        ],
+    )
+    versions.create_index(["article_id", "version"], unique=True)
+    versions.create_index(["superseded_at"])
+
+
+@migrations()
+def m004_teaser_positions(db: Database) -> None:
+    """Keep where on its listing each teaser stood over time; views over teaser history."""
+    positions = db.table("teaser_positions")
+    positions.create(
+        {
+            "id": int,
+            "teaser_id": int,
+            "position": int,
+            "first_seen": str,
+            "last_seen": str,
+            "times_seen": int,
+            "first_run_id": int,
+            "last_run_id": int,
+        },
+        pk="id",
+        not_null=["teaser_id", "first_seen", "last_seen", "times_seen"],
+        defaults={"times_seen": 1},
+        foreign_keys=[
+            ForeignKey("teaser_positions", "teaser_id", "teasers", "id", on_delete="CASCADE"),
+            ForeignKey("teaser_positions", "first_run_id", "runs", "id", on_delete="SET NULL"),
+            ForeignKey("teaser_positions", "last_run_id", "runs", "id", on_delete="SET NULL"),
+        ],
+    )
+    positions.create_index(["teaser_id", "id"])
+    # what m001 kept of each teaser becomes its first span
+    db.execute(
+        """
+        INSERT INTO teaser_positions (teaser_id, position, first_seen, last_seen, times_seen,
+          first_run_id, last_run_id)
+        SELECT id, last_position, first_seen, last_seen, times_seen, first_run_id, last_run_id
+        FROM teasers ORDER BY id
+        """
+    )
+    db.create_view(
+        "front_page_history",
+        """
+        SELECT t.article_id, a.title AS article_title, t.source, t.listing_url,
+               p.position, p.first_seen, p.last_seen, p.times_seen,
+               t.title AS teaser_title, t.id AS teaser_id
+        FROM teaser_positions p
+        JOIN teasers t ON t.id = p.teaser_id
+        LEFT JOIN articles a ON a.id = t.article_id
+        ORDER BY t.article_id, t.listing_url, p.first_seen, p.id
+        """,
+    )
+    db.create_view(
+        "teaser_headline_changes",
+        """
+        SELECT article_id, url_key, listing_url, previous_title AS old_title,
+               title AS new_title, first_seen AS changed_at, source
+        FROM (
+          SELECT t.*, lag(t.title) OVER (
+                   PARTITION BY t.url_key, t.listing_url ORDER BY t.first_seen, t.id
+                 ) AS previous_title
+          FROM teasers t
+        )
+        WHERE previous_title IS NOT NULL AND trim(previous_title) != trim(coalesce(title, ''))
+        ORDER BY changed_at DESC
+        """,
+    )
+
+
+@migrations()
+def m005_near_duplicates(db: Database) -> None:
+    """MinHash signatures and their LSH band index; clusters for every stored article."""
+    from . import clusters
+
+    db.table("article_minhash").create(
+        {"article_id": int, "signature": bytes},
+        pk="article_id",
+        not_null=["signature"],
+        foreign_keys=[
+            ForeignKey("article_minhash", "article_id", "articles", "id", on_delete="CASCADE")
+        ],
+    )
+    db.execute(
+        """
+        CREATE TABLE minhash_bands (
+          band INTEGER NOT NULL,
+          hash INTEGER NOT NULL,
+          article_id INTEGER NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+          PRIMARY KEY (band, hash, article_id)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX idx_minhash_bands_article_id ON minhash_bands (article_id)")
+    last = 0
+    while True:
+        rows = db.execute(
+            "SELECT id, body FROM articles WHERE id > ? ORDER BY id LIMIT 500", [last]
+        ).fetchall()
+        if not rows:
+            break
+        for article_id, body in rows:
+            clusters.assign(db, article_id, body)
+        last = rows[-1][0]
 
 
 def known_migrations() -> list[str]:

@@ -60,7 +60,7 @@ def search(
     *,
     limit: int = 20,
     offset: int = 0,
-    source: str | None = None,
+    site: str | None = None,
     since: str | None = None,
     until: str | None = None,
     language: str | None = None,
@@ -77,9 +77,9 @@ def search(
 
     clauses: list[str] = []
     params: list[Any] = []
-    if source is not None:
+    if site is not None:
         clauses.append("a.source = ?")
-        params.append(source)
+        params.append(site)
     if language is not None:
         clauses.append("a.language = ?")
         params.append(language)

@@ -16,11 +16,25 @@ from typing import IO, Any, Literal
 
 from sqlite_utils import Database
 
+from . import clusters as _clusters
 from . import export as _export
+from . import health as _health
+from . import history as _history
+from . import pages as _pages
 from . import search as _search
 from .dedup import content_hash, normalize_url, teaser_key
 from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundError
-from .records import ArticleOutcome, RunRecord, SearchHit, StoredArticle, StoredTeaser
+from .pages import StoredPage
+from .records import (
+    ArticleOutcome,
+    ArticleVersion,
+    Cluster,
+    RunRecord,
+    SearchHit,
+    SiteHealth,
+    StoredArticle,
+    StoredTeaser,
+)
 from .schema import MAIN_TABLES, known_migrations, migrations
 
 __all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
@@ -254,6 +268,7 @@ class Archive:
                 ],
             )
             outcome: Literal["new", "seen"] = "new" if cursor.rowcount == 1 else "seen"
+            teaser_id = _lastrowid(cursor) if outcome == "new" else None
             if outcome == "seen":
                 self.db.execute(
                     """
@@ -266,6 +281,11 @@ class Archive:
                     """,
                     [*display, seen_at, teaser.get("position"), run_id, article_id, key],
                 )
+                teaser_id = self.db.execute(
+                    "SELECT id FROM teasers WHERE teaser_key = ?", [key]
+                ).fetchone()[0]
+            assert teaser_id is not None
+            _history.record_sighting(self.db, teaser_id, teaser.get("position"), seen_at, run_id)
             self._count(run_id, "teasers_seen", "teasers_new" if outcome == "new" else None)
         return outcome
 
@@ -331,6 +351,9 @@ class Archive:
                     self._absorb(article_id, other)
                 merged = any(known.get(key) != target for key in forms)
                 status = self._update_article(article_id, values, title, lead, body, preferred)
+            if status != "unchanged":
+                # constant work: a few band-bucket lookups, whatever the archive's size
+                _clusters.assign(self.db, article_id, body)
             self._replace_children(article_id, article, final_url, fetched_at)
             self.db.conn.executemany(
                 """
@@ -363,7 +386,7 @@ class Archive:
         *,
         limit: int = 20,
         offset: int = 0,
-        source: str | None = None,
+        site: str | None = None,
         since: str | None = None,
         until: str | None = None,
         language: str | None = None,
@@ -375,7 +398,7 @@ class Archive:
             query,
             limit=limit,
             offset=offset,
-            source=source,
+            site=site,
             since=since,
             until=until,
             language=language,
@@ -385,49 +408,36 @@ class Archive:
     def articles(
         self,
         *,
-        source: str | None = None,
+        site: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        language: str | None = None,
         order: str = "newest",
         limit: int | None = None,
+        full: bool = False,
     ) -> Iterator[StoredArticle]:
-        """Stored articles, filtered by source and date, lazily (teasers/images not loaded)."""
+        """Stored articles by site, date and language, streamed; `full` loads their children."""
         if order not in ARTICLE_ORDERS:
             raise ValueError(f"unknown order {order!r}: use one of {', '.join(ARTICLE_ORDERS)}")
         clauses, params = _search.date_clauses(_search.ARTICLE_DATE, since, until)
-        if source is not None:
-            clauses.append("a.source = ?")
-            params.append(source)
+        for column, value in (("source", site), ("language", language)):
+            if value is not None:
+                clauses.append(f"a.{column} = ?")
+                params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT a.* FROM articles a {where} ORDER BY {ARTICLE_ORDERS[order]}"
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        cursor = self.db.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return (StoredArticle.from_row(dict(zip(names, row, strict=True))) for row in cursor)
+        return self._stream(self.db.execute(sql, params), full)
 
     def article(self, key: int | str) -> StoredArticle:
-        """One article by id or by any URL form, with its teasers, images and URLs."""
+        """One article by id or by any URL form, with its teasers, images, URLs and versions."""
         article_id = self._resolve_article_key(key)
         row = self._one("SELECT * FROM articles WHERE id = ?", [article_id])
         if row is None:
             raise NotFoundError(f"no article with id {article_id}")
-        stored = StoredArticle.from_row(row)
-        stored.teasers = self.teasers(article_id)
-        stored.images = self._rows(
-            "SELECT url, alt, caption, credit, position FROM images "
-            "WHERE article_id = ? ORDER BY position, id",
-            [article_id],
-        )
-        stored.urls = [
-            row["url"]
-            for row in self._rows(
-                "SELECT url FROM article_urls WHERE article_id = ? ORDER BY first_seen, rowid",
-                [article_id],
-            )
-        ]
-        return stored
+        return self._fill(StoredArticle.from_row(row))
 
     def teasers(self, article_id: int) -> list[StoredTeaser]:
         """Every distinct teaser that linked to an article, oldest first."""
@@ -445,6 +455,37 @@ class Archive:
             [article_id],
         )
         return zlib.decompress(row["content"]) if row and row["content"] is not None else None
+
+    def stored_pages(
+        self,
+        *,
+        before_version: str | None = None,
+        source: str | None = None,
+        article_ids: Sequence[int] | None = None,
+    ) -> Iterator[StoredPage]:
+        """Each article's latest raw page, by article id, for re-extraction.
+
+        `before_version` keeps articles whose extractor_version sorts before it (dotted
+        numbers: "2.10" after "2.9"); an article with no recorded version counts as oldest.
+        Pages are read one at a time, so the caller may update articles while iterating.
+        """
+        return _pages.iter_pages(
+            self.db, before_version=before_version, source=source, article_ids=article_ids
+        )
+
+    def update_extraction(self, article_id: int, fields: Mapping[str, Any]) -> bool:
+        """Store a re-extraction of an article in one transaction; True if its text changed.
+
+        `fields` holds any of the extracted article columns (title, lead, body, authors,
+        dates, language, …, extractor_version) and `images` and `removed` as lists of dicts,
+        which replace the stored ones. FTS follows through its triggers; this is not a new
+        revision, so `version` and article_versions are left alone.
+        """
+        with self._writing():
+            try:
+                return _pages.update_extraction(self.db, article_id, fields)
+            except KeyError:
+                raise NotFoundError(f"no article with id {article_id}") from None
 
     def sources(self) -> list[dict[str, Any]]:
         """The configured sites the archive has seen, with their start URLs and config."""
@@ -526,19 +567,131 @@ class Archive:
         out: IO[str],
         *,
         format: str = "jsonl",
-        source: str | None = None,
+        site: str | None = None,
         since: str | None = None,
+        until: str | None = None,
+        language: str | None = None,
         with_teasers: bool = False,
     ) -> int:
-        """Write articles (oldest first) as JSONL or CSV to `out`; return rows written."""
+        """Stream articles (oldest first) as JSONL or CSV to `out`; return rows written."""
         return _export.write_articles(
             out,
-            self.articles(source=source, since=since, order="oldest"),
+            self.articles(site=site, since=since, until=until, language=language, order="oldest"),
             format=format,
             teasers=self.teasers if with_teasers else None,
         )
 
+    # ---- research -----------------------------------------------------------------
+
+    def versions(self, key: int | str) -> list[ArticleVersion]:
+        """Every state of an article's text, oldest first; the last one is the current row."""
+        article_id = self._resolve_article_key(key)
+        versions = _history.article_versions(self.db, article_id)
+        if not versions:
+            raise NotFoundError(f"no article with id {article_id}")
+        return versions
+
+    def diff(
+        self,
+        key: int | str,
+        old: int | None = None,
+        new: int | None = None,
+        *,
+        context: int = 8,
+    ) -> str:
+        """Word diff of two versions of an article (default: the one before current → current)."""
+        versions = {version.version: version for version in self.versions(key)}
+        new = max(versions) if new is None else new
+        old = max((v for v in versions if v < new), default=new) if old is None else old
+        for number in (old, new):
+            if number not in versions:
+                raise NotFoundError(
+                    f"article {key} has no version {number} (versions: "
+                    f"{', '.join(map(str, sorted(versions)))})"
+                )
+        return _history.format_diff(versions[old], versions[new], context=context)
+
+    def front_page_history(self, key: int | str) -> list[dict[str, Any]]:
+        """Where an article's teasers stood on each listing over time (position 0 = top)."""
+        article_id = self._resolve_article_key(key)
+        return self._rows("SELECT * FROM front_page_history WHERE article_id = ?", [article_id])
+
+    def clusters(self, *, min_size: int = 2, limit: int | None = None) -> Iterator[Cluster]:
+        """Near-duplicate clusters (the same story under different URLs), largest first."""
+        return _clusters.clusters(self.db, min_size=min_size, limit=limit)
+
+    def near_duplicates(self, key: int | str) -> list[tuple[int, float]]:
+        """(article id, estimated Jaccard similarity) of an article's near-duplicates."""
+        return _clusters.near_duplicates(self.db, self._resolve_article_key(key))
+
+    def recluster(self) -> int:
+        """Rebuild every cluster from the signatures; return the number of clusters (size ≥ 2)."""
+        with self._writing():
+            return _clusters.recluster(self.db)
+
+    def health(self, *, trailing: int = 5) -> list[SiteHealth]:
+        """Per site: its latest run against the average of the `trailing` runs before, flagged."""
+        return _health.site_health(self.db, trailing=trailing)
+
+    def articles_per_day(
+        self, *, site: str | None = None, since: str | None = None, until: str | None = None
+    ) -> list[tuple[str, str, int]]:
+        """(day, site, articles) by publication date (or first seen), oldest day first."""
+        return _health.articles_per_day(self.db, site=site, since=since, until=until)
+
+    def to_records(
+        self,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        language: str | None = None,
+        full: bool = False,
+    ) -> Iterator[dict[str, Any]]:
+        """Articles as plain dicts (oldest first, streamed); `full` adds teasers and versions."""
+        articles = self.articles(
+            site=site, since=since, until=until, language=language, order="oldest", full=full
+        )
+        return (_export.record(article, full=full) for article in articles)
+
+    def to_dataframe(
+        self,
+        *,
+        site: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        language: str | None = None,
+    ) -> Any:
+        """The articles as a pandas DataFrame (needs pandas: pip install pandas)."""
+        return _export.to_dataframe(
+            self.to_records(site=site, since=since, until=until, language=language)
+        )
+
     # ---- internals ----------------------------------------------------------------
+
+    def _stream(self, cursor: sqlite3.Cursor, full: bool) -> Iterator[StoredArticle]:
+        names = [column[0] for column in cursor.description]
+        for row in cursor:
+            article = StoredArticle.from_row(dict(zip(names, row, strict=True)))
+            yield self._fill(article) if full else article
+
+    def _fill(self, stored: StoredArticle) -> StoredArticle:
+        article_id = stored.id
+        stored.teasers = self.teasers(article_id)
+        stored.images = self._rows(
+            "SELECT url, alt, caption, credit, position FROM images "
+            "WHERE article_id = ? ORDER BY position, id",
+            [article_id],
+        )
+        stored.urls = [
+            row["url"]
+            for row in self._rows(
+                "SELECT url FROM article_urls WHERE article_id = ? ORDER BY first_seen, rowid",
+                [article_id],
+            )
+        ]
+        stored.versions = _history.article_versions(self.db, article_id)[:-1]
+        return stored
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
@@ -664,17 +817,28 @@ class Archive:
         canonical: str | None,
     ) -> Literal["updated", "unchanged"]:
         old = self._one(
-            "SELECT content_hash, lead, version FROM articles WHERE id = ?", [article_id]
+            "SELECT content_hash, title, lead, body, authors, published, modified, version, "
+            "first_seen, last_fetched FROM articles WHERE id = ?",
+            [article_id],
         )
         assert old is not None
         changes = dict(values)
         if canonical:
             changes["url"] = canonical
-        if old["content_hash"] != values["content_hash"]:
-            # v1 keeps no revisions: a later migration adds article_versions, and the old
-            # title/body/hash are copied there right here, before they are overwritten
+        status: Literal["updated", "unchanged"]
+        revised = old["content_hash"] != values["content_hash"]
+        if revised and _history.is_boring_change(old["title"], old["body"], title, body):
+            # only timestamps or a share widget's order moved: not a revision (the stored
+            # text and its hash stay, so FTS is not touched either)
+            del changes["content_hash"]
+            revised = False
+        if revised:
+            # the old state is kept in article_versions before it is overwritten
+            new = {**values, "title": title, "lead": lead, "body": body}
+            changed = _history.changed_fields(old, new)
+            _history.save_version(self.db, article_id, old, values["last_fetched"], changed)
             changes.update(title=title, lead=lead, body=body, version=old["version"] + 1)
-            status: Literal["updated", "unchanged"] = "updated"
+            status = "updated"
         else:
             if lead != old["lead"]:
                 changes["lead"] = lead
@@ -689,6 +853,7 @@ class Archive:
     def _absorb(self, article_id: int, other: int) -> None:
         # `other` is the same story stored earlier under a URL now known to be an alias:
         # its URLs and teasers move over; its content is superseded by this fetch
+        _clusters.absorb(self.db, article_id, other)
         self.db.execute(
             "UPDATE article_urls SET article_id = ? WHERE article_id = ?", [article_id, other]
         )

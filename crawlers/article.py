@@ -1,27 +1,44 @@
-"""Article fields from an article page: JSON-LD and meta first, body by trafilatura."""
+"""Article fields from an article page: JSON-LD and meta first, body from the cleaned tree."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from email.utils import parsedate_to_datetime
+from html import unescape as html_unescape
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
 from htmldate import find_date
+from lxml import etree
 from lxml.html import HtmlElement
+from w3lib.encoding import html_to_unicode
 
-from crawlers.cleanup import Removal, apply_rules, global_rules, site_rules
+from crawlers.cleanup import (
+    CleanupRule,
+    ImageRules,
+    Removal,
+    apply_rules,
+    filter_paragraphs,
+    global_rules,
+    image_rules,
+    site_rules,
+)
 from crawlers.sites import SiteConfig
 from crawlers.textutil import absolute_http_url, clean_text
 
 __all__ = ["EXTRACTOR_VERSION", "Article", "Image", "extract_article", "extract_from_tree"]
 
-EXTRACTOR_VERSION = "1.0"
+# Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
+# compares stored versions with this one.
+EXTRACTOR_VERSION = "2.0"
 
 logger = logging.getLogger(__name__)
 
@@ -34,43 +51,88 @@ _ARTICLE_TYPES = {
     "opinionnewsarticle",
     "reviewnewsarticle",
     "backgroundnewsarticle",
+    "askpublicnewsarticle",
+    "satiricalarticle",
     "liveblogposting",
     "techarticle",
     "scholarlyarticle",
     "report",
     "socialmediaposting",
+    "discussionforumposting",
     "posting",
+    "webpage",
 }
 _PUBLISHED_META = (
     "article:published_time",
     "og:article:published_time",
+    "article:published",
     "datepublished",
+    "datecreated",
     "publishdate",
+    "publish-date",
+    "published_time",
     "pubdate",
     "date",
     "dc.date",
     "dc.date.issued",
+    "dc.date.created",
     "dcterms.created",
+    "dcterms.issued",
     "sailthru.date",
     "parsely-pub-date",
+    "citation_publication_date",
+    "originalpublicationdate",
 )
 _MODIFIED_META = (
     "article:modified_time",
     "og:article:modified_time",
+    "article:modified",
     "og:updated_time",
     "datemodified",
+    "modified_time",
     "dc.date.modified",
     "dcterms.modified",
     "last-modified",
 )
+_AUTHOR_META = (
+    "author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "dcterms.creator",
+    "citation_author",
+    "twitter:creator",
+)
 _URL_DATE_RE = re.compile(
-    r"/(20\d{2}|19\d{2})[/-](0?[1-9]|1[0-2])[/-](0?[1-9]|[12]\d|3[01])(?:/|$|-)"
+    r"/((?:19|20)\d{2})[/-](0?[1-9]|1[0-2])(?:[/-](0?[1-9]|[12]\d|3[01]))?(?=/|$|-|\.)"
 )
-_CREDIT_RE = re.compile(
-    r"\s*[\(\[]?\s*((?:photo|photograph|image|picture|foto|bild|credit|source|"
-    r"quelle|copyright|©)\s*[:©]?.*)$",
-    re.I,
+_URL_COMPACT_DATE_RE = re.compile(r"/((?:19|20)\d{2})(0[1-9]|1[0-2])([0-2]\d|3[01])(?=/|$|-|_)")
+_ZONE_SPACE_RE = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
+_DATE_PREFIX_RE = re.compile(r"^((?:19|20)\d{2})-(\d{2})-(\d{2})")
+_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\by\b|\bet\b|\be\b)\s*")
+_BY_RE = re.compile(r"^(?:by|von|por|par|di|de|door|af|av)\s+", re.I)
+_WORD_RE = re.compile(r"\w+")
+_ALNUM_RE = re.compile(r"[^\W_]")
+# comment and CDATA wrappers some pages put around their JSON-LD
+_JSONLD_WRAPPER_RE = re.compile(r"^\s*(?:<!--|(?://\s*)?<!\[CDATA\[)|(?://\s*)?(?:\]\]>|-->)\s*$")
+_DECK_RE = re.compile(
+    r"(?<![a-z])(dek|deck|sub-?head(line)?|subline|sub-?title|summary|abstract|excerpt|"
+    r"standfirst|lead-?paragraph|heading-?des|description|alternativeheadline)(?![a-z])"
 )
+_BODY_CLASS_RE = re.compile(
+    r"(?<![a-z])(article|story|entry|post|content)[-_]*(body|content|text|chunk)(?![a-z])"
+)
+_WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
+_CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
+_DECK_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "p", "div", "span"})
+# images in these (outside an article), or smaller than this, are not content images
+_CHROME_TAGS = frozenset({"header", "footer", "nav", "aside", "form", "button"})
+_MIN_IMAGE_PX = 100
+# A page's JSON-LD articleBody replaces the extracted text when it is this much longer and
+# holds nearly all of it (the extractor then missed parts of the story, e.g. split layouts).
+_LD_BODY_GAIN = 1.4
+_LD_BODY_COVER = 0.8
 
 
 @dataclass(frozen=True)
@@ -113,14 +175,17 @@ class Article:
 # -- JSON-LD -----------------------------------------------------------------------------
 
 
-def _walk_jsonld(node: Any) -> Iterator[dict[str, Any]]:
+def _walk_jsonld(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 6:
+        return
     if isinstance(node, list):
         for item in node:
-            yield from _walk_jsonld(item)
+            yield from _walk_jsonld(item, depth + 1)
     elif isinstance(node, dict):
         yield node
-        if "@graph" in node:
-            yield from _walk_jsonld(node["@graph"])
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if isinstance(node.get(key), (list, dict)):
+                yield from _walk_jsonld(node[key], depth + 1)
 
 
 def _types(obj: dict[str, Any]) -> set[str]:
@@ -129,43 +194,101 @@ def _types(obj: dict[str, Any]) -> set[str]:
     return {str(x).lower() for x in types}
 
 
-def _jsonld_article(root: HtmlElement) -> dict[str, Any]:
+def _load_jsonld(raw: str) -> Any:
+    # strict=False admits raw newlines and tabs inside strings, the most common breakage
+    try:
+        return json.loads(raw, strict=False)
+    except ValueError:
+        pass
+    text = _JSONLD_WRAPPER_RE.sub("", raw)
+    text = re.sub(r",\s*([}\]])", r"\1", text)
+    try:
+        return json.loads(text, strict=False)
+    except ValueError:
+        pass
+    # several objects one after another, not in a list
+    decoder = json.JSONDecoder(strict=False)
+    found, pos = [], 0
+    while pos < len(text):
+        while pos < len(text) and text[pos] in " \t\r\n;,":
+            pos += 1
+        if pos >= len(text):
+            break
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except ValueError:
+            break
+        found.append(obj)
+    return found or None
+
+
+@dataclass
+class _LinkedData:
+    """The page's article object from JSON-LD and every node by @id, for references."""
+
+    article: dict[str, Any] = field(default_factory=dict)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _jsonld(root: HtmlElement) -> _LinkedData:
+    found = _LinkedData()
+    candidates: list[dict[str, Any]] = []
     for script in root.iter("script"):
         if (script.get("type") or "").strip().lower() != "application/ld+json":
             continue
         raw = (script.text or "").strip()
         if not raw:
             continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            # Some sites put raw newlines or trailing commas in JSON-LD; try once more leniently.
-            try:
-                data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw.replace("\n", " ")))
-            except ValueError:
-                continue
-        for obj in _walk_jsonld(data):
-            if _types(obj) & _ARTICLE_TYPES:
-                return obj
-    return {}
+        for obj in _walk_jsonld(_load_jsonld(raw)):
+            if isinstance(obj.get("@id"), str):
+                found.by_id.setdefault(obj["@id"], obj)
+            types = _types(obj)
+            if types & _ARTICLE_TYPES:
+                candidates.append(obj)
+    # a NewsArticle beats a WebPage; the first of the best kind wins
+    for obj in candidates:
+        if _types(obj) - {"webpage"}:
+            found.article = obj
+            break
+    else:
+        if candidates and (candidates[0].get("headline") or candidates[0].get("articleBody")):
+            found.article = candidates[0]
+    return found
+
+
+def _ld_value(value: Any) -> Any:
+    # a first item, a thing's name or a typed value, nested at most a few levels deep
+    for _ in range(4):
+        if isinstance(value, list):
+            value = value[0] if value else None
+        elif isinstance(value, dict):
+            value = value.get("name") or value.get("@value") or value.get("text")
+        else:
+            break
+    return value
 
 
 def _ld_text(value: Any) -> str | None:
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if isinstance(value, dict):
-        value = value.get("name") or value.get("@value") or value.get("url")
-    if isinstance(value, (str, int, float)):
-        return clean_text(str(value)) or None
+    value = _ld_value(value)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return clean_text(_unescape(str(value))) or None
     return None
 
 
-def _ld_names(value: Any) -> list[str]:
+def _unescape(text: str) -> str:
+    # some sites leave HTML entities in JSON-LD strings
+    return html_unescape(text) if "&" in text else text
+
+
+def _ld_names(value: Any, ld: _LinkedData) -> list[str]:
     items = value if isinstance(value, list) else [value]
     names = []
     for item in items:
-        name = _ld_text(item)
-        if name and not name.startswith("http"):
+        if isinstance(item, dict) and "name" not in item and isinstance(item.get("@id"), str):
+            item = ld.by_id.get(item["@id"], item)
+        value = _ld_value(item)
+        name = clean_text(_unescape(value)) if isinstance(value, str) else ""
+        if name and not name.startswith(("http://", "https://", "/", "#")):
             names.append(name)
     return names
 
@@ -175,6 +298,8 @@ def _ld_image(value: Any) -> str | None:
         value = value[0] if value else None
     if isinstance(value, dict):
         value = value.get("url") or value.get("contentUrl")
+        if isinstance(value, list):
+            value = value[0] if value else None
     return str(value) if isinstance(value, str) else None
 
 
@@ -184,7 +309,14 @@ def _ld_image(value: Any) -> str | None:
 def _meta(root: HtmlElement) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for el in root.iter("meta"):
-        key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+        key = (
+            (
+                (el.get("property") or el.get("name") or el.get("itemprop") or el.get("http-equiv"))
+                or ""
+            )
+            .strip()
+            .lower()
+        )
         content = el.get("content")
         if key and content and content.strip():
             found.setdefault(key, []).append(content.strip())
@@ -202,120 +334,344 @@ def _first(meta: dict[str, list[str]], *keys: str) -> str | None:
 
 
 def _iso(raw: str) -> str | None:
-    text = raw.strip()
-    if not text:
+    """ISO 8601 for a date string: with its zone when it has one, date only when no time."""
+    text = clean_text(raw)
+    if not text or len(text) > 64:
         return None
+    candidate = _ZONE_SPACE_RE.sub(r"\1", text)
+    value: datetime | None = None
     try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        value = datetime.fromisoformat(candidate)
     except ValueError:
-        match = re.match(r"^(\d{4}-\d{2}-\d{2})", text)
-        return match.group(1) if match else None
-    if len(text) <= 10:
+        try:
+            value = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            value = None
+    if value is None:
+        match = _DATE_PREFIX_RE.match(text)
+        if not match:
+            return None
+        year, month, day = (int(g) for g in match.groups())
+        try:
+            return datetime(year, month, day).date().isoformat()
+        except ValueError:
+            return None
+    if not 1900 <= value.year <= 2100:
+        return None
+    if len(candidate) <= 10 and value.hour == value.minute == value.second == 0:
         return value.date().isoformat()
     return value.isoformat()
 
 
-def _time_element(root: HtmlElement, container: HtmlElement | None) -> str | None:
-    scopes = [container] if container is not None else []
-    scopes.append(root)
-    for scope in scopes:
-        for el in scope.iter("time"):
-            value = str(el.get("datetime") or "")
-            if value and _iso(value):
-                return value
-    return None
+def _time_elements(root: HtmlElement) -> tuple[str | None, str | None]:
+    """The published and modified `datetime` of <time> elements, by markup hints."""
+    published = modified = fallback = None
+    for el in root.iter("time"):
+        value = str(el.get("datetime") or "").strip()
+        if not value or _iso(value) is None:
+            continue
+        hint = " ".join(str(el.get(a) or "") for a in ("itemprop", "class", "id")).lower()
+        if el.get("pubdate") is not None:
+            hint += " pubdate"
+        if modified is None and any(w in hint for w in ("modified", "updated", "update")):
+            modified = value
+        elif published is None and any(w in hint for w in ("published", "pubdate", "created")):
+            published = value
+        elif fallback is None:
+            fallback = value
+    return published or fallback, modified
 
 
 def _url_date(url: str) -> str | None:
-    match = _URL_DATE_RE.search(url)
-    if not match:
-        return None
-    year, month, day = (int(g) for g in match.groups())
-    return f"{year:04d}-{month:02d}-{day:02d}"
+    for regex in (_URL_DATE_RE, _URL_COMPACT_DATE_RE):
+        match = regex.search(url)
+        if match and match.group(3):
+            year, month, day = (int(g) for g in match.groups())
+            try:
+                return datetime(year, month, day).date().isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def _dates(
+    root: HtmlElement, url: str, ld: dict[str, Any], meta: dict[str, list[str]]
+) -> tuple[tuple[str, str, str] | None, tuple[str, str, str] | None]:
+    """(value, source, raw) for the published and the modified date, each or None."""
+    time_published, time_modified = _time_elements(root)
+    published_candidates = (
+        (_ld_text(ld.get("datePublished")) or _ld_text(ld.get("dateCreated")), "jsonld"),
+        (_first(meta, *_PUBLISHED_META), "meta"),
+        (time_published, "time"),
+        (_url_date(url), "url"),
+    )
+    modified_candidates = (
+        (_ld_text(ld.get("dateModified")), "jsonld"),
+        (_first(meta, *_MODIFIED_META), "meta"),
+        (time_modified, "time"),
+    )
+    results: list[tuple[str, str, str] | None] = []
+    for candidates in (published_candidates, modified_candidates):
+        chosen = None
+        for raw, source in candidates:
+            value = _iso(raw) if raw else None
+            if raw and value:
+                chosen = (value, source, raw)
+                break
+        results.append(chosen)
+    return results[0], results[1]
 
 
 # -- images ----------------------------------------------------------------------------
 
 
-def _split_credit(caption: str) -> tuple[str | None, str | None]:
-    match = _CREDIT_RE.search(caption)
-    if match and match.start() > 0:
-        return clean_text(caption[: match.start()]) or None, clean_text(match.group(1)) or None
-    return caption or None, None
+def _split_credit(caption: str, rules: ImageRules) -> tuple[str | None, str | None]:
+    """A caption text cut where its credit ("Photo: …", "© …") begins; either may be None."""
+    match = rules.credit_text.search(caption)
+    if match is None:
+        return caption or None, None
+    credit = clean_text(caption[match.start() :]).strip("()[] ") or None
+    return clean_text(caption[: match.start()]) or None, credit
 
 
-def _images(container: HtmlElement, base: str) -> list[Image]:
-    images: list[Image] = []
-    seen: set[str] = set()
-    for img in container.iter("img"):
-        src = img.get("src") or img.get("data-src")
-        url = absolute_http_url(src, base)
-        if url is None or url in seen:
+def _class_key(el: HtmlElement) -> str:
+    return f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}".lower()
+
+
+def _image_url(img: HtmlElement, base: str) -> str | None:
+    for attr in ("src", "data-src", "data-original", "data-lazy-src", "data-url"):
+        url = absolute_http_url(img.get(attr), base)
+        if url:
+            return url
+    srcset = img.get("srcset") or img.get("data-srcset") or ""
+    first = srcset.strip().split(" ")[0] if srcset.strip() else None
+    return absolute_http_url(first, base)
+
+
+def _caption_parts(cap: HtmlElement, rules: ImageRules) -> tuple[str | None, str | None]:
+    """Caption and credit text of a caption element; credit sub-elements are taken apart."""
+    credit_els = [el for el in cap.iter() if el is not cap and rules.credit.search(_class_key(el))]
+    credit = clean_text(" ".join(el.text_content() for el in credit_els)) or None
+    for el in credit_els:
+        if el.getparent() is not None:
+            el.drop_tree()
+    caption = clean_text(cap.text_content()) or None
+    if caption and not credit:
+        caption, credit = _split_credit(caption, rules)
+    return caption, credit
+
+
+_Marks = list[tuple[HtmlElement, str]]
+
+
+def _markup(scope: HtmlElement) -> _Marks:
+    """Every element with a class, id or itemprop, and those values lower-cased.
+
+    One scan shared by the steps that look at markup names: making element objects is
+    the costly part of walking a tree from Python.
+    """
+    return [(el, _class_key(el)) for el in cast(list[HtmlElement], _WITH_MARKUP(scope))]
+
+
+def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) -> list[HtmlElement]:
+    """Elements of these tags whose class, id or itemprop the pattern finds, in page order."""
+    verdicts: dict[str, bool] = {}
+    found = []
+    for el, key in marks:
+        if el.tag not in tags:
             continue
-        figure = next((a for a in img.iterancestors("figure")), None)
-        caption = credit = None
-        if figure is not None:
-            cap_el = figure.find(".//figcaption")
-            if cap_el is not None:
-                credit_els = [
-                    el
-                    for el in cap_el.iter()
-                    if any(w in (el.get("class") or "").lower() for w in ("credit", "copyright"))
-                ]
-                credit = clean_text(" ".join(el.text_content() for el in credit_els)) or None
-                for el in credit_els:
-                    if el is not cap_el and el.getparent() is not None:
-                        el.drop_tree()
-                caption = clean_text(cap_el.text_content()) or None
-                if caption and not credit:
-                    caption, credit = _split_credit(caption)
-                cap_el.drop_tree()
-        seen.add(url)
-        images.append(
-            Image(
-                url=url,
-                alt=clean_text(img.get("alt")) or None,
-                caption=caption,
-                credit=credit,
-                position=len(images),
-            )
-        )
-    return images
+        if key not in verdicts:
+            verdicts[key] = pattern.search(key) is not None
+        if verdicts[key]:
+            found.append(el)
+    return found
+
+
+def _content_image(img: HtmlElement, url: str) -> bool:
+    """Not a logo, icon or tracking pixel: not in page chrome, not tiny, not a vector."""
+    for attr in ("width", "height"):
+        size = (img.get(attr) or "").strip().removesuffix("px")
+        if size.isdigit() and int(size) < _MIN_IMAGE_PX:
+            return False
+    if urlsplit(url).path.lower().endswith(".svg"):
+        return False
+    for anc in img.iterancestors():
+        if anc.tag in ("article", "main"):
+            return True  # an article's own <header> holds its lead image
+        if anc.tag in _CHROME_TAGS:
+            return False
+    return True
+
+
+def _images(scope: HtmlElement, marks: _Marks, base: str, rules: ImageRules) -> list[Image]:
+    """Content images with captions and credits; captions and credits leave the tree."""
+    found: dict[str, dict[str, str | None]] = {}
+    owner: dict[HtmlElement, str] = {}
+    for img in scope.iter("img"):
+        url = _image_url(img, base)
+        if url is None or not _content_image(img, url):
+            continue
+        owner[img] = url
+        if url not in found:
+            found[url] = {
+                "alt": clean_text(img.get("alt")) or None,
+                "caption": None,
+                "credit": None,
+            }
+    # captions: <figcaption> and elements whose class says caption or credit; a wrapper of
+    # the image and its caption ("wp-caption") is not the caption
+    marked = {
+        el: None
+        for el in (*scope.iter("figcaption"), *_by_markup(marks, rules.any, _CAPTION_TAGS))
+        if el.find(".//img") is None
+    }
+    for el in marked:
+        if el.getparent() is None or any(a in marked for a in el.iterancestors()):
+            continue
+        if len(el.text_content()) > 1000:
+            continue  # a caption class on a container: leave it to the body extractor
+        url = _nearest_image(el, owner)
+        if el.tag == "figcaption" or rules.caption.search(_class_key(el)):
+            caption, credit = _caption_parts(el, rules)
+        else:
+            caption, credit = None, clean_text(el.text_content()) or None
+        if url is None and not (caption or credit):
+            continue
+        if url is not None:
+            entry = found[url]
+            entry["caption"] = entry["caption"] or caption
+            entry["credit"] = entry["credit"] or credit
+        el.drop_tree()
+    return [
+        Image(url=url, alt=v["alt"], caption=v["caption"], credit=v["credit"], position=i)
+        for i, (url, v) in enumerate(found.items())
+    ]
+
+
+def _nearest_image(el: HtmlElement, owner: dict[HtmlElement, str]) -> str | None:
+    node: HtmlElement | None = el
+    for _ in range(4):
+        node = node.getparent() if node is not None else None
+        if node is None:
+            return None
+        for img in node.iter("img"):
+            if img in owner:
+                return owner[img]
+    return None
 
 
 # -- body ------------------------------------------------------------------------------
 
 
-def _container(root: HtmlElement) -> HtmlElement | None:
-    articles = [el for el in root.iter("article") if len(el.text_content()) > 200]
-    if articles:
-        return max(articles, key=lambda el: len(el.text_content()))
-    for css_class in ("article-body", "story-body", "entry-content", "post-content"):
-        found = root.find_class(css_class)
-        if found:
-            return found[0]
-    main = root.find(".//main")
-    return main
+def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
+    """Move the story's later body blocks into its first one, when a page splits it up.
+
+    Some sites cut the story into several sibling blocks with the same body class (ads and
+    embeds in between); body extractors take the first block for the whole story.
+    """
+    groups: dict[tuple[str, str], list[HtmlElement]] = {}
+    for el in _by_markup(marks, _BODY_CLASS_RE, frozenset({"div", "section"})):
+        # still in the page: cleanup may have dropped it, or a block around it
+        if el.getroottree().getroot() is root:
+            groups.setdefault((el.tag, el.get("class") or ""), []).append(el)
+    for blocks in groups.values():
+        if len(blocks) < 2 or len(blocks) > 50:
+            continue
+        first, rest = blocks[0], blocks[1:]
+        if any(first in set(b.iterancestors()) for b in rest):
+            continue
+        for block in rest:
+            if block.getparent() is None or block.find(".//p") is None:
+                continue
+            first.extend(list(block))
+            block.drop_tree()
 
 
-def _body_text(root: HtmlElement, url: str, title: str | None, lead: str | None) -> str:
+def _drop_standfirst(scope: HtmlElement, marks: _Marks, descriptions: Sequence[str | None]) -> None:
+    """Remove the standfirst: an element repeating the page's description as a deck.
+
+    Many sites also use their first paragraph as the description, so a plain paragraph
+    with the same text stays; a heading, a description item or a deck-like class goes.
+    """
+    wanted = {_norm(d) for d in descriptions if d}
+    wanted = {d for d in wanted if len(d) >= 20}
+    if not wanted:
+        return
+    headings = scope.iter("h2", "h3", "h4", "h5", "h6")
+    for el in (*headings, *_by_markup(marks, _DECK_RE, _DECK_TAGS)):
+        if el.getparent() is None or len(el.text_content()) > 1000:
+            continue
+        if _norm(el.text_content()) in wanted:
+            el.drop_tree()
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD_RE.findall(text.casefold()))
+
+
+def _trafilatura_paragraphs(root: HtmlElement, url: str) -> list[str]:
     try:
         text = trafilatura.extract(
-            root, url=url, include_comments=False, include_tables=True, favor_precision=False
+            root,
+            url=url,
+            fast=True,
+            favor_recall=True,
+            include_comments=False,
+            include_tables=True,
+            deduplicate=False,
         )
     except Exception as exc:  # trafilatura on hostile input: fall back, never raise
         logger.debug("trafilatura failed on %s: %s", url, exc)
         text = None
-    paragraphs = [clean_text(line) for line in (text or "").split("\n")]
-    paragraphs = [p for p in paragraphs if p]
-    if not paragraphs:
-        paragraphs = [clean_text(p.text_content()) for p in root.iter("p")]
-        paragraphs = [p for p in paragraphs if len(p) > 40]
-    # The headline and the standfirst are stored apart; the body does not repeat them.
-    for known in (title, lead):
-        if paragraphs and known and paragraphs[0].casefold() == clean_text(known).casefold():
-            paragraphs = paragraphs[1:]
-    return "\n\n".join(paragraphs)
+    return [p for p in (clean_text(line) for line in (text or "").split("\n")) if p]
+
+
+def _drop_repeats(paragraphs: list[str], heads: Sequence[str | None], url: str) -> list[str]:
+    """The paragraphs without the headline near the top, the page's URL, repeats, separators."""
+    known = {_norm(h) for h in heads if h}
+    known.discard("")
+    kept: list[str] = []
+    for i, paragraph in enumerate(paragraphs):
+        norm = _norm(paragraph)
+        if not _ALNUM_RE.search(paragraph) or (i < 3 and norm in known) or paragraph == url:
+            continue
+        if kept and paragraph == kept[-1]:
+            continue
+        kept.append(paragraph)
+    return kept
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = _WORD_RE.findall(text.casefold())
+    return {tuple(words[i : i + 4]) for i in range(max(0, len(words) - 3))}
+
+
+def _ld_body(ld: dict[str, Any]) -> list[str]:
+    body = ld.get("articleBody")
+    if isinstance(body, list):
+        body = "\n".join(str(b) for b in body if isinstance(b, str))
+    if not isinstance(body, str):
+        return []
+    if "<" in body and ">" in body:
+        # markup in JSON-LD that lxml cannot read stays as text
+        with contextlib.suppress(Exception):
+            body = lxml.html.fragment_fromstring(body, create_parent="div").text_content()
+    return [p for p in (clean_text(x) for x in _unescape(body).split("\n")) if p]
+
+
+def _best_body(extracted: list[str], from_ld: list[str]) -> list[str]:
+    """The extracted paragraphs, unless JSON-LD articleBody is clearly more complete."""
+    if not from_ld:
+        return extracted
+    if not extracted:
+        return from_ld
+    ld_text, ex_text = " ".join(from_ld), " ".join(extracted)
+    if len(ld_text) < _LD_BODY_GAIN * len(ex_text):
+        return extracted
+    ours, theirs = _shingles(ex_text), _shingles(ld_text)
+    if ours and len(ours & theirs) >= _LD_BODY_COVER * len(ours):
+        return from_ld
+    return extracted
 
 
 def _strip_site_suffix(title: str) -> str:
@@ -326,11 +682,35 @@ def _strip_site_suffix(title: str) -> str:
 # -- entry points ----------------------------------------------------------------------
 
 
-def extract_from_tree(root: HtmlElement, url: str, config: SiteConfig | None = None) -> Article:
-    """Extract an article from a parsed page; the tree is cleaned in place."""
-    ld = _jsonld_article(root)
-    meta = _meta(root)
+def extract_from_tree(
+    root: HtmlElement,
+    url: str,
+    config: SiteConfig | None = None,
+    *,
+    rules: Sequence[CleanupRule] | None = None,
+) -> Article:
+    """Extract an article from a parsed page; the tree is cleaned in place. Never raises.
+
+    `rules` replaces the global cleanup rules (the site's `strip` rule still applies).
+    """
     article = Article(url=url)
+    try:
+        _extract(root, url, config, rules, article)
+    except Exception as exc:  # web input must never stop a crawl: keep what was found
+        logger.warning("article extraction failed on %s: %s", url, exc)
+    return article
+
+
+def _extract(
+    root: HtmlElement,
+    url: str,
+    config: SiteConfig | None,
+    rules: Sequence[CleanupRule] | None,
+    article: Article,
+) -> None:
+    ld_data = _jsonld(root)
+    ld = ld_data.article
+    meta = _meta(root)
 
     canonical = next(
         (
@@ -346,119 +726,144 @@ def extract_from_tree(root: HtmlElement, url: str, config: SiteConfig | None = N
     h1_text = clean_text(h1.text_content()) if h1 is not None else ""
     title_el = root.find(".//title")
     page_title = clean_text(title_el.text_content()) if title_el is not None else ""
+    og_title = _first(meta, "og:title", "twitter:title")
     article.title = (
         _ld_text(ld.get("headline"))
-        or _ld_text(ld.get("name"))
-        or _first(meta, "og:title", "twitter:title")
+        or (clean_text(og_title) if og_title else None)
         or h1_text
         or (_strip_site_suffix(page_title) if page_title else None)
-    )
-    if article.title:
-        article.title = clean_text(article.title)
-
-    article.lead = _ld_text(ld.get("description")) or _first(
-        meta, "og:description", "description", "twitter:description"
+        or _ld_text(ld.get("name"))
     )
 
-    authors = _ld_names(ld.get("author")) if ld.get("author") else []
-    if not authors:
-        meta_author = _first(meta, "author", "article:author", "parsely-author", "dc.creator")
-        if meta_author and not meta_author.startswith("http"):
-            authors = [a.strip() for a in re.split(r",| and ", meta_author) if a.strip()]
-    if not authors:
-        authors = [
-            t for t in (clean_text(a.text_content()) for a in root.xpath("//a[@rel='author']")) if t
-        ]
-    article.authors = list(dict.fromkeys(authors))
-
-    container = _container(root)
-    published: tuple[str | None, str] = (_ld_text(ld.get("datePublished")), "jsonld")
-    if not published[0]:
-        published = (_first(meta, *_PUBLISHED_META), "meta")
-    if not published[0]:
-        published = (_time_element(root, container), "time")
-    if not published[0]:
-        published = (_url_date(url), "url")
-    modified: tuple[str | None, str] = (_ld_text(ld.get("dateModified")), "jsonld")
-    if not modified[0]:
-        modified = (_first(meta, *_MODIFIED_META), "meta")
-    for raw, source, prefix in ((*published, "published"), (*modified, "modified")):
-        if raw and _iso(raw):
-            setattr(article, prefix, _iso(raw))
-            setattr(article, f"{prefix}_from", source)
-            setattr(article, f"{prefix}_raw", raw)
-
-    article.language = (
-        _ld_text(ld.get("inLanguage"))
-        or (root.get("lang") or "").strip()
-        or _first(meta, "og:locale", "content-language", "language")
-        or None
+    description = _first(meta, "og:description", "description", "twitter:description")
+    article.lead = _ld_text(ld.get("description")) or (
+        clean_text(description) if description else None
     )
-    if article.language:
-        article.language = article.language.replace("_", "-").split("-")[0].lower() or None
 
+    article.authors = _authors(root, ld_data, meta)
+
+    published, modified = _dates(root, url, ld, meta)
+    if published:
+        article.published, article.published_from, article.published_raw = published
+    if modified:
+        article.modified, article.modified_from, article.modified_raw = modified
+    if published is None:
+        found = _htmldate(root, url)
+        if found:
+            article.published, article.published_from, article.published_raw = found
+
+    article.language = _language(root, ld, meta)
     article.section = _ld_text(ld.get("articleSection")) or _first(meta, "article:section")
-    keywords = ld.get("keywords")
-    tags: list[str] = []
-    if isinstance(keywords, list):
-        tags = [clean_text(str(k)) for k in keywords]
-    elif isinstance(keywords, str):
-        tags = [clean_text(k) for k in keywords.split(",")]
-    if not tags:
-        tags = meta.get("article:tag", []) or [
-            clean_text(k) for k in (_first(meta, "keywords", "news_keywords") or "").split(",")
-        ]
-    article.tags = [t for t in dict.fromkeys(tags) if t]
+    article.tags = _tags(ld, meta)
 
-    scope = container if container is not None else root
-    article.images = _images(scope, url)
+    body_el = root.find("body")
+    scope = body_el if body_el is not None else root
+    marks = _markup(scope)
+    article.images = _images(scope, marks, url, image_rules())
     top = _ld_image(ld.get("image")) or _first(meta, "og:image", "twitter:image")
     article.top_image = absolute_http_url(top, url) or (
         article.images[0].url if article.images else None
     )
 
-    rules = global_rules()
+    # trafilatura strips comments with their tails: "When <!-- -->President" loses the rest
+    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    _drop_standfirst(scope, marks, (article.lead, description, _first(meta, "twitter:description")))
+    active = tuple(rules) if rules is not None else global_rules()
     if config is not None and config.strip:
-        rules = rules + site_rules(config.name, config.strip)
-    article.removed = apply_rules(root, rules)
+        active = active + site_rules(config.name, config.strip)
+    article.removed = apply_rules(root, active)
+    _join_split_body(root, marks)
 
-    article.body = _body_text(root, url, article.title, article.lead)
-    if not article.body:
-        body = ld.get("articleBody")
-        if isinstance(body, str):
-            article.body = "\n\n".join(p for p in (clean_text(x) for x in body.split("\n")) if p)
-
+    paragraphs = _trafilatura_paragraphs(root, url)
+    paragraphs, late = filter_paragraphs(paragraphs, active)
+    article.removed.extend(late)
+    # not the description: many sites repeat their first paragraph as description, and a
+    # standfirst element went by its markup already
+    heads = (article.title, h1_text, og_title, _strip_site_suffix(page_title), page_title)
+    paragraphs = _best_body(paragraphs, _ld_body(ld))
+    paragraphs = _drop_repeats(paragraphs, heads, url)
+    if not paragraphs:
+        # the extractor found nothing: the page's own longer lines of text, if it has any
+        lines = [clean_text(p.text_content()) for p in scope.iter("p")]
+        if not any(lines):
+            lines = [clean_text(line) for line in scope.text_content().split("\n")]
+        paragraphs = _drop_repeats([t for t in lines if len(t) > 40], heads, url)
+    article.body = "\n\n".join(paragraphs)
     article.word_count = len(article.body.split())
 
-    if article.published is None:
-        try:
-            found = find_date(root, extensive_search=True, original_date=True, url=url)
-        except Exception:  # htmldate on hostile input: no date rather than no article
-            found = None
-        if found:
-            article.published, article.published_from, article.published_raw = (
-                found,
-                "text",
-                found,
-            )
-    return article
+
+def _authors(root: HtmlElement, ld: _LinkedData, meta: dict[str, list[str]]) -> list[str]:
+    authors = _ld_names(ld.article.get("author"), ld) if ld.article.get("author") else []
+    if not authors:
+        for key in _AUTHOR_META:
+            for value in meta.get(key, []):
+                if value.startswith(("http://", "https://", "@")):
+                    continue
+                authors.extend(a for a in _AUTHOR_SPLIT_RE.split(_BY_RE.sub("", value)) if a)
+            if authors:
+                break
+    if not authors:
+        for el in root.xpath("//*[@rel='author' or @itemprop='author']"):
+            name_el = next(iter(el.xpath(".//*[@itemprop='name']")), el)
+            name = clean_text(_BY_RE.sub("", clean_text(name_el.text_content())))
+            if name and len(name) <= 80:
+                authors.append(name)
+    return [a for a in dict.fromkeys(clean_text(a) for a in authors) if a]
+
+
+def _language(root: HtmlElement, ld: dict[str, Any], meta: dict[str, list[str]]) -> str | None:
+    raw = (
+        _ld_text(ld.get("inLanguage"))
+        or (root.get("lang") or root.get("xml:lang") or "").strip()
+        or _first(meta, "og:locale", "content-language", "language", "dc.language")
+        or ""
+    )
+    code = raw.replace("_", "-").split("-")[0].strip().lower()
+    return code if code.isalpha() and 2 <= len(code) <= 3 else None
+
+
+def _tags(ld: dict[str, Any], meta: dict[str, list[str]]) -> list[str]:
+    keywords = ld.get("keywords")
+    tags: list[str] = []
+    if isinstance(keywords, list):
+        tags = [clean_text(str(k)) for k in keywords if isinstance(k, (str, int, float))]
+    elif isinstance(keywords, str):
+        tags = [clean_text(k) for k in keywords.split(",")]
+    if not tags:
+        tags = [clean_text(t) for t in meta.get("article:tag", [])] or [
+            clean_text(k) for k in (_first(meta, "keywords", "news_keywords") or "").split(",")
+        ]
+    return [t for t in dict.fromkeys(tags) if t]
+
+
+def _htmldate(root: HtmlElement, url: str) -> tuple[str, str, str] | None:
+    # Only when the page names no date in JSON-LD, meta, <time> or its URL: htmldate is slow.
+    try:
+        found = find_date(root, extensive_search=False, original_date=True, url=url)
+    except Exception:  # htmldate on hostile input: no date rather than no article
+        found = None
+    if not found:
+        return None
+    return found, "text", found
 
 
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 
 
-def extract_article(html: str | bytes, url: str, config: SiteConfig | None = None) -> Article:
+def extract_article(
+    html: str | bytes,
+    url: str,
+    config: SiteConfig | None = None,
+    *,
+    rules: Sequence[CleanupRule] | None = None,
+) -> Article:
     """Extract an article from HTML without Scrapy or network; never raises on bad HTML."""
     try:
         if isinstance(html, bytes):
-            root = lxml.html.document_fromstring(html)
-        else:
-            root = lxml.html.document_fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
+            # the same charset detection as Scrapy's: BOM, then <meta charset>, then UTF-8
+            _, html = html_to_unicode(None, html)
+        root = lxml.html.document_fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
     except Exception as exc:  # empty or unparseable documents
         logger.warning("could not parse article page %s: %s", url, exc)
         return Article(url=url)
-    try:
-        return extract_from_tree(root, url, config)
-    except Exception as exc:  # extraction of web input must never raise
-        logger.warning("article extraction failed on %s: %s", url, exc)
-        return Article(url=url)
+    return extract_from_tree(root, url, config, rules=rules)

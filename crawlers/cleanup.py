@@ -4,64 +4,200 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from typing import Any, cast
 
 from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
+from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
 
 from crawlers.textutil import clean_text
 
-__all__ = ["CleanupRule", "Removal", "apply_rules", "global_rules", "site_rules"]
+__all__ = [
+    "DEFAULT_MAX_CHARS",
+    "CleanupRule",
+    "ImageRules",
+    "Removal",
+    "apply_rules",
+    "filter_paragraphs",
+    "global_rules",
+    "image_rules",
+    "load_rules",
+    "site_rules",
+]
 
-# Text rules look only at blocks shorter than this: a long block is content, not an appeal.
-_MAX_TEXT_RULE_CHARS = 700
-_TEXT_RULE_TAGS = frozenset({"p", "div", "aside", "section", "h2", "h3", "h4", "ul", "span"})
+# Text and class rules look only at blocks up to this long: a long block is content.
+DEFAULT_MAX_CHARS = 700
+# An element holding this share of the page's paragraph text is the article, whatever its
+# markup says (ASP.NET pages wrap everything in a <form>; some CMSs put the story in <aside>).
+_PROTECT_SHARE = 0.5
+# Text rules remove the outermost of these that starts with the matched text.
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "aside",
+        "header",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dd",
+        "dt",
+        "blockquote",
+        "figure",
+        "table",
+        "tr",
+        "td",
+    }
+)
+# A text run this short may be a label whose block goes on ("Read more:" + a link): it is
+# matched once more together with the runs after it.
+_SHORT_RUN = 60
+_LEAD_RE = re.compile(r"\W*(\w)")
+_RULE_KEYS = {"name", "audit", "selectors", "classes", "texts", "max_chars", "link_lists"}
+# A list item counts as a link when links hold this share of its text.
+_LINK_SHARE = 0.9
+_WITH_CLASS_OR_ID = XPath(".//*[@class or @id]")
+# Text runs that can start a block worth a text rule; link texts are left to the paragraph
+# pass after extraction (a block that starts with a link is a list of links, or kept text).
+_TEXT_NODES = XPath(
+    ".//text()[normalize-space()][not(parent::a or parent::script or parent::style"
+    " or parent::option or parent::label)]"
+)
 
 
 @dataclass(frozen=True)
 class CleanupRule:
-    """A named rule: elements matching any selector or starting with any text pattern go."""
+    """A named rule, as data: what matches a selector, class/id pattern or leading text goes.
+
+    `classes` are regular expressions searched in an element's lower-cased class and id,
+    starting at a word boundary; `texts` are case-insensitive regular expressions matched at
+    the start of a block's text. Both only take blocks of at most `max_chars` characters.
+    `link_lists` (when > 0) takes lists of at least that many items that are all links.
+    """
 
     name: str
-    selectors: tuple[CSSSelector, ...]
-    texts: re.Pattern[str] | None
+    selectors: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()
+    texts: tuple[str, ...] = ()
+    max_chars: int = DEFAULT_MAX_CHARS
     audit: bool = True
+    link_lists: int = 0
 
 
 @dataclass(frozen=True)
 class Removal:
-    """One element removed by a rule, with its text for auditing."""
+    """One element or paragraph removed by a rule, with its text for auditing."""
 
     rule: str
     text: str
 
 
-def _compile(
-    name: str, selectors: Iterable[str], texts: Sequence[str], audit: bool = True
-) -> CleanupRule:
-    compiled = []
-    for css in selectors:
+@dataclass(frozen=True)
+class ImageRules:
+    """How captions and credits of content images are recognised (rules.toml [images])."""
+
+    caption: re.Pattern[str]
+    credit: re.Pattern[str]
+    credit_text: re.Pattern[str]
+    any: re.Pattern[str]  # caption or credit
+
+
+def _alternation(patterns: Iterable[str]) -> str:
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
+def _check(rule: CleanupRule) -> CleanupRule:
+    if not rule.name:
+        raise ValueError("a cleanup rule needs a name")
+    for css in rule.selectors:
         try:
-            compiled.append(CSSSelector(css, translator="html"))
+            CSSSelector(css, translator="html")
         except (SelectorError, ValueError) as exc:
-            raise ValueError(f"cleanup rule {name!r}: invalid selector {css!r}: {exc}") from None
-    pattern = None
-    if texts:
-        pattern = re.compile(r"^\W*(?:" + "|".join(f"(?:{t})" for t in texts) + ")", re.I)
-    return CleanupRule(name=name, selectors=tuple(compiled), texts=pattern, audit=audit)
+            raise ValueError(
+                f"cleanup rule {rule.name!r}: invalid selector {css!r}: {exc}"
+            ) from None
+    for pattern in (*rule.classes, *rule.texts):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(
+                f"cleanup rule {rule.name!r}: invalid pattern {pattern!r}: {exc}"
+            ) from None
+    if rule.max_chars < 1:
+        raise ValueError(f"cleanup rule {rule.name!r}: max_chars must be positive")
+    if rule.link_lists < 0:
+        raise ValueError(f"cleanup rule {rule.name!r}: link_lists must not be negative")
+    return rule
+
+
+def _strings(raw: Mapping[str, Any], key: str, name: str) -> tuple[str, ...]:
+    value = raw.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"cleanup rule {name!r}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _rule_from_toml(raw: Mapping[str, Any]) -> CleanupRule:
+    name = str(raw.get("name") or "")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise ValueError(f"cleanup rule {name!r}: unknown keys {', '.join(sorted(unknown))}")
+    return _check(
+        CleanupRule(
+            name=name,
+            selectors=_strings(raw, "selectors", name),
+            classes=_strings(raw, "classes", name),
+            texts=_strings(raw, "texts", name),
+            max_chars=int(raw.get("max_chars", DEFAULT_MAX_CHARS)),
+            audit=bool(raw.get("audit", True)),
+            link_lists=int(raw.get("link_lists", 0)),
+        )
+    )
+
+
+def load_rules(text: str) -> tuple[CleanupRule, ...]:
+    """Rules from the text of a rules file in the format of crawlers/rules.toml."""
+    return tuple(_rule_from_toml(r) for r in tomllib.loads(text).get("rule", []))
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> dict[str, Any]:
+    return tomllib.loads(resources.files("crawlers").joinpath("rules.toml").read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
 def global_rules() -> tuple[CleanupRule, ...]:
     """The rules shipped with the package (crawlers/rules.toml)."""
-    data = tomllib.loads(resources.files("crawlers").joinpath("rules.toml").read_text("utf-8"))
-    return tuple(
-        _compile(r["name"], r.get("selectors", []), r.get("texts", []), r.get("audit", True))
-        for r in data["rule"]
+    return tuple(_rule_from_toml(r) for r in _shipped()["rule"])
+
+
+@lru_cache(maxsize=1)
+def image_rules() -> ImageRules:
+    """Caption and credit patterns shipped with the package (crawlers/rules.toml)."""
+    images = _shipped()["images"]
+    caption = _alternation(images["caption_classes"])
+    credit = _alternation(images["credit_classes"])
+    return ImageRules(
+        caption=re.compile(f"(?<![a-z0-9])(?:{caption})"),
+        credit=re.compile(f"(?<![a-z0-9])(?:{credit})"),
+        credit_text=re.compile(_alternation(images["credit_texts"]), re.I),
+        any=re.compile(f"(?<![a-z0-9])(?:{caption}|{credit})"),
     )
 
 
@@ -70,7 +206,230 @@ def site_rules(site: str, selectors: tuple[str, ...]) -> tuple[CleanupRule, ...]
     """The `strip` selectors of one site as a rule named after the site."""
     if not selectors:
         return ()
-    return (_compile(f"site:{site}", selectors, ()),)
+    return (_check(CleanupRule(name=f"site:{site}", selectors=selectors)),)
+
+
+_SIMPLE_TAG_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
+_SIMPLE_CLASS_RE = re.compile(r"^\.[\w-]+$")
+_SIMPLE_ID_RE = re.compile(r"^#[\w-]+$")
+
+
+@dataclass(frozen=True)
+class _Matcher:
+    """A set of rules compiled for one pass per kind: tag, class/id, CSS, text."""
+
+    rules: tuple[CleanupRule, ...]
+    tags: dict[str, CleanupRule]
+    class_names: dict[str, CleanupRule]
+    ids: dict[str, CleanupRule]
+    css: tuple[tuple[CleanupRule, CSSSelector], ...]
+    classes: re.Pattern[str] | None
+    # text patterns by the first letter they can match, and those that can start anywhere
+    by_first: dict[str, tuple[tuple[int, str], ...]]
+    anywhere: tuple[tuple[int, str], ...]
+    compiled: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+
+    @property
+    def has_texts(self) -> bool:
+        """Whether any rule has text patterns."""
+        return bool(self.by_first or self.anywhere)
+
+    def rule(self, match: re.Match[str]) -> CleanupRule:
+        """The rule whose pattern made a match of `classes` or `texts`."""
+        return self.rules[int(str(match.lastgroup)[1:])]
+
+    def match_text(self, text: str) -> re.Match[str] | None:
+        """The first text pattern matching at the start of `text`, if any."""
+        lead = _LEAD_RE.match(text)
+        key = lead.group(1).lower() if lead is not None else ""
+        if key not in self.compiled:
+            self.compiled[key] = _combine(self.by_first.get(key, ()) + self.anywhere)
+        regex = self.compiled[key]
+        return regex.match(text) if regex is not None else None
+
+
+def _combine(patterns: Sequence[tuple[int, str]]) -> re.Pattern[str] | None:
+    """One regex of the given (rule index, pattern) pairs, a named group per rule."""
+    if not patterns:
+        return None
+    by_rule: dict[int, list[str]] = {}
+    for index, pattern in sorted(patterns):
+        by_rule.setdefault(index, []).append(pattern)
+    groups = "|".join(f"(?P<r{i}>{_alternation(ps)})" for i, ps in by_rule.items())
+    return re.compile(rf"^\W*(?:{groups})", re.I)
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the parenthesis closing the group opened at `start`."""
+    depth, i, in_class = 0, start, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _branches(pattern: str) -> list[str]:
+    """The pattern split at its top-level `|`."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _optional(quantifier: str) -> bool:
+    return quantifier[:1] in ("?", "*") or quantifier.startswith("{0")
+
+
+def _first_letters(pattern: str) -> frozenset[str] | None:
+    """Lower-cased word characters a text pattern's match can begin with; None if unsure.
+
+    Conservative: anything but literals, digits and groups of them gives None, and such a
+    pattern is tried on every text.
+    """
+    branches = _branches(pattern)
+    if len(branches) > 1:
+        found: set[str] = set()
+        for branch in branches:
+            letters = _first_letters(branch)
+            if letters is None:
+                return None
+            found |= letters
+        return frozenset(found)
+    if not pattern:
+        return None
+    ch = pattern[0]
+    if ch == "(":
+        end = _group_end(pattern, 0)
+        if end < 0:
+            return None
+        inner, rest = pattern[1:end], pattern[end + 1 :]
+        if inner.startswith("?:"):
+            inner = inner[2:]
+        elif inner.startswith("?"):
+            return None
+        first, after = _first_letters(inner), rest
+    elif ch == "\\" and pattern[1:2] == "d":
+        first, after = frozenset("0123456789"), pattern[2:]
+    elif ch.isalnum():
+        first, after = frozenset({ch.lower()}), pattern[1:]
+    else:
+        return None
+    if first is None:
+        return None
+    if _optional(after):
+        # an optional start: the match may begin with what follows it
+        after = after[1:] if after[0] in "?*" else after[after.find("}") + 1 :]
+        after = after[1:] if after[:1] == "?" else after  # a lazy quantifier
+        rest_first = _first_letters(after)
+        return None if rest_first is None else first | rest_first
+    return first
+
+
+def _spaces_to_whitespace(pattern: str) -> str:
+    """A text pattern whose spaces match any run of whitespace, so text needs no cleaning."""
+    out: list[str] = []
+    in_class = escaped = False
+    for ch in pattern:
+        if escaped:
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            out.append(ch)
+            escaped = True
+        elif ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+        elif ch == "]" and in_class:
+            in_class = False
+            out.append(ch)
+        elif ch == " ":
+            out.append(r"\s" if in_class else r"\s+")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _grouped(rules: Sequence[CleanupRule], kind: str) -> str:
+    parts = []
+    for i, rule in enumerate(rules):
+        patterns: tuple[str, ...] = getattr(rule, kind)
+        if patterns:
+            parts.append(f"(?P<r{i}>{_alternation(patterns)})")
+    return "|".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
+    # audited rules first: page chrome never hides an appeal from the audit
+    ordered = tuple(sorted(rules, key=lambda r: not r.audit))
+    tags: dict[str, CleanupRule] = {}
+    class_names: dict[str, CleanupRule] = {}
+    ids: dict[str, CleanupRule] = {}
+    css: list[tuple[CleanupRule, CSSSelector]] = []
+    for rule in ordered:
+        other = []
+        for selector in rule.selectors:
+            selector = selector.strip()
+            if _SIMPLE_TAG_RE.match(selector):
+                tags.setdefault(selector.lower(), rule)
+            elif _SIMPLE_CLASS_RE.match(selector):
+                class_names.setdefault(selector[1:], rule)
+            elif _SIMPLE_ID_RE.match(selector):
+                ids.setdefault(selector[1:], rule)
+            else:
+                other.append(selector)
+        if other:
+            css.append((rule, CSSSelector(", ".join(other), translator="html")))
+    classes = _grouped(ordered, "classes")
+    by_first: dict[str, list[tuple[int, str]]] = {}
+    anywhere: list[tuple[int, str]] = []
+    for index, rule in enumerate(ordered):
+        for pattern in rule.texts:
+            entry = (index, _spaces_to_whitespace(pattern))
+            letters = _first_letters(pattern)
+            if letters is None:
+                anywhere.append(entry)
+            for letter in letters or ():
+                by_first.setdefault(letter, []).append(entry)
+    return _Matcher(
+        rules=ordered,
+        tags=tags,
+        class_names=class_names,
+        ids=ids,
+        css=tuple(css),
+        classes=re.compile(f"(?<![a-z0-9])(?:{classes})") if classes else None,
+        by_first={letter: tuple(entries) for letter, entries in by_first.items()},
+        anywhere=tuple(anywhere),
+    )
 
 
 def _text_of(el: HtmlElement) -> str:
@@ -78,37 +437,216 @@ def _text_of(el: HtmlElement) -> str:
     return clean_text(" ".join(el.itertext()))
 
 
-def _inside(el: HtmlElement, removed: set[HtmlElement]) -> bool:
-    return any(anc in removed for anc in el.iterancestors())
+def _paragraph_chars(el: HtmlElement) -> int:
+    return sum(len(p.text_content()) for p in el.iter("p"))
 
 
-def apply_rules(root: HtmlElement, rules: Iterable[CleanupRule]) -> list[Removal]:
+def _starts_block(el: HtmlElement, parent: HtmlElement) -> bool:
+    """Whether nothing but whitespace comes before `el` inside `parent`."""
+    if (parent.text or "").strip():
+        return False
+    for sibling in el.itersiblings(preceding=True):
+        if (sibling.tail or "").strip() or (
+            isinstance(sibling.tag, str) and sibling.text_content().strip()
+        ):
+            return False
+    return True
+
+
+def _block_for(start: HtmlElement, rule: CleanupRule, scope: HtmlElement) -> HtmlElement | None:
+    """The outermost block of at most max_chars that begins where `start` begins."""
+    best = None
+    el = start
+    while True:
+        if len(el.text_content()) > rule.max_chars * 2:
+            break
+        if el.tag in _BLOCK_TAGS and len(_text_of(el)) <= rule.max_chars:
+            best = el
+        parent = el.getparent()
+        if parent is None or el is scope or parent is scope or not _starts_block(el, parent):
+            break
+        el = parent
+    return best
+
+
+def apply_rules(root: HtmlElement, rules: Sequence[CleanupRule]) -> list[Removal]:
     """Remove what the rules match from the tree in place; return what went and why."""
-    doomed: dict[HtmlElement, CleanupRule] = {}
     body = root.find("body")
     scope = body if body is not None else root
-    # Audited rules claim elements first, so page chrome never hides an appeal from the audit.
-    for rule in sorted(rules, key=lambda r: not r.audit):
-        for sel in rule.selectors:
-            for el in sel(scope):  # type: ignore[union-attr]
-                doomed.setdefault(el, rule)
-        if rule.texts is not None:
-            for el in scope.iter(*_TEXT_RULE_TAGS):
-                if el in doomed:
-                    continue
-                text = _text_of(el)
-                if text and len(text) <= _MAX_TEXT_RULE_CHARS and rule.texts.match(text):
-                    doomed[el] = rule
-    removals: list[Removal] = []
-    gone: set[HtmlElement] = set()
-    for el, rule in doomed.items():
-        if el is root or el is body or _inside(el, gone):
+    matcher = _matcher(tuple(rules))
+    # never text: stripped in one C call instead of rule by rule
+    strip_elements(scope, "script", "style", "template", with_tail=False)
+    doomed: dict[HtmlElement, CleanupRule] = {}
+    if matcher.tags:
+        for el in scope.iter(*matcher.tags):
+            _claim(doomed, el, matcher.tags[el.tag])
+    for rule, selector in matcher.css:
+        for el in selector(scope):  # type: ignore[union-attr]
+            _claim(doomed, el, rule)
+    if matcher.classes is not None or matcher.class_names or matcher.ids:
+        _match_classes(scope, matcher, doomed)
+    for rule in matcher.rules:
+        if rule.link_lists:
+            _match_link_lists(scope, rule, doomed)
+    # markup first, then text in what is left: menus and footers hold most of a page's
+    # short text runs, and every run costs a regex match
+    removals = _remove(scope, doomed)
+    if matcher.has_texts:
+        doomed = {}
+        _match_texts(scope, matcher, doomed)
+        removals += _remove(scope, doomed)
+    # in page order, so the audit reads like the page (sourceline is free on parsed trees)
+    removals.sort(key=lambda item: item[0])
+    return [removal for _, removal in removals]
+
+
+def _match_link_lists(
+    scope: HtmlElement, rule: CleanupRule, doomed: dict[HtmlElement, CleanupRule]
+) -> None:
+    for el in scope.iter("ul", "ol"):
+        # lists in page chrome (menus) go with it, unrecorded
+        if el in doomed or any(anc in doomed for anc in el.iterancestors()):
             continue
-        gone.add(el)
+        items = [li for li in el if li.tag == "li"]
+        if len(items) < rule.link_lists:
+            continue
+        for li in items:
+            chars = len(clean_text(li.text_content()))
+            linked = sum(len(clean_text(a.text_content())) for a in li.iter("a"))
+            if chars == 0 or linked < _LINK_SHARE * chars:
+                break
+        else:
+            _claim(doomed, el, rule)
+
+
+def _match_classes(
+    scope: HtmlElement, matcher: _Matcher, doomed: dict[HtmlElement, CleanupRule]
+) -> None:
+    # Attribute values, not elements: most pages repeat a few class strings thousands of
+    # times, so each distinct value is judged once and only matches touch their element.
+    # each distinct class or id is judged once; pages repeat a few thousands of times
+    verdicts: dict[tuple[str, str], tuple[CleanupRule, bool] | None] = {}
+    for el in cast(list[HtmlElement], _WITH_CLASS_OR_ID(scope)):
+        verdict = None
+        for attr in ("class", "id"):
+            value = el.get(attr)
+            if not value:
+                continue
+            if (attr, value) not in verdicts:
+                verdicts[attr, value] = _class_rule(value, attr, matcher)
+            verdict = verdicts[attr, value]
+            if verdict is not None:
+                break
+        if verdict is None:
+            continue
+        rule, exact = verdict
+        if el in doomed and (doomed[el].audit or not rule.audit):
+            continue
+        # a pattern match needs a small block; an exact class or id from a selector does not
+        if exact or len(el.text_content()) <= rule.max_chars:
+            _claim(doomed, el, rule)
+
+
+def _exact(value: str, attr: str, matcher: _Matcher) -> CleanupRule | None:
+    if attr == "id":
+        return matcher.ids.get(value)
+    names = matcher.class_names
+    return next((names[n] for n in value.split() if n in names), None) if names else None
+
+
+def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, bool] | None:
+    """The rule a class or id value falls under, and whether by an exact selector."""
+    exact = _exact(value, attr, matcher)
+    if exact is not None:
+        return exact, True
+    if matcher.classes is None:
+        return None
+    match = matcher.classes.search(value.lower())
+    return (matcher.rule(match), False) if match is not None else None
+
+
+def _match_texts(
+    scope: HtmlElement, matcher: _Matcher, doomed: dict[HtmlElement, CleanupRule]
+) -> None:
+    # One regex over the start of each text run, not one per element and rule: a block's
+    # text always starts with some element's first text run.
+    match_text = matcher.match_text
+    limit = max(r.max_chars for r in matcher.rules if r.texts)
+    nodes = cast(list[Any], _TEXT_NODES(scope))  # "smart" strings with getparent()
+    count = len(nodes)
+    for i, node in enumerate(nodes):
+        if not node.is_text or len(node) > limit:
+            continue
+        # the run alone (a heading "Read more"), then with what follows ("Read more: …")
+        head = str(node)
+        match = match_text(head)
+        if match is None and len(head) < _SHORT_RUN and i + 1 < count:
+            head = " ".join(nodes[i : i + 6])
+            match = match_text(head)
+        if match is None:
+            continue
+        rule = matcher.rule(match)
+        block = _block_for(node.getparent(), rule, scope)
+        if block is None or (block in doomed and (doomed[block].audit or not rule.audit)):
+            continue
+        # the whole block's text must match, not just its first text run
+        if match_text(_text_of(block)) is not None:
+            _claim(doomed, block, rule)
+
+
+def _claim(doomed: dict[HtmlElement, CleanupRule], el: HtmlElement, rule: CleanupRule) -> None:
+    # an audited rule takes an element from page chrome, so the audit sees every appeal
+    held = doomed.get(el)
+    if held is None or (rule.audit and not held.audit):
+        doomed[el] = rule
+
+
+def _remove(
+    scope: HtmlElement, doomed: dict[HtmlElement, CleanupRule]
+) -> list[tuple[int, Removal]]:
+    if not doomed:
+        return []
+    page_chars: int | None = None
+    going: dict[HtmlElement, CleanupRule] = {}
+    for el, rule in doomed.items():
+        if el is scope or el.find(".//h1") is not None:
+            continue  # the headline stays: trafilatura takes the container with it
+        if len(el.text_content()) > 250:
+            if page_chars is None:
+                page_chars = _paragraph_chars(scope)
+            if page_chars > 500 and _paragraph_chars(el) > _PROTECT_SHARE * page_chars:
+                continue
+        going[el] = rule
+    removals: list[tuple[int, Removal]] = []
+    for el, rule in going.items():
         if rule.audit:
-            text = _text_of(el)
-            if text:
-                removals.append(Removal(rule=rule.name, text=text[:1000]))
+            outer = next((going[anc] for anc in el.iterancestors() if anc in going), None)
+            # recorded once, with the outermost audited block; inside page chrome as well
+            if outer is None or not outer.audit:
+                text = _text_of(el)
+                if text:
+                    line = el.sourceline or 0
+                    removals.append((line, Removal(rule=rule.name, text=text[:1000])))
+        # dropping an element inside one already dropped changes nothing
         if el.getparent() is not None:
             el.drop_tree()
     return removals
+
+
+def filter_paragraphs(
+    paragraphs: Sequence[str], rules: Sequence[CleanupRule]
+) -> tuple[list[str], list[Removal]]:
+    """Drop extracted paragraphs that a text rule matches; return the rest and the removals."""
+    matcher = _matcher(tuple(rules))
+    if not matcher.has_texts:
+        return list(paragraphs), []
+    kept: list[str] = []
+    removals: list[Removal] = []
+    for paragraph in paragraphs:
+        match = matcher.match_text(paragraph)
+        rule = matcher.rule(match) if match is not None else None
+        if rule is None or len(paragraph) > rule.max_chars:
+            kept.append(paragraph)
+        elif rule.audit:
+            removals.append(Removal(rule=rule.name, text=paragraph[:1000]))
+    return kept, removals

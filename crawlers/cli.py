@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,18 +19,25 @@ import click
 from archive import (
     Archive,
     ArchiveError,
+    ArchiveLockedError,
     InvalidFilterError,
     NotFoundError,
     SearchSyntaxError,
+    lock_holder,
     open_archive,
     write_datasette_metadata,
 )
+from crawlers.cli_archive import clusters, diff, stats
+from crawlers.cli_reextract import reextract
+from crawlers.cli_sites import sites
 from crawlers.errors import TeaserfeedError
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
 
 __all__ = ["main", "run_crawl"]
 
 DEFAULT_ARCHIVE = "news.db"
+# sysexits' EX_TEMPFAIL: cron wrappers and schedulers read it as "try again later".
+EXIT_LOCKED = 75
 DEFAULT_DEMO_ARCHIVE = "demo.db"
 
 archive_option = click.option(
@@ -190,7 +196,8 @@ def crawl(
     """Crawl the configured SITES (all when none are named) into the archive.
 
     Exit status: 0 when the run finished (fetch errors are listed in the summary),
-    1 when it did not finish, 2 for a usage or configuration error.
+    1 when it did not finish, 2 for a usage or configuration error, 75 when another
+    crawl is writing the same archive (try again later).
     """
     try:
         if url:
@@ -211,6 +218,9 @@ def crawl(
 
 
 def _check_archive_writable(path: Path) -> None:
+    holder = lock_holder(path)
+    if holder is not None:
+        _fail(str(ArchiveLockedError(str(path), holder)), EXIT_LOCKED)
     try:
         open_archive(path).close()
     except ArchiveError as exc:
@@ -284,7 +294,7 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
     show_default=True,
     help="Number of hits to print.",
 )
-@click.option("--source", help="Only articles of this site.")
+@click.option("--site", help="Only articles of this site.")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
 @click.option("--language", help="Only articles in this language (e.g. en).")
@@ -296,7 +306,7 @@ def search(
     query: str,
     archive_path: Path,
     limit: int,
-    source: str | None,
+    site: str | None,
     since: str | None,
     until: str | None,
     language: str | None,
@@ -312,7 +322,7 @@ def search(
             hits = archive.search(
                 query,
                 limit=limit,
-                source=source,
+                site=site,
                 since=since,
                 until=until,
                 language=language,
@@ -387,22 +397,32 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
     show_default=True,
     help="File to write ('-' for standard output).",
 )
-@click.option("--source", help="Only articles of this site.")
+@click.option("--site", help="Only articles of this site.")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
+@click.option("--language", help="Only articles in this language (e.g. en).")
 @click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
 def export(
     archive_path: Path,
     fmt: str,
     output: Any,
-    source: str | None,
+    site: str | None,
     since: str | None,
+    until: str | None,
+    language: str | None,
     with_teasers: bool,
 ) -> None:
-    """Export articles as JSON lines or CSV."""
+    """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
     with _open(archive_path) as archive:
         try:
             count = archive.export(
-                output, format=fmt, source=source, since=since, with_teasers=with_teasers
+                output,
+                format=fmt,
+                site=site,
+                since=since,
+                until=until,
+                language=language,
+                with_teasers=with_teasers,
             )
         except InvalidFilterError as exc:
             _fail(str(exc))
@@ -427,15 +447,25 @@ def serve(archive_file: Path, host: str, port: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         metadata = Path(tmp) / "metadata.json"
         write_datasette_metadata(archive_file, metadata)
-        command = [
-            sys.executable, "-m", "datasette", "serve", str(archive_file),
-            "--metadata", str(metadata), "--host", host, "--port", str(port),
-        ]  # fmt: skip
-        try:
-            code = subprocess.call(command)
-        except KeyboardInterrupt:
-            code = 0
-    sys.exit(code)
+        from datasette.cli import cli as datasette_cli
+
+        # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
+        datasette_cli.main(
+            args=[
+                "serve", str(archive_file), "--metadata", str(metadata),
+                "--host", host, "--port", str(port),
+                # article bodies are long: tables show their start, the row page all of it
+                "--setting", "truncate_cells_html", "240",
+            ],
+            prog_name="datasette",
+        )  # fmt: skip
+
+
+main.add_command(diff)
+main.add_command(stats)
+main.add_command(clusters)
+main.add_command(reextract)
+main.add_command(sites)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class ArticleItem(Article):
     fetched_at: str = ""
     status: int = 200
     html: bytes | None = None
+    # the charset the page was decoded with (HTTP header, BOM or <meta>), kept with the HTML
+    encoding: str | None = None
 
     @classmethod
     def from_article(cls, article: Article, **crawl: Any) -> ArticleItem:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from lxml import etree
 from parsel import Selector, SelectorList
+from w3lib.encoding import html_to_unicode
 
+from crawlers.autodetect import (
+    detect,
+    detect_next_page,
+    element_text,
+    read_blocks,
+    wordish,
+)
 from crawlers.sites import SiteConfig
-from crawlers.textutil import READ_MORE_RE, absolute_http_url, clean_text, strip_read_more
+from crawlers.textutil import absolute_http_url, clean_text, is_read_more, strip_read_more
 
 __all__ = ["Teaser", "extract_next_page", "extract_teasers", "find_next_page", "find_teasers"]
 
@@ -22,17 +29,15 @@ _SECONDARY_XPATH = (
     "contains(concat(' ', normalize-space(@class), ' '), ' sidebar ') or "
     "contains(concat(' ', normalize-space(@class), ' '), ' widget ')]"
 )
-_NEXT_TEXT_RE = re.compile(
-    r"^\W*(next|next\s+page|older(\s+(posts|entries|articles))?|more\s+(stories|articles)|"
-    r"weiter|nächste(\s+seite)?|ältere(\s+beiträge)?|siguiente|suivant|successivo|"
-    r"volgende|следующая|далее|次へ|次のページ)\W*$|^[\u203a\u00bb\u2192>]+$",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
 class Teaser:
-    """A teaser as a reader sees it on a listing page."""
+    """A teaser as a reader sees it on a listing page.
+
+    `position` is the 1-based place among the page's teasers: main teasers first, in page
+    order, then secondary ones (automatic mode only) in page order.
+    """
 
     url: str
     title: str | None
@@ -44,13 +49,18 @@ class Teaser:
     region: str = "main"
 
 
+def _text_of(node: Selector) -> str:
+    if isinstance(node.root, str):
+        return clean_text(node.root)
+    if isinstance(node.root, etree._Element):
+        return element_text(node.root)
+    return clean_text(node.xpath("string()").get())
+
+
 def _node_text(nodes: SelectorList[Selector]) -> str | None:
     if not nodes:
         return None
-    first = nodes[0]
-    if isinstance(first.root, str):
-        return clean_text(first.root) or None
-    return clean_text(first.xpath("string()").get()) or None
+    return _text_of(nodes[0]) or None
 
 
 def _field(block: Selector, css: str | None) -> str | None:
@@ -59,18 +69,36 @@ def _field(block: Selector, css: str | None) -> str | None:
     return _node_text(block.css(css))
 
 
-def _image(block: Selector, css: str | None, base: str) -> str | None:
-    if css:
-        return absolute_http_url(_field(block, css), base)
-    for img in block.css("img"):
-        src = img.attrib.get("src") or img.attrib.get("data-src")
-        if not src:
-            srcset = img.attrib.get("srcset") or img.attrib.get("data-srcset") or ""
-            src = srcset.split(",")[0].split(" ")[0] if srcset else None
-        url = absolute_http_url(src, base)
-        if url:
-            return url
-    return None
+def _excerpt(block: Selector, css: str, url: str, base: str) -> str | None:
+    """The text of every match (nested matches once), without short links back to url."""
+    nodes = block.css(css)
+    roots = [n.root for n in nodes]
+    elements = {r for r in roots if isinstance(r, etree._Element)}
+    texts: list[str] = []
+    for node, root in zip(nodes, roots, strict=True):
+        if isinstance(root, etree._Element):
+            if any(a in elements for a in root.iterancestors()):
+                continue
+
+            def back_link(el: etree._Element) -> bool:
+                if el.tag != "a":
+                    return False
+                target = absolute_http_url(el.get("href"), base)
+                text = element_text(el)
+                return (
+                    target is not None
+                    and target.split("#")[0] == url.split("#")[0]
+                    and (wordish(text) <= 4 or is_read_more(text))
+                )
+
+            texts.append(element_text(root, back_link))
+        else:
+            texts.append(_text_of(node))
+    return strip_read_more(clean_text(" ".join(texts))) or None
+
+
+def _image(block: Selector, css: str, base: str) -> str | None:
+    return absolute_http_url(_field(block, css), base)
 
 
 def _main_link(block: Selector) -> Selector | None:
@@ -80,143 +108,121 @@ def _main_link(block: Selector) -> Selector | None:
     best: Selector | None = None
     best_len = -1
     for a in block.css("a[href]"):
-        text = clean_text(a.xpath("string()").get())
-        if READ_MORE_RE.match(text):
+        text = _text_of(a)
+        if is_read_more(text):
             continue
         if len(text) > best_len:
             best, best_len = a, len(text)
     return best
 
 
-def _has_read_more(block: Selector) -> bool:
-    return any(READ_MORE_RE.match(clean_text(a.xpath("string()").get())) for a in block.css("a"))
-
-
 def _region(block: Selector) -> str:
     return "secondary" if block.xpath(_SECONDARY_XPATH) else "main"
 
 
-def _teaser_from_block(
-    block: Selector, base: str, config: SiteConfig | None, position: int
-) -> Teaser | None:
-    link_node: Selector | None = None
-    if config is not None and config.link:
+def _document_base(sel: Selector, url: str) -> str:
+    """The URL relative links resolve against: the page's <base href>, else its own URL."""
+    href = sel.xpath("//base[@href][1]/@href").get()
+    return (absolute_http_url(href, url) or url) if href else url
+
+
+def _block_url(block: Selector, base: str, config: SiteConfig) -> str | None:
+    if config.link:
         href = _field(block, config.link)
     else:
         link_node = _main_link(block)
         href = link_node.attrib.get("href") if link_node is not None else None
-    url = absolute_http_url(href, base)
-    if url is None:
-        return None
-    title = _field(block, config.title) if config is not None and config.title else None
-    if title is None:
-        heading = block.css("h1, h2, h3, h4, h5, h6")
-        title = _node_text(heading) if heading else None
-    if title is None and link_node is not None:
-        title = clean_text(link_node.xpath("string()").get()) or None
-    excerpt_css = config.excerpt if config is not None else None
-    if excerpt_css is None:
-        excerpt_css = "p"
-    excerpt = _field(block, excerpt_css)
-    if excerpt:
-        excerpt = strip_read_more(excerpt) or None
-    date_css = config.date if config is not None and config.date else "time::attr(datetime)"
-    date_text = _field(block, date_css)
-    if date_text is None and not (config is not None and config.date):
-        date_text = _field(block, "time")
-    image = _image(block, config.image if config is not None else None, base)
-    return Teaser(
-        url=url,
-        title=title,
-        excerpt=excerpt,
-        image=image,
-        date_text=date_text,
-        has_read_more=_has_read_more(block),
-        position=position,
-        region=_region(block),
-    )
-
-
-def _auto_blocks(sel: Selector) -> list[Selector]:
-    """Candidate teaser blocks when no selector is configured (v1 heuristics)."""
-    articles = [a for a in sel.css("article") if a.css("a[href]")]
-    if len(articles) >= 3:
-        return articles
-    blocks: list[Selector] = []
-    seen: set[int] = set()
-    for link in sel.css(_HEADING_LINKS):
-        node = link.xpath(
-            "ancestor::*[self::h1 or self::h2 or self::h3 or self::h4 or self::h5 or self::h6][1]"
-        )
-        block = node[0] if node else link
-        # Climb while the parent still holds only this one heading.
-        while True:
-            parent = block.xpath("..")
-            if not parent or parent[0].root.tag in ("body", "html", "main"):
-                break
-            if len(parent[0].css("h1, h2, h3, h4, h5, h6")) > 1:
-                break
-            block = parent[0]
-        key = id(block.root)
-        if key not in seen:
-            seen.add(key)
-            blocks.append(block)
-    return blocks
-
-
-def _same_site(url: str, base: str) -> bool:
-    host = (urlsplit(url).hostname or "").removeprefix("www.")
-    base_host = (urlsplit(base).hostname or "").removeprefix("www.")
-    return host == base_host or host.endswith("." + base_host) or base_host.endswith("." + host)
+    return absolute_http_url(href, base)
 
 
 def extract_teasers(sel: Selector, url: str, config: SiteConfig | None = None) -> list[Teaser]:
-    """Teasers from an already parsed listing page, in page order."""
-    teaser_css = config.teaser if config is not None else None
-    automatic = teaser_css is None
-    blocks = _auto_blocks(sel) if teaser_css is None else list(sel.css(teaser_css))
-    pattern = config.url_pattern if config is not None else None
+    """Teasers from an already parsed listing page (main ones first, each in page order).
+
+    Selector mode when the config has `teaser` (and mode "selectors"): fields without a
+    selector are read from the block the way the automatic mode reads them.
+    """
+    if config is None or not config.selector_mode or config.teaser is None:
+        return _auto_teasers(sel, url, config)
+    pattern = config.url_pattern
     page_url = url.split("#")[0]
-    teasers: list[Teaser] = []
+    base = _document_base(sel, url)
+    found: list[tuple[Selector, str]] = []
     seen_urls: set[str] = set()
-    for block in blocks:
-        teaser = _teaser_from_block(block, url, config, len(teasers) + 1)
-        if teaser is None or teaser.url.split("#")[0] == page_url:
+    for block in sel.css(config.teaser):
+        teaser_url = _block_url(block, base, config)
+        if teaser_url is None or teaser_url.split("#")[0] == page_url or teaser_url in seen_urls:
             continue
-        if pattern is not None and not pattern.search(teaser.url):
+        if pattern is not None and not pattern.search(teaser_url):
             continue
-        if automatic and not _same_site(teaser.url, url):
+        if not isinstance(block.root, etree._Element):
             continue
-        if teaser.url in seen_urls:
-            continue
-        seen_urls.add(teaser.url)
-        teasers.append(teaser)
+        seen_urls.add(teaser_url)
+        found.append((block, teaser_url))
+    root = sel.root
+    if not found or not isinstance(root, etree._Element):
+        return []
+    read = read_blocks(root, url, [(block.root, teaser_url) for block, teaser_url in found])
+    teasers: list[Teaser] = []
+    for position, ((block, teaser_url), auto) in enumerate(zip(found, read, strict=True), 1):
+        teasers.append(
+            Teaser(
+                url=teaser_url,
+                title=_field(block, config.title) if config.title else auto.title,
+                excerpt=(
+                    _excerpt(block, config.excerpt, teaser_url, base)
+                    if config.excerpt
+                    else auto.excerpt
+                ),
+                image=_image(block, config.image, base) if config.image else auto.image,
+                date_text=_field(block, config.date) if config.date else auto.date_text,
+                has_read_more=auto.has_read_more,
+                position=position,
+                region=_region(block),
+            )
+        )
     return teasers
 
 
+def _auto_teasers(sel: Selector, url: str, config: SiteConfig | None) -> list[Teaser]:
+    root = sel.root
+    if not isinstance(root, etree._Element):
+        return []
+    pattern = config.url_pattern if config is not None else None
+    found = [t for t in detect(root, url).teasers if pattern is None or pattern.search(t.url)]
+    return [
+        Teaser(
+            url=t.url,
+            title=t.title,
+            excerpt=t.excerpt,
+            image=t.image,
+            date_text=t.date_text,
+            has_read_more=t.has_read_more,
+            position=i,
+            region=t.region,
+        )
+        for i, t in enumerate(found, 1)
+    ]
+
+
 def extract_next_page(sel: Selector, url: str, config: SiteConfig | None = None) -> str | None:
-    """The URL of the next listing page, or None."""
-    candidates: list[str | None] = []
+    """The URL of the next listing page (by the config's `next_page` or found), or None."""
     if config is not None and config.next_page:
-        candidates.append(_field(sel, config.next_page))
-    else:
-        candidates.extend(sel.css("link[rel~=next]::attr(href), a[rel~=next]::attr(href)").getall())
-        for a in sel.css("a[href]"):
-            text = clean_text(a.xpath("string()").get()) or a.attrib.get("aria-label", "")
-            if _NEXT_TEXT_RE.match(text):
-                candidates.append(a.attrib.get("href"))
-    page_url = url.split("#")[0]
-    for href in candidates:
-        nxt = absolute_http_url(href, url)
-        if nxt and nxt.split("#")[0] != page_url and _same_site(nxt, url):
+        nxt = absolute_http_url(_field(sel, config.next_page), _document_base(sel, url))
+        if nxt and nxt.split("#")[0] != url.split("#")[0]:
             return nxt
-    return None
+        return None
+    root = sel.root
+    if not isinstance(root, etree._Element):
+        return None
+    found = detect_next_page(root, url)
+    return found.url if found is not None else None
 
 
 def _selector(html: str | bytes, url: str) -> Selector | None:
     try:
         if isinstance(html, bytes):
-            return Selector(body=html, base_url=url, type="html")
+            # Decoded as Scrapy decodes responses: BOM, then <meta charset>, else UTF-8.
+            _, html = html_to_unicode(None, html)
         return Selector(text=html, base_url=url, type="html")
     except Exception as exc:  # lxml refuses some inputs outright; report, never raise
         logger.warning("could not parse listing page %s: %s", url, exc)

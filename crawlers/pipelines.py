@@ -1,8 +1,7 @@
-"""ArchivePipeline: the single writer that stores items in the SQLite archive."""
+"""ArchivePipeline: hands items to the single archive writer."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 from typing import Any
@@ -12,105 +11,62 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
-from archive import Archive, ArchiveError, open_archive
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
+from crawlers.writer import ArchiveWriter, Source
 
 __all__ = ["ArchivePipeline"]
 
 logger = logging.getLogger(__name__)
 
+_KINDS: tuple[tuple[type, str], ...] = (
+    (TeaserItem, "teaser"),
+    (ArticleItem, "article"),
+    (FetchItem, "fetch"),
+)
+
 
 class ArchivePipeline:
-    """Write teasers, articles and fetches through archive.Archive, in batched transactions."""
+    """Queue teasers, articles and fetches for the archive writer thread; finish the run."""
 
-    def __init__(self, crawler: Crawler, path: str, batch_size: int) -> None:
+    def __init__(self, crawler: Crawler, path: str, batch_size: int, max_queue: int) -> None:
         self.crawler = crawler
-        self.path = path
-        self.batch_size = max(1, batch_size)
-        self.archive: Archive | None = None
+        self.writer = ArchiveWriter(path, batch_size=batch_size, max_queue=max_queue)
         self.run_id: int | None = None
-        self._batch: contextlib.ExitStack | None = None
-        self._pending = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        path = crawler.settings.get("TEASERFEED_ARCHIVE")
+        settings = crawler.settings
+        path = settings.get("TEASERFEED_ARCHIVE")
         if not path:
             raise NotConfigured("TEASERFEED_ARCHIVE is empty: no archive to write to")
-        pipeline = cls(crawler, str(path), crawler.settings.getint("TEASERFEED_BATCH_SIZE", 50))
+        pipeline = cls(
+            crawler,
+            str(path),
+            settings.getint("TEASERFEED_BATCH_SIZE", 100),
+            settings.getint("TEASERFEED_WRITE_QUEUE", 1000),
+        )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def open_spider(self) -> None:
-        """Open the archive, register the sites and start a run."""
-        self.archive = open_archive(self.path)
-        spider = self.crawler.spider
-        configs = getattr(spider, "site_configs", [])
-        with self.archive.transaction():
-            for config in configs:
-                self.archive.upsert_source(config.name, config.start_urls, config.as_dict())
-            self.run_id = self.archive.start_run([c.name for c in configs])
+        """Start the writer: it registers the sites and opens a run."""
+        configs = getattr(self.crawler.spider, "site_configs", [])
+        sources = [Source(c.name, c.start_urls, c.as_dict()) for c in configs]
+        self.run_id = self.writer.start(sources)
         self.crawler.stats.set_value("teaserfeed/run_id", self.run_id)
 
-    def _begin(self, archive: Archive) -> None:
-        if self._batch is None:
-            self._batch = contextlib.ExitStack()
-            self._batch.enter_context(archive.transaction())
-
-    def _commit(self) -> None:
-        if self._batch is not None:
-            batch, self._batch = self._batch, None
-            self._pending = 0
-            batch.close()
-
     def process_item(self, item: Any) -> Any:
-        """Store one item; commit every TEASERFEED_BATCH_SIZE items."""
-        archive = self.archive
-        if archive is None:
-            raise DropItem("the archive is not open")
-        stats = self.crawler.stats
-        data = ItemAdapter(item).asdict()
-        self._begin(archive)
-        try:
-            if isinstance(item, TeaserItem):
-                outcome = archive.upsert_teaser(data, self.run_id)
-                stats.inc_value(f"teaserfeed/teasers_{outcome}")
-            elif isinstance(item, ArticleItem):
-                result = archive.upsert_article(data, self.run_id)
-                stats.inc_value(f"teaserfeed/articles_{result.status}")
-                if result.merged:
-                    stats.inc_value("teaserfeed/articles_merged")
-            elif isinstance(item, FetchItem):
-                archive.record_fetch(data, self.run_id)
-            else:
-                raise DropItem(f"not a teaserfeed item: {type(item).__name__}")
-        except ArchiveError as exc:
-            # The item is lost but the run goes on; the batch so far stays intact.
-            logger.error("could not store %s: %s", type(item).__name__, exc)
-            stats.inc_value("teaserfeed/store_errors")
-            raise DropItem(str(exc)) from exc
-        self._pending += 1
-        if self._pending >= self.batch_size:
-            self._commit()
+        """Queue one item for storing."""
+        kind = next((name for cls, name in _KINDS if isinstance(item, cls)), None)
+        if kind is None:
+            raise DropItem(f"not a teaserfeed item: {type(item).__name__}")
+        self.writer.put(kind, ItemAdapter(item).asdict())
         return item
 
-    def close_spider(self) -> None:
-        """Commit what is pending; the run is finished on spider_closed, which knows the reason."""
-        self._commit()
-
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        """Finish the run with its status and stats, and close the archive."""
-        archive = self.archive
-        if archive is None:
-            return
-        try:
-            self._commit()
-            if self.run_id is not None:
-                stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
-                stats["finish_reason"] = reason
-                archive.finish_run(
-                    self.run_id, "finished" if reason == "finished" else reason, stats
-                )
-        finally:
-            archive.close()
-            self.archive = None
+        """Store the rest, finish the run with its status and stats, and close."""
+        stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
+        stats["finish_reason"] = reason
+        self.writer.close("finished" if reason == "finished" else reason, stats)
+        for name, count in self.writer.counts.items():
+            self.crawler.stats.set_value(f"teaserfeed/{name}", count)

@@ -30,6 +30,11 @@ COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 
+EXTENSIONS = {"crawlers.progress.Progress": 500}
+# A live line on a terminal, a plain line every interval otherwise ("off" to silence).
+TEASERFEED_PROGRESS = "auto"
+TEASERFEED_PROGRESS_INTERVAL = 30.0
+
 # 404s and other error statuses reach the spider's errback so they are recorded.
 HTTPERROR_ALLOW_ALL = False
 
@@ -45,8 +50,10 @@ TEASERFEED_SITES = "sites.toml"
 TEASERFEED_SKIP_KNOWN = True
 # Keep each article page's raw HTML (compressed) for re-extraction.
 TEASERFEED_STORE_HTML = True
-# Items are written in transactions of this many items (or at close).
-TEASERFEED_BATCH_SIZE = 50
+# Items are written in transactions of at most this many items.
+TEASERFEED_BATCH_SIZE = 100
+# Items waiting for the archive writer; a full queue slows the crawl instead of growing.
+TEASERFEED_WRITE_QUEUE = 1000
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

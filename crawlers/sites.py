@@ -17,9 +17,11 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawlers.errors import SiteConfigError, UnknownSiteError
 
-__all__ = ["SiteConfig", "load_sites", "parse_sites", "select_sites"]
+__all__ = ["MODES", "SiteConfig", "load_sites", "parse_sites", "select_sites"]
 
 _SELECTOR_KEYS = ("teaser", "link", "title", "excerpt", "date", "image", "next_page")
+_TEASER_KEYS = ("teaser", "link", "title", "excerpt", "date", "image")
+MODES = ("auto", "selectors")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _translator = HTMLTranslator()
 
@@ -40,11 +42,17 @@ class SiteConfig:
     article_url_pattern: str | None = None
     max_pages: int = 5
     strip: tuple[str, ...] = field(default_factory=tuple)
+    mode: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.mode:
+            # Without an explicit mode, a `teaser` selector means selector mode.
+            object.__setattr__(self, "mode", "selectors" if self.teaser else "auto")
 
     @property
     def selector_mode(self) -> bool:
         """True when teasers are found by the configured `teaser` selector."""
-        return self.teaser is not None
+        return self.mode == "selectors" and self.teaser is not None
 
     @property
     def url_pattern(self) -> re.Pattern[str] | None:
@@ -56,6 +64,8 @@ class SiteConfig:
         data = asdict(self)
         data["start_urls"] = list(self.start_urls)
         data["strip"] = list(self.strip)
+        if self.mode == ("selectors" if self.teaser else "auto"):
+            del data["mode"]  # the implied mode: configs (and hashes) stay as they were
         return data
 
     @property
@@ -124,10 +134,31 @@ def _parse_site(name: str, raw: object, origin: str) -> SiteConfig:
     for key in _SELECTOR_KEYS:
         if key in raw:
             values[key] = _check_selector(raw[key], origin, name, key)
-    if any(k in values for k in ("link", "title", "excerpt", "date", "image")) and (
-        "teaser" not in values
+    mode = raw.get("mode")
+    if mode is not None and mode not in MODES:
+        raise _fail(origin, name, "mode", f'must be "auto" or "selectors", not {mode!r}')
+    if mode == "auto":
+        given = [k for k in _TEASER_KEYS if k in values]
+        if given:
+            raise _fail(
+                origin,
+                name,
+                given[0],
+                'mode = "auto" finds teasers itself and uses no teaser selectors; remove '
+                f'{", ".join(repr(k) for k in given)} or set mode = "selectors"',
+            )
+    elif "teaser" not in values and (
+        mode == "selectors"
+        or any(k in values for k in ("link", "title", "excerpt", "date", "image"))
     ):
-        raise _fail(origin, name, "teaser", "field selectors need a 'teaser' block selector")
+        reason = (
+            "mode = \"selectors\" needs a 'teaser' block selector"
+            if mode == "selectors"
+            else "field selectors need a 'teaser' block selector"
+        )
+        raise _fail(origin, name, "teaser", reason)
+    if mode is not None:
+        values["mode"] = mode
     pattern = raw.get("article_url_pattern")
     if pattern is not None:
         if not isinstance(pattern, str):

@@ -18,7 +18,7 @@ from archive import (
     write_datasette_metadata,
 )
 from archive.schema import MAIN_TABLES
-from tests.test_archive_store import make_article, make_teaser
+from tests.test_archive_store import make_article, make_fetch, make_teaser
 
 pytest.importorskip("datasette")
 
@@ -140,17 +140,30 @@ def test_metadata_describes_every_table_and_column(tmp_path: Path) -> None:
     assert list(metadata["databases"]) == ["whatever"]
     tables = metadata["databases"]["whatever"]["tables"]
     with open_archive(tmp_path / "x.db") as store:
-        for table in MAIN_TABLES:
+        names = [*store.db.table_names(), *store.db.view_names()]
+        shown = [n for n in names if not n.startswith(("articles_fts", "_sqlite_"))]
+        assert set(MAIN_TABLES) <= set(shown)
+        for table in shown:
             assert tables[table]["description"], table
             described = set(tables[table]["columns"])
-            actual = set(store.db.table(table).columns_dict)
+            actual = set(store.db[table].columns_dict)
             assert described == actual, table
+            assert all(isinstance(text, str) and text for text in tables[table]["columns"].values())
     articles = tables["articles"]
     assert articles["fts_table"] == "articles_fts"
     assert {"array": "authors"} in articles["facets"]
     assert {"date": "published"} in articles["facets"]
     queries = metadata["databases"]["whatever"]["queries"]
-    assert {"latest_per_source", "headline_changes", "search"} <= set(queries)
+    assert {
+        "latest_per_source",
+        "headline_changes",
+        "search",
+        "changed_articles",
+        "versions_of_article",
+        "largest_clusters",
+        "failing_sources",
+        "latest_atom",
+    } <= set(queries)
 
 
 def test_write_datasette_metadata(tmp_path: Path) -> None:
@@ -158,3 +171,80 @@ def test_write_datasette_metadata(tmp_path: Path) -> None:
     assert json.loads(out.read_text("utf-8")) == datasette_metadata("my-archive")
     assert datasette_metadata_path().name == "metadata.yml"
     assert datasette_metadata_path().is_file()
+
+
+@pytest.fixture
+def research_db(tmp_path: Path) -> Path:
+    from tests.test_archive_clusters import text
+
+    path = tmp_path / "research.db"
+    with open_archive(path) as store:
+        run = store.start_run(["one", "two"])
+        store.record_fetch(make_fetch("https://one.org/", source="one", teasers=2), run)
+        store.record_fetch(make_fetch("https://two.org/", source="two", teasers=0), run)
+        store.upsert_article(
+            make_article("https://one.org/a", source="one", title="Bridge vote", body=text(1)),
+            run,
+        )
+        store.upsert_article(
+            make_article("https://one.org/a", source="one", title="Bridge approved", body=text(1)),
+            run,
+        )
+        store.upsert_article(
+            make_article("https://two.org/copy", source="two", title="Copy", body=text(1) + " AP"),
+            run,
+        )
+        store.upsert_article(make_article("https://two.org/b", source="two", body=text(2)), run)
+        store.finish_run(run, "finished", {})
+    return path
+
+
+def test_research_canned_queries(research_db: Path) -> None:
+    changed, versions, clusters, failing, atom_rows, history = run_in_own_loop(
+        fetch_all(
+            research_db,
+            [
+                "/research/changed_articles.json?_shape=array",
+                "/research/versions_of_article.json?article=1&_shape=array",
+                "/research/largest_clusters.json?_shape=array",
+                "/research/failing_sources.json?_shape=array",
+                "/research/latest_atom.json?_shape=array",
+                "/research/front_page_history.json?_shape=array",
+            ],
+        )
+    )
+    assert changed[0] == 200
+    assert [(r["article_id"], r["versions"], r["earlier_versions"]) for r in changed[1]] == [
+        (1, 2, 1)
+    ]
+    assert changed[1][0]["changed_fields"] == "title"
+    assert [(r["version"], r["title"], r["changed_fields"]) for r in versions[1]] == [
+        (1, "Bridge vote", '["title"]'),
+        (2, "Bridge approved", "current"),
+    ]
+    assert [(r["cluster_id"], r["articles"], r["sites"]) for r in clusters[1]] == [(1, 2, 2)]
+    assert clusters[1][0]["title"] == "Bridge approved"
+    assert [(r["site"], r["teasers_found"], r["problem"]) for r in failing[1]] == [
+        ("two", 0, "no teasers")
+    ]
+    assert {r["atom_title"] for r in atom_rows[1]} == {"Bridge approved", "Copy", "Title"}
+    assert history == (200, [])
+
+
+def test_atom_feed_of_latest_articles(research_db: Path) -> None:
+    import datasette_atom  # noqa: F401  (in the datasette and dev extras)
+
+    async def fetch() -> tuple[int, str, str]:
+        from datasette.app import Datasette
+
+        ds = Datasette(files=[str(research_db)], metadata=datasette_metadata("research"))
+        await ds.invoke_startup()
+        response = await ds.client.get("/research/latest_atom.atom")
+        return response.status_code, response.headers["content-type"], response.text
+
+    status, content_type, body = run_in_own_loop(fetch())
+    assert status == 200, body
+    assert content_type.startswith("application/xml") or "atom" in content_type
+    assert "<feed" in body
+    assert "<title>Bridge approved</title>" in body
+    assert body.count("<entry>") == 3

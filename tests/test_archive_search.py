@@ -100,7 +100,7 @@ def test_diacritics_fold_and_prefixes_cover_inflection(corpus: Archive) -> None:
 
 
 def test_filters(corpus: Archive) -> None:
-    assert ids(corpus.search("kazakhstan", source="two")) == [2]
+    assert ids(corpus.search("kazakhstan", site="two")) == [2]
     assert ids(corpus.search("kazakhstan", language="de")) == [3]
     assert set(ids(corpus.search("kazakhstan", since="2024-06"))) == {2, 3}
     # until is inclusive at its own precision: the whole day, month or year
@@ -109,7 +109,7 @@ def test_filters(corpus: Archive) -> None:
     assert ids(corpus.search("kazakhstan", since="2024-05-02", until="2024-12-31")) == [2]
     # an article without a publication date is filed under when it was first archived
     assert ids(corpus.search("kazakhstan", since="2026-02-01", until="2026-02-01")) == [3]
-    assert corpus.search("kazakhstan", source="nope") == []
+    assert corpus.search("kazakhstan", site="nope") == []
 
 
 def test_limit_and_offset(corpus: Archive) -> None:
@@ -173,7 +173,7 @@ def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -
     before = (corpus.counts(), corpus.db.schema)
     attempts: list[dict[str, Any]] = [
         {"query": attack},
-        {"query": "kazakhstan", "source": attack},
+        {"query": "kazakhstan", "site": attack},
         {"query": "kazakhstan", "language": attack},
         {"query": "kazakhstan", "since": attack},
         {"query": "kazakhstan", "until": attack},
@@ -184,7 +184,7 @@ def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -
         except (SearchSyntaxError, InvalidFilterError):
             continue
         assert all(hit.article_id in {1, 2, 3, 4} for hit in hits)
-        if "source" in kwargs or "language" in kwargs:
+        if "site" in kwargs or "language" in kwargs:
             assert hits == []
     assert (corpus.counts(), corpus.db.schema) == before
 

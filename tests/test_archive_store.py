@@ -124,11 +124,14 @@ def test_new_archive_is_wal_with_migrations_recorded(tmp_path: Path) -> None:
     with open_archive(path) as store:
         assert store.path == path
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert [m.name for m in migrations.applied(store.db)] == ["m001_initial"]
-        assert SCHEMA_VERSION == len(known_migrations()) == 1
+        assert [m.name for m in migrations.applied(store.db)] == known_migrations()
+        assert known_migrations()[0] == "m001_initial"
+        assert SCHEMA_VERSION == len(known_migrations()) >= 4
         tables = set(store.db.table_names())
         assert {"articles", "article_urls", "teasers", "articles_fts", "runs"} <= tables
-        assert {"latest_articles", "headline_changes"} <= set(store.db.view_names())
+        assert {"article_versions", "teaser_positions", "minhash_bands"} <= tables
+        views = set(store.db.view_names())
+        assert {"latest_articles", "headline_changes", "front_page_history"} <= views
         assert_integrity(store)
 
 
@@ -139,7 +142,7 @@ def test_reopen_keeps_data_and_applies_nothing_twice(tmp_path: Path) -> None:
     for _ in range(2):
         with open_archive(path) as store:
             assert store.counts()["articles"] == 1
-            assert len(migrations.applied(store.db)) == 1
+            assert len(migrations.applied(store.db)) == SCHEMA_VERSION
             assert store.db.journal_mode == "wal"
 
 
@@ -178,19 +181,20 @@ def test_open_applies_a_later_migration_to_an_older_file(
         store.upsert_article(make_article("https://n.org/a"))
 
     newer = Migrations("teaserfeed")
-    newer()(m001_initial)
+    for known in migrations.pending(Database(memory=True)):
+        newer(name=known.name)(known.fn)
 
     @newer()
-    def m002_article_notes(db: Database) -> None:
+    def m999_article_notes(db: Database) -> None:
         db.table("articles").add_column("notes", str)
 
-    names = ["m001_initial", "m002_article_notes"]
+    names = [*known_migrations(), "m999_article_notes"]
     monkeypatch.setattr(archive.store, "migrations", newer)
     monkeypatch.setattr(archive.store, "known_migrations", lambda: names)
     with pytest.raises(ArchiveFileError, match="older schema"):
         open_archive(path, readonly=True)
     with open_archive(path) as store:
-        assert [m.name for m in newer.applied(store.db)] == ["m001_initial", "m002_article_notes"]
+        assert [m.name for m in newer.applied(store.db)] == names
         assert "notes" in store.db.table("articles").columns_dict
         assert store.article("https://n.org/a").title == "Title"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crawlers.listing import find_next_page, find_teasers
-from crawlers.sites import parse_sites
+from crawlers.sites import SiteConfig, parse_sites
 
 BASE = "https://news.example.org/world/"
 
@@ -106,3 +106,30 @@ def test_garbage_never_raises() -> None:
     for junk in ["", "\x00\x00", "<<<>>>", "<a href='http://[::1'>x</a>" * 3, b"\xff\xfe\x00<h2>"]:
         assert find_teasers(junk, BASE) == []
         assert find_next_page(junk, BASE) is None
+
+
+def test_mode_auto_detects_teasers_even_with_a_teaser_selector() -> None:
+    config = SiteConfig(name="ex", start_urls=(BASE,), teaser="div.nothing", mode="auto")
+    assert find_teasers(LISTING, BASE, config) == find_teasers(LISTING, BASE)
+
+
+def test_selector_mode_reads_fields_without_selectors_like_automatic_mode() -> None:
+    config = parse_sites(
+        '[sites.ex]\nstart_urls = ["https://news.example.org/"]\nteaser = "div.card"'
+    )["ex"]
+    first = find_teasers(LISTING, BASE, config)[0]
+    auto = find_teasers(LISTING, BASE)[0]
+    assert first.url == auto.url
+    assert (first.title, first.excerpt, first.image, first.date_text, first.has_read_more) == (
+        "River ferry service resumes after repairs",
+        "The ferry between the two harbour districts runs again from Monday",
+        "https://news.example.org/img/ferry.jpg",
+        "3 Nov",
+        True,
+    )
+    assert (auto.title, auto.excerpt, auto.image, auto.date_text) == (
+        first.title,
+        first.excerpt,
+        first.image,
+        first.date_text,
+    )

@@ -58,6 +58,9 @@ def test_valid_file_loads_every_field(tmp_path: Path) -> None:
         ('[sites.a]\nstart_urls = ["https://x.org/"]\nmax_pages = 0', "[sites.a] key 'max_pages': must be a whole number of at least 1"),
         ('[sites.a]\nstart_urls = ["https://x.org/"]\nstrip = [".ok", "p[["]', "[sites.a] key 'strip': invalid CSS selector 'p[['"),
         ('[sites.a]\nstart_urls = ["https://x.org/"]\ntitle = "h2"', "[sites.a] key 'teaser': field selectors need a 'teaser' block selector"),
+        ('[sites.a]\nstart_urls = ["https://x.org/"]\nmode = "fast"', "[sites.a] key 'mode': must be \"auto\" or \"selectors\", not 'fast'"),
+        ('[sites.a]\nstart_urls = ["https://x.org/"]\nmode = "auto"\nteaser = "div.card"\ntitle = "h2"', "[sites.a] key 'teaser': mode = \"auto\" finds teasers itself and uses no teaser selectors; remove 'teaser', 'title' or set mode = \"selectors\""),
+        ('[sites.a]\nstart_urls = ["https://x.org/"]\nmode = "selectors"', "[sites.a] key 'teaser': mode = \"selectors\" needs a 'teaser' block selector"),
         ("[sites.a\nstart_urls = 1", "not valid TOML"),
         ("[other]\nx = 1", "unknown top-level table 'other'"),
         ("", "no sites defined"),
@@ -94,3 +97,26 @@ def test_for_url_is_automatic_single_page() -> None:
     assert config.max_pages == 1
     with pytest.raises(SiteConfigError, match="not an absolute http"):
         SiteConfig.for_url("news.example.org/world")
+
+
+def test_mode_defaults_from_teaser_and_can_be_set() -> None:
+    sites = parse_sites(
+        GOOD
+        + '\n[sites.explicit]\nstart_urls = ["https://x.org/"]\nmode = "auto"\n'
+        + 'next_page = "a.older::attr(href)"\nmax_pages = 2\n'
+    )
+    assert sites["example-news"].mode == "selectors"
+    assert sites["auto"].mode == "auto"
+    explicit = sites["explicit"]
+    assert explicit.mode == "auto"
+    assert not explicit.selector_mode
+    assert explicit.next_page == "a.older::attr(href)"
+    # the implied mode is not recorded, so configs written before `mode` keep their hash
+    assert "mode" not in sites["auto"].as_dict()
+    assert "mode" not in sites["example-news"].as_dict()
+    assert (
+        SiteConfig(name="x", start_urls=("https://x.org/",), teaser="div", mode="auto").as_dict()[
+            "mode"
+        ]
+        == "auto"
+    )

@@ -179,6 +179,7 @@ class TeaserSpider(Spider):
             next_url = extract_next_page(selector, response.url, config)
         yield self._fetch(response, "listing", teasers=len(teasers))
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
+        self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
         seen_at = _now()
         for teaser in teasers:
             yield TeaserItem(
@@ -217,6 +218,7 @@ class TeaserSpider(Spider):
             return
         assert isinstance(response, TextResponse)
         article = extract_from_tree(response.selector.root, response.url, config)
+        self.crawler.stats.inc_value("teaserfeed/articles_extracted")
         yield self._fetch(response, "article")
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
         request_url = response.request.url if response.request else response.url
@@ -228,6 +230,7 @@ class TeaserSpider(Spider):
             fetched_at=_now(),
             status=response.status,
             html=response.body if store_html else None,
+            encoding=response.encoding if store_html else None,
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchItem]:

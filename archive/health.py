@@ -1,0 +1,240 @@
+"""Crawl health per site: the latest run against the runs before it, with warning flags."""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .errors import ArchiveError
+from .records import SiteHealth
+from .search import ARTICLE_DATE, date_clauses
+
+__all__ = [
+    "COMPLETENESS_DROP",
+    "COMPLETENESS_FIELDS",
+    "MIN_ARTICLES",
+    "articles_per_day",
+    "plot_articles_per_day",
+    "site_health",
+]
+
+# what "complete" means per field, as SQL over an `articles` row
+COMPLETENESS_FIELDS: dict[str, str] = {
+    "title": "trim(coalesce(title, '')) != ''",
+    "body": "trim(coalesce(body, '')) != ''",
+    "date": "published IS NOT NULL",
+    "author": "coalesce(authors, '[]') != '[]'",
+}
+# a field's share among the articles the latest run fetched this far (absolute) below its
+# share among the articles the trailing runs first stored is flagged, once the latest run
+# fetched at least MIN_ARTICLES articles
+COMPLETENESS_DROP = 0.3
+MIN_ARTICLES = 3
+
+
+def site_health(db: Database, *, trailing: int = 5) -> list[SiteHealth]:
+    """Health of every site the archive knows, by site name."""
+    if trailing < 1:
+        raise ValueError(f"trailing must be at least 1, not {trailing}")
+    sites = [
+        name
+        for (name,) in db.execute(
+            """
+            SELECT name FROM sources
+            UNION SELECT j.value FROM runs r, json_each(r.sites) j
+            UNION SELECT DISTINCT source FROM articles
+            ORDER BY 1
+            """
+        )
+    ]
+    return [_site(db, site, trailing) for site in sites]
+
+
+def articles_per_day(
+    db: Database, *, site: str | None = None, since: str | None = None, until: str | None = None
+) -> list[tuple[str, str, int]]:
+    """(day, site, articles) by publication date, or first seen when undated."""
+    clauses, params = date_clauses(ARTICLE_DATE, since, until)
+    if site is not None:
+        clauses.append("a.source = ?")
+        params.append(site)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = db.execute(
+        f"""
+        SELECT substr({ARTICLE_DATE}, 1, 10) AS day, a.source, count(*)
+        FROM articles a {where}
+        GROUP BY day, a.source ORDER BY day, a.source
+        """,
+        params,
+    ).fetchall()
+    return [(str(day), str(source), int(count)) for day, source, count in rows]
+
+
+def plot_articles_per_day(
+    rows: Sequence[tuple[str, str, int]], path: str | os.PathLike[str], *, title: str = ""
+) -> Path:
+    """Draw articles per day per site as a PNG at `path` (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise ArchiveError("plotting needs matplotlib: pip install 'teaserfeed[plot]'") from error
+    series: dict[str, dict[date, int]] = defaultdict(dict)
+    for day, site, count in rows:
+        try:
+            series[site][date.fromisoformat(day)] = count
+        except ValueError:
+            continue  # a date the page gave in a form that is not ISO 8601
+    figure, axes = plt.subplots(figsize=(10, 5), dpi=100)
+    try:
+        for site, counts in sorted(series.items()):
+            days = sorted(counts)
+            axes.plot(days, [counts[d] for d in days], marker="o", label=site)  # type: ignore[arg-type]
+        axes.set_title(title or "Articles per day per site")
+        axes.set_xlabel("publication date (or first seen)")
+        axes.set_ylabel("articles")
+        axes.grid(True, alpha=0.3)
+        if series:
+            axes.legend(loc="upper left")
+        else:
+            axes.text(0.5, 0.5, "no articles", ha="center", va="center")
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        out = Path(path)
+        figure.savefig(out, format="png")
+    finally:
+        plt.close(figure)
+    return out
+
+
+# ---- internals --------------------------------------------------------------------
+
+
+def _site(db: Database, site: str, trailing: int) -> SiteHealth:
+    runs = db.execute(
+        """
+        SELECT r.id, r.started, r.status FROM runs r, json_each(r.sites) j
+        WHERE j.value = ? ORDER BY r.id DESC LIMIT ?
+        """,
+        [site, trailing + 1],
+    ).fetchall()
+    if not runs:
+        return SiteHealth(
+            site=site,
+            run_id=None,
+            run_started=None,
+            run_status=None,
+            listing_pages=0,
+            teasers_found=0,
+            teasers_trailing=None,
+            articles_new=0,
+            articles_trailing=None,
+            articles_fetched=0,
+            completeness=_completeness(db, site, [])[1],
+            completeness_trailing=dict.fromkeys(COMPLETENESS_FIELDS),
+            errors={},
+            flags=[],
+        )
+    latest, previous = runs[0], [row[0] for row in runs[1:]]
+    run_ids = [latest[0], *previous]
+    marks = ", ".join("?" * len(run_ids))
+    teasers: dict[int, int] = defaultdict(int)
+    pages: dict[int, int] = defaultdict(int)
+    for run_id, found, ok_pages in db.execute(
+        f"""
+        SELECT run_id, coalesce(sum(teasers), 0),
+               count(DISTINCT CASE WHEN error_kind IS NULL AND coalesce(status, 200) < 400
+                              THEN url END)
+        FROM fetches WHERE kind = 'listing' AND source = ? AND run_id IN ({marks})
+        GROUP BY run_id
+        """,
+        [site, *run_ids],
+    ):
+        teasers[run_id], pages[run_id] = int(found), int(ok_pages)
+    new: dict[int, int] = defaultdict(int)
+    for run_id, count in db.execute(
+        f"""
+        SELECT first_run_id, count(*) FROM articles
+        WHERE source = ? AND first_run_id IN ({marks}) GROUP BY first_run_id
+        """,
+        [site, *run_ids],
+    ):
+        new[run_id] = int(count)
+    errors = dict(
+        db.execute(
+            """
+            SELECT error_kind, count(*) FROM fetches
+            WHERE run_id = ? AND source = ? AND error_kind IS NOT NULL
+            GROUP BY error_kind ORDER BY error_kind
+            """,
+            [latest[0], site],
+        ).fetchall()
+    )
+    fetched, completeness = _completeness(db, site, [latest[0]], "last_run_id")
+    health = SiteHealth(
+        site=site,
+        run_id=latest[0],
+        run_started=latest[1],
+        run_status=latest[2],
+        listing_pages=pages[latest[0]],
+        teasers_found=teasers[latest[0]],
+        teasers_trailing=_mean([teasers[r] for r in previous]),
+        articles_new=new[latest[0]],
+        articles_trailing=_mean([new[r] for r in previous]),
+        # the latest run is still every article's last run: its fetches, new or again
+        articles_fetched=fetched,
+        completeness=completeness,
+        completeness_trailing=_completeness(db, site, previous)[1],
+        errors={str(kind): int(count) for kind, count in errors.items()},
+        flags=[],
+    )
+    health.flags = _flags(health)
+    return health
+
+
+def _completeness(
+    db: Database, site: str, run_ids: Sequence[int], column: str = "first_run_id"
+) -> tuple[int, dict[str, float | None]]:
+    # (articles, share with each field) among the site's articles whose `column` is one of
+    # run_ids (all of the site's articles when run_ids is empty)
+    shares = ", ".join(
+        f"avg(CASE WHEN {sql} THEN 1.0 ELSE 0 END)" for sql in COMPLETENESS_FIELDS.values()
+    )
+    if run_ids:
+        where = f"{column} IN ({', '.join('?' * len(run_ids))})"
+        params: list[Any] = [site, *run_ids]
+    else:
+        where, params = "1", [site]
+    row = db.execute(
+        f"SELECT count(*), {shares} FROM articles WHERE source = ? AND {where}", params
+    ).fetchone()
+    if not row[0]:
+        return 0, dict.fromkeys(COMPLETENESS_FIELDS)
+    values = row[1:]
+    return int(row[0]), {
+        name: float(value) for name, value in zip(COMPLETENESS_FIELDS, values, strict=True)
+    }
+
+
+def _flags(health: SiteHealth) -> list[str]:
+    flags = []
+    if health.teasers_found == 0:
+        flags.append(f"0 teasers in run {health.run_id}")
+    if health.articles_fetched >= MIN_ARTICLES:
+        for name in COMPLETENESS_FIELDS:
+            now, before = health.completeness[name], health.completeness_trailing[name]
+            if now is not None and before is not None and before - now >= COMPLETENESS_DROP:
+                flags.append(f"{name} completeness fell: {before:.0%} -> {now:.0%}")
+    return flags
+
+
+def _mean(values: Sequence[int]) -> float | None:
+    return sum(values) / len(values) if values else None

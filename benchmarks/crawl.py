@@ -1,0 +1,284 @@
+"""Crawl throughput and memory: raw aiohttp vs plain Scrapy+trafilatura vs teaserfeed crawl.
+
+All three fetch the same generated site from a local nginx in one run; the script prints
+pages/s, CPU-seconds per page and peak RSS for each, and the ratios c/b and c/a.
+
+    .venv/bin/python benchmarks/crawl.py                 # 200 listing pages, 4,000 articles
+    .venv/bin/python benchmarks/crawl.py --memory        # also peak RSS at 1k/4k/16k articles
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.sitegen import TEASERS_PER_PAGE, generate_site, sites_toml  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CONCURRENCY = 16
+
+_NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  sendfile on;
+  keepalive_requests 100000;
+  client_body_temp_path {root}/tmp; proxy_temp_path {root}/tmp; fastcgi_temp_path {root}/tmp;
+  uwsgi_temp_path {root}/tmp; scgi_temp_path {root}/tmp;
+  server {{
+    listen 127.0.0.1:{port};
+    root {site};
+    index index.html;
+    charset utf-8;
+  }}
+}}
+"""
+
+
+@dataclass
+class Measured:
+    """One contestant's figures."""
+
+    name: str
+    pages: int
+    wall_s: float
+    cpu_s: float
+    max_rss_mb: float
+
+    @property
+    def pages_per_s(self) -> float:
+        """Throughput."""
+        return self.pages / self.wall_s if self.wall_s else 0.0
+
+    @property
+    def cpu_ms_per_page(self) -> float:
+        """CPU cost per page."""
+        return 1000 * self.cpu_s / self.pages if self.pages else 0.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Nginx:
+    """A real nginx serving a directory on loopback, started and stopped by PID."""
+
+    def __init__(self, site: Path, work: Path) -> None:
+        self.port = _free_port()
+        (work / "tmp").mkdir(parents=True, exist_ok=True)
+        conf = work / "nginx.conf"
+        conf.write_text(_NGINX_CONF.format(root=work, port=self.port, site=site))
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(work)])
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit(
+                        "nginx did not start; is it installed (apt-get install nginx-light)?"
+                    ) from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """Stop nginx by its PID."""
+        self.proc.send_signal(signal.SIGQUIT)
+        self.proc.wait(timeout=10)
+
+
+def _run_measured(name: str, cmd: list[str], pages: int, cwd: Path) -> Measured:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    (cwd / f"{name.split(':')[0]}.log").write_bytes(err)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return Measured(name, pages, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+async def _raw_fetch(urls: list[str]) -> int:
+    import aiohttp
+
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for url in urls:
+        queue.put_nowait(url)
+    fetched = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal fetched
+        while not queue.empty():
+            url = queue.get_nowait()
+            async with session.get(url) as response:
+                await response.read()
+                fetched += response.status == 200
+
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(worker(session) for _ in range(CONCURRENCY)))
+    return fetched
+
+
+def _articles(db: Path) -> tuple[int, int]:
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        articles = conn.execute("select count(*) from articles").fetchone()[0]
+        fetches = conn.execute("select count(*) from fetches where error_kind is null").fetchone()[
+            0
+        ]
+    finally:
+        conn.close()
+    return int(articles), int(fetches)
+
+
+def teaserfeed_cmd(base: str, pages: int, work: Path, db: Path) -> list[str]:
+    """The `teaserfeed crawl` command line for the generated site."""
+    sites = work / "sites.toml"
+    sites.write_text(sites_toml(base, pages))
+    return [
+        str(BIN / "teaserfeed"), "crawl", "bench", "--sites", str(sites), "--archive", str(db),
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", f"CONCURRENT_REQUESTS={CONCURRENCY}", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={CONCURRENCY}",
+    ]  # fmt: skip
+
+
+def throughput(pages: int, work: Path) -> dict[str, object]:
+    """Run (a), (b) and (c) against one generated site; return the report."""
+    site = work / "site"
+    t0 = time.perf_counter()
+    paths = generate_site(site, pages)
+    print(f"generated {len(paths)} pages ({pages} listings x {TEASERS_PER_PAGE}) in "
+          f"{time.perf_counter() - t0:.1f} s")  # fmt: skip
+    server = Nginx(site, work / "nginx")
+    try:
+        base = server.url
+        urls = [base + p for p in paths]
+        started = time.perf_counter()
+        cpu0 = time.process_time()
+        fetched = asyncio.run(_raw_fetch(urls))
+        raw = Measured("a: raw aiohttp", fetched, time.perf_counter() - started,
+                       time.process_time() - cpu0, 0.0)  # fmt: skip
+
+        out = work / "plain.jsonl"
+        plain = _run_measured(
+            "b: plain Scrapy + trafilatura",
+            [str(BIN / "scrapy"), "runspider", str(HERE / "plain_spider.py"), "-a", f"start={base}/news/",
+             "-O", str(out), "-s", "LOG_LEVEL=WARNING", "-s", f"CONCURRENT_REQUESTS={CONCURRENCY}",
+             "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={CONCURRENCY}", "-s", "TELNETCONSOLE_ENABLED=False"],
+            len(paths), work,
+        )  # fmt: skip
+        db = work / "bench.db"
+        ours = _run_measured(
+            "c: teaserfeed crawl", teaserfeed_cmd(base, pages, work, db), len(paths), work
+        )
+        articles, fetches = _articles(db)
+        ours.pages = fetches
+        with out.open() as lines:
+            extracted = sum(1 for _ in lines)
+        if extracted != pages * TEASERS_PER_PAGE or articles != extracted:
+            raise SystemExit(f"incomplete runs: plain extracted {extracted}, teaserfeed {articles}")
+    finally:
+        server.stop()
+    rows = [raw, plain, ours]
+    print(
+        f"\n{'':32} {'pages':>6} {'wall s':>7} {'pages/s':>8} {'CPU ms/page':>12} {'peak RSS MB':>12}"
+    )
+    for m in rows:
+        print(f"{m.name:32} {m.pages:>6} {m.wall_s:>7.1f} {m.pages_per_s:>8.1f} "
+              f"{m.cpu_ms_per_page:>12.2f} {m.max_rss_mb:>12.0f}")  # fmt: skip
+    ratio_b = ours.pages_per_s / plain.pages_per_s
+    ratio_a = ours.pages_per_s / raw.pages_per_s
+    print(f"\narticles archived: {articles} (expected {pages * TEASERS_PER_PAGE})")
+    print(f"throughput c/b = {ratio_b:.2f} (target >= 0.80)   c/a = {ratio_a:.3f}")
+    print(f"CPU per page c/b = {ours.cpu_ms_per_page / plain.cpu_ms_per_page:.2f}")
+    return {
+        "pages": pages,
+        "articles": articles,
+        "runs": [
+            {**asdict(m), "pages_per_s": m.pages_per_s, "cpu_ms_per_page": m.cpu_ms_per_page}
+            for m in rows
+        ],
+        "ratio_c_over_b": ratio_b,
+        "ratio_c_over_a": ratio_a,
+    }
+
+
+def memory(work: Path, sizes: tuple[int, ...] = (50, 200, 800)) -> dict[str, object]:
+    """Peak RSS of `teaserfeed crawl` at 1k, 4k and 16k articles."""
+    results: list[dict[str, float]] = []
+    for pages in sizes:
+        run = work / f"mem{pages}"
+        generate_site(run / "site", pages)
+        server = Nginx(run / "site", run / "nginx")
+        try:
+            db = run / "bench.db"
+            m = _run_measured(f"c at {pages * TEASERS_PER_PAGE} articles",
+                              teaserfeed_cmd(server.url, pages, run, db), 0, run)  # fmt: skip
+        finally:
+            server.stop()
+        results.append({"articles": pages * TEASERS_PER_PAGE, "max_rss_mb": m.max_rss_mb})
+        print(f"{pages * TEASERS_PER_PAGE:>6} articles: peak RSS {m.max_rss_mb:.0f} MB")
+        shutil.rmtree(run / "site")
+    first, last = float(results[0]["max_rss_mb"]), float(results[-1]["max_rss_mb"])
+    print(f"RSS growth {results[-1]['articles']} vs {results[0]['articles']} articles: "
+          f"{last / first:.2f}x (target within 1.20x)")  # fmt: skip
+    return {"memory": results, "growth": last / first}
+
+
+def main() -> None:
+    """Parse arguments, run the benchmarks, write the JSON report."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pages", type=int, default=200, help="listing pages (20 articles each)")
+    parser.add_argument("--memory", action="store_true", help="also measure peak RSS at 1k/4k/16k")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--report", type=Path, default=Path("benchmarks/crawl-report.json"))
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tf-bench-"))
+    tmp.chmod(0o755)  # nginx's workers run as an unprivileged user
+    try:
+        report = throughput(args.pages, tmp)
+        if args.memory:
+            report.update(memory(tmp))
+    finally:
+        if args.keep:
+            print(f"work directory kept: {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    args.report.write_text(json.dumps(report, indent=2))
+    print(f"report: {args.report}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,218 @@
+"""Near-duplicate clusters: MinHash signatures, the LSH band index, cluster ids at upsert."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from archive import Archive, open_archive
+from archive import clusters as mh
+from benchmarks.clusters import demo_bodies, run
+from tests.test_archive_store import assert_integrity, make_article
+
+WORDS = [
+    "council",
+    "bridge",
+    "river",
+    "vote",
+    "mayor",
+    "budget",
+    "school",
+    "harbour",
+    "train",
+    "station",
+    "winter",
+    "market",
+    "museum",
+    "library",
+    "festival",
+    "street",
+    "park",
+    "hospital",
+    "farmers",
+    "weather",
+    "storm",
+    "police",
+    "court",
+    "teachers",
+    "students",
+    "tourism",
+    "energy",
+    "prices",
+    "housing",
+    "workers",
+    "union",
+    "factory",
+    "airport",
+]
+
+
+def text(seed: int | str, words: int = 120) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(words))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Archive]:
+    with open_archive(tmp_path / "news.db") as opened:
+        yield opened
+
+
+def cluster(store: Archive, url: str) -> int | None:
+    return store.article(url).cluster_id
+
+
+def test_signature_basics() -> None:
+    body = demo_bodies()[0]
+    a, b = mh.minhash(body), mh.minhash(body)
+    assert a is not None
+    assert b is not None
+    assert a.dtype.name == "uint32"
+    assert a.shape == (mh.NUM_PERM,)
+    assert (a == b).all()  # deterministic, also across processes (fixed seed, crc32)
+    assert mh.minhash("too short to be a story") is None
+    assert mh.minhash(None) is None
+    assert len(mh.band_keys(a)) == mh.BANDS
+    assert mh.signature_from_blob(a.astype("<u4").tobytes()).tolist() == a.tolist()
+
+
+def test_estimated_similarity_follows_jaccard() -> None:
+    body = demo_bodies()[3]
+    words = body.split(" ")
+    for keep in (0.9, 0.75, 0.5):
+        cut = " ".join(words[: int(len(words) * keep)])
+        tokens_a, tokens_b = mh.tokens(body), mh.tokens(cut)
+        shingles_a = {tuple(tokens_a[i : i + 3]) for i in range(len(tokens_a) - 2)}
+        shingles_b = {tuple(tokens_b[i : i + 3]) for i in range(len(tokens_b) - 2)}
+        jaccard = len(shingles_a & shingles_b) / len(shingles_a | shingles_b)
+        a, b = mh.minhash(body), mh.minhash(cut)
+        assert a is not None
+        assert b is not None
+        assert abs(mh.similarity(a, b) - jaccard) < 0.12, keep
+
+
+def test_cjk_text_is_tokenised_by_character() -> None:
+    assert mh.tokens("東京の天気 is fine") == ["東", "京", "の", "天", "気", "is", "fine"]
+
+
+def test_near_duplicates_share_a_cluster_and_nothing_is_dropped(store: Archive) -> None:
+    original = text(1)
+    copy = original.replace("council", "councillors", 1) + " Copyright Newswire."
+    a = store.upsert_article(make_article("https://one.org/story", body=original))
+    other = store.upsert_article(make_article("https://one.org/other", body=text(2)))
+    b = store.upsert_article(make_article("https://two.org/syndicated?share=x1", body=copy))
+    assert store.counts()["articles"] == 3
+    assert cluster(store, "https://one.org/story") == a.article_id
+    assert cluster(store, "https://two.org/syndicated?share=x1") == a.article_id
+    assert cluster(store, "https://one.org/other") == other.article_id
+    [found] = list(store.clusters())
+    assert (found.id, found.size) == (a.article_id, 2)
+    assert [m.article_id for m in found.members] == [a.article_id, b.article_id]
+    assert [m.url for m in found.members] == [
+        "https://one.org/story",
+        "https://two.org/syndicated?share=x1",
+    ]
+    [(dup, score)] = store.near_duplicates(a.article_id)
+    assert dup == b.article_id
+    assert score >= mh.THRESHOLD
+    assert store.near_duplicates(other.article_id) == []
+    assert_integrity(store)
+
+
+def test_short_bodies_stay_their_own_cluster(store: Archive) -> None:
+    a = store.upsert_article(make_article("https://n.org/a", body="Subscribe to read."))
+    b = store.upsert_article(make_article("https://n.org/b", body="Subscribe to read."))
+    assert cluster(store, "https://n.org/a") == a.article_id
+    assert cluster(store, "https://n.org/b") == b.article_id
+    assert store.db.execute("SELECT count(*) FROM article_minhash").fetchone()[0] == 0
+
+
+def test_a_copy_bridging_two_clusters_merges_them(store: Archive) -> None:
+    left, right = text(1, 60), text(2, 60)
+    store.upsert_article(make_article("https://n.org/left", body=left + " " + text(9, 8)))
+    store.upsert_article(make_article("https://n.org/right", body=right))
+    assert len(list(store.clusters())) == 0
+    # a revision that makes an article a near-copy of another joins its cluster
+    store.upsert_article(make_article("https://n.org/right", body=left + " " + text(8, 8)))
+    assert cluster(store, "https://n.org/right") == 1
+    assert [c.size for c in store.clusters()] == [2]
+
+
+def test_revision_reindexes_and_recluster_rebuilds(store: Archive) -> None:
+    base = text(1)
+    store.upsert_article(make_article("https://n.org/a", body=base))
+    store.upsert_article(make_article("https://n.org/b", body=base + " Update."))
+    assert [c.size for c in store.clusters()] == [2]
+    store.upsert_article(make_article("https://n.org/b", body=text(5)))
+    # clusters only grow at upsert time; recluster() rebuilds them from the signatures
+    assert [c.size for c in store.clusters()] == [2]
+    assert store.recluster() == 0
+    assert list(store.clusters()) == []
+    store.upsert_article(make_article("https://n.org/c", body=base))
+    assert store.recluster() == 1
+    assert [[m.url for m in c.members] for c in store.clusters()] == [
+        ["https://n.org/a", "https://n.org/c"]
+    ]
+
+
+def test_absorbed_cluster_root_hands_its_cluster_on(store: Archive) -> None:
+    base = text(1)
+    store.upsert_article(make_article("https://m.n.org/story", body=base))  # 1, root
+    store.upsert_article(make_article("https://copy.org/story", body=base + " Newswire."))  # 2
+    store.upsert_article(make_article("https://n.org/story", body=text(3)))  # 3
+    # the mobile page turns out to be an alias of 3 (same canonical): 1 is absorbed
+    store.upsert_article(
+        make_article("https://m.n.org/story", canonical_url="https://n.org/story", body=base)
+    )
+    assert store.counts()["articles"] == 2
+    ids = dict(store.db.execute("SELECT id, cluster_id FROM articles").fetchall())
+    assert ids == {2: 2, 3: 2}
+    assert_integrity(store)
+
+
+def test_band_lookup_uses_the_index(store: Archive) -> None:
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT article_id FROM minhash_bands WHERE band = ? AND hash = ? "
+        "LIMIT ?",
+        [0, 0, mh.BUCKET_LIMIT],
+    ).fetchall()
+    assert ["USING PRIMARY KEY" in str(row[-1]) for row in plan] == [True]
+    statements: list[str] = []
+    store.upsert_article(make_article("https://n.org/a", body=text(1)))
+    with store.db.tracer(lambda sql, params: statements.append(" ".join(sql.split()))):
+        store.upsert_article(make_article("https://n.org/b", body=text(2)))
+    touching = [s for s in statements if "minhash" in s]
+    # constant work: one lookup per band, whatever the archive's size
+    assert sum("FROM minhash_bands WHERE band" in s for s in touching) == mh.BANDS
+    assert not any("FROM minhash_bands" in s and "WHERE" not in s for s in touching)
+
+
+def test_clustering_floors_on_generated_near_duplicates() -> None:
+    kinds = [
+        "exact copy (URL variant)",
+        "1% words edited",
+        "boilerplate inserted",
+        "truncated by 10%",
+        "syndicated (2% edits + boilerplate + 10% cut)",
+    ]
+    bodies = demo_bodies()[:40]
+    # demo articles share templates: distinct pairs reach Jaccard 0.55 and must stay apart
+    assert (
+        max(
+            mh.similarity(a, b)
+            for a, b in combinations([mh.minhash(body) for body in bodies], 2)
+            if a is not None and b is not None
+        )
+        < mh.THRESHOLD
+    )
+    scores = run("demo", bodies, seed=7, kinds=kinds)
+    assert scores.articles_stored == 40 + 40 * len(kinds)
+    assert scores.originals_merged == 0
+    assert scores.precision >= 0.99
+    assert scores.recall >= 0.95
+    assert scores.kind_recall["exact copy (URL variant)"] == 1.0
+    assert min(scores.kind_recall.values()) >= 0.9

@@ -1,0 +1,75 @@
+"""The archive writer thread: batches, bad items, the run's end, errors at start."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from archive import ArchiveFileError, open_archive
+from crawlers.writer import ArchiveWriter, Source
+
+SOURCE = Source("site", ["https://news.example.org/"], {"teaser": "article"})
+
+
+def _teaser(i: int) -> dict[str, object]:
+    return {
+        "source": "site",
+        "listing_url": "https://news.example.org/",
+        "url": f"https://news.example.org/a/{i}/",
+        "position": i,
+        "title": f"Headline number {i}",
+    }
+
+
+def test_stores_everything_and_finishes_the_run(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path), batch_size=7, max_queue=5)
+    run_id = writer.start([SOURCE])
+    for i in range(40):  # more than the queue holds: put() waits for the writer
+        writer.put("teaser", _teaser(i))
+    writer.put(
+        "article",
+        {"source": "site", "url": "https://news.example.org/a/3/", "title": "Headline number 3",
+         "body": "Three paragraphs of text about the third story."},
+    )  # fmt: skip
+    writer.put("fetch", {"url": "https://news.example.org/", "kind": "listing", "status": 200})
+    writer.close("finished", {"pages": 1})
+    assert writer.counts == {"teasers_new": 40, "articles_new": 1}
+    with open_archive(path) as archive:
+        summary = archive.run_summary(run_id)
+        assert summary["status"] == "finished"
+        assert summary["teasers_new"] == 40
+        assert summary["listing_pages"] == 1
+        assert archive.run(run_id).stats == {"pages": 1}
+        article = archive.article("https://news.example.org/a/3")
+        assert [t.title for t in article.teasers] == ["Headline number 3"]
+
+
+def test_a_bad_item_is_logged_and_the_rest_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path), batch_size=10)
+    writer.start([SOURCE])
+    writer.put("teaser", _teaser(1))
+    writer.put("teaser", {"source": "site", "url": "https://x.org/"})  # no listing_url
+    writer.put("teaser", _teaser(2))
+    writer.close("finished", {})
+    assert writer.counts == {"teasers_new": 2, "store_errors": 1}
+    assert "could not store a teaser (https://x.org/)" in caplog.text
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("select count(*) from teasers").fetchone() == (2,)
+    finally:
+        conn.close()
+
+
+def test_an_unusable_archive_fails_at_start(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("these are my notes, not a database")
+    writer = ArchiveWriter(str(bad))
+    with pytest.raises(ArchiveFileError, match=r"notes\.db"):
+        writer.start([SOURCE])
+    assert bad.read_text() == "these are my notes, not a database"
