@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,43 +28,15 @@ from archive import (
 from crawlers.cli_archive import clusters, diff, stats
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
+from crawlers.cliutil import archive_option, fail, opened
 from crawlers.errors import TeaserfeedError
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
 
 __all__ = ["main", "run_crawl"]
 
-DEFAULT_ARCHIVE = "news.db"
 # sysexits' EX_TEMPFAIL: cron wrappers and schedulers read it as "try again later".
 EXIT_LOCKED = 75
 DEFAULT_DEMO_ARCHIVE = "demo.db"
-
-archive_option = click.option(
-    "--archive",
-    "archive_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("TEASERFEED_ARCHIVE", DEFAULT_ARCHIVE),
-    show_default=f"$TEASERFEED_ARCHIVE or {DEFAULT_ARCHIVE}",
-    help="SQLite archive file.",
-)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"teaserfeed: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _open(path: Path, *, must_exist: bool = True) -> Iterator[Archive]:
-    if must_exist and not path.exists():
-        _fail(f"{path}: no such archive; run `teaserfeed crawl` or `teaserfeed demo` first")
-    try:
-        archive = open_archive(path)
-    except ArchiveError as exc:
-        _fail(str(exc))
-    try:
-        yield archive
-    finally:
-        archive.close()
 
 
 def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
@@ -74,7 +44,7 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            _fail(f"-s {pair!r}: settings are given as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
+            fail(f"-s {pair!r}: settings are given as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
         result[key.strip()] = value
     return result
 
@@ -143,9 +113,9 @@ def _program() -> str:
 
 def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
     if run_id is None:
-        _fail("the crawl did not start; see the messages above", 1)
+        fail("the crawl did not start; see the messages above", 1)
         return
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         summary = _print_summary(archive, run_id, elapsed)
     name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
@@ -202,12 +172,12 @@ def crawl(
     try:
         if url:
             if sites:
-                _fail("give either SITE names or --url, not both")
+                fail("give either SITE names or --url, not both")
             configs = [SiteConfig.for_url(url)]
         else:
             configs = select_sites(load_sites(sites_file), list(sites))
     except TeaserfeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     settings: dict[str, Any] = dict(_parse_settings(overrides))
     if verbose:
         settings.setdefault("LOG_LEVEL", "INFO")
@@ -220,11 +190,11 @@ def crawl(
 def _check_archive_writable(path: Path) -> None:
     holder = lock_holder(path)
     if holder is not None:
-        _fail(str(ArchiveLockedError(str(path), holder)), EXIT_LOCKED)
+        fail(str(ArchiveLockedError(str(path), holder)), EXIT_LOCKED)
     try:
         open_archive(path).close()
     except ArchiveError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it.")
@@ -248,7 +218,7 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
         server = serve_demo(port=previous or port)
     except OSError as exc:
         if previous is None:
-            _fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
+            fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
             return
         click.echo(
             f"port {previous} of the last demo run is busy; articles will be archived again "
@@ -276,7 +246,7 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
 
 def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
     """The port the demo ran on last time, so URLs (and so the dedup keys) stay the same."""
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         for source in archive.sources():
             if source["name"] == site_name and source["start_urls"]:
                 return urlsplit(str(source["start_urls"][0])).port
@@ -317,7 +287,7 @@ def search(
 
     Prints ranked hits: title, date, URL and a snippet.
     """
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         try:
             hits = archive.search(
                 query,
@@ -329,7 +299,7 @@ def search(
                 literal=literal,
             )
         except (SearchSyntaxError, InvalidFilterError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
             return
     if as_json:
         for hit in hits:
@@ -353,11 +323,11 @@ def search(
 def show(article: str, archive_path: Path, as_json: bool) -> None:
     """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
     key: int | str = int(article) if article.isdigit() else article
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         try:
             stored = archive.article(key)
         except NotFoundError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
             return
     if as_json:
         click.echo(json.dumps(stored.as_dict(), ensure_ascii=False, indent=2, default=str))
@@ -413,7 +383,7 @@ def export(
     with_teasers: bool,
 ) -> None:
     """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         try:
             count = archive.export(
                 output,
@@ -425,7 +395,7 @@ def export(
                 with_teasers=with_teasers,
             )
         except InvalidFilterError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             return
     click.echo(f"exported {count} articles", err=True)
 
@@ -439,10 +409,10 @@ def serve(archive_file: Path, host: str, port: int) -> None:
     try:
         import datasette  # noqa: F401
     except ImportError:
-        _fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
+        fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
     if not archive_file.exists():
-        _fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
-    with _open(archive_file):
+        fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
+    with opened(archive_file):
         pass  # brings an older archive up to the current schema before datasette reads it
     with tempfile.TemporaryDirectory() as tmp:
         metadata = Path(tmp) / "metadata.json"

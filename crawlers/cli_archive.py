@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -19,20 +16,10 @@ from archive import (
     InvalidFilterError,
     NotFoundError,
     SiteHealth,
-    open_archive,
 )
+from crawlers.cliutil import archive_option, fail, opened
 
 __all__ = ["clusters", "diff", "stats"]
-
-# the same option as the other commands' (crawlers/cli.py imports this module)
-archive_option = click.option(
-    "--archive",
-    "archive_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("TEASERFEED_ARCHIVE", "news.db"),
-    show_default="$TEASERFEED_ARCHIVE or news.db",
-    help="SQLite archive file.",
-)
 
 _REMOVED = re.compile(r"\[-(.*?)-\]", re.DOTALL)
 _ADDED = re.compile(r"\{\+(.*?)\+\}", re.DOTALL)
@@ -60,7 +47,7 @@ def diff(
     Removed words are shown as [-words-], added ones as {+words+} (coloured on a terminal).
     """
     key: int | str = int(article) if article.isdigit() else article
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         try:
             versions = archive.versions(key)
             if len(versions) < 2 and old is None and new is None:
@@ -73,7 +60,7 @@ def diff(
             )
             texts = [archive.diff(key, a, b, context=context) for a, b in pairs]
         except NotFoundError as exc:
-            _fail(str(exc), 1)
+            fail(str(exc), 1)
             return
     current = versions[-1]
     click.echo(f"{current.title or '(untitled)'}  ({len(versions)} versions)")
@@ -116,13 +103,13 @@ def stats(
     errors by kind. A site is flagged when its latest run found 0 teasers or a field's
     completeness fell sharply.
     """
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         health = archive.health(trailing=trailing)
         totals = _totals(archive)
         try:
             per_day = archive.articles_per_day(site=site, since=since, until=until)
         except InvalidFilterError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             return
     if as_json:
         click.echo(json.dumps([h.as_dict() for h in health], ensure_ascii=False, indent=2))
@@ -147,7 +134,7 @@ def stats(
                 per_day, plot_path, title=f"Articles per day: {site or 'all sites'}"
             )
         except ArchiveError as exc:
-            _fail(str(exc))
+            fail(str(exc))
             return
         click.echo(f"chart: {written}", err=as_json)
     if check and any(h.flags for h in health):
@@ -164,7 +151,7 @@ def clusters(archive_path: Path, limit: int, as_json: bool) -> None:
     """List clusters of articles with near-identical bodies (the same story under several
     URLs: syndication, republished copies, URL variants), largest first.
     """
-    with _open(archive_path) as archive:
+    with opened(archive_path) as archive:
         found = list(archive.clusters(limit=limit))
     if as_json:
         for cluster in found:
@@ -185,25 +172,6 @@ def clusters(archive_path: Path, limit: int, as_json: bool) -> None:
 
 
 # ---- helpers ----------------------------------------------------------------------
-
-
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"teaserfeed: {message}", err=True)
-    sys.exit(code)
-
-
-@contextmanager
-def _open(path: Path) -> Iterator[Archive]:
-    if not path.exists():
-        _fail(f"{path}: no such archive; run `teaserfeed crawl` or `teaserfeed demo` first")
-    try:
-        archive = open_archive(path)
-    except ArchiveError as exc:
-        _fail(str(exc))
-    try:
-        yield archive
-    finally:
-        archive.close()
 
 
 def _colour(text: str) -> str:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from archive import ArchiveError, open_archive
 from crawlers.article import EXTRACTOR_VERSION
 from crawlers.cleanup import CleanupRule, load_rules
+from crawlers.cliutil import archive_option, fail
 from crawlers.errors import TeaserfeedError
 from crawlers.reextract import ReextractStats
 from crawlers.reextract import reextract as run_reextract
@@ -21,18 +20,13 @@ from crawlers.sites import SiteConfig, load_sites
 __all__ = ["reextract"]
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"teaserfeed: {message}", err=True)
-    sys.exit(2)
-
-
 def _rules(path: Path | None) -> tuple[CleanupRule, ...] | None:
     if path is None:
         return None
     try:
         return load_rules(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        _fail(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
 
 
 def _configs(path: Path | None) -> dict[str, SiteConfig] | None:
@@ -41,18 +35,11 @@ def _configs(path: Path | None) -> dict[str, SiteConfig] | None:
     try:
         return load_sites(path)
     except TeaserfeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @click.command("reextract", short_help="Extract the stored pages again (no network).")
-@click.option(
-    "--archive",
-    "archive_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("TEASERFEED_ARCHIVE", "news.db"),
-    show_default="$TEASERFEED_ARCHIVE or news.db",
-    help="SQLite archive file.",
-)
+@archive_option
 @click.option(
     "--since",
     metavar="VERSION",
@@ -101,11 +88,11 @@ def reextract(
     rules = _rules(rules_path)
     configs = _configs(sites_path)
     if not archive_path.exists():
-        _fail(f"{archive_path}: no such archive")
+        fail(f"{archive_path}: no such archive")
     try:
         archive = open_archive(archive_path)
     except ArchiveError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
     def progress(stats: ReextractStats) -> None:
         if not as_json and sys.stderr.isatty():
@@ -116,7 +103,7 @@ def reextract(
             archive, since, source=source, configs=configs, rules=rules, progress=progress
         )
     except ArchiveError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         archive.close()
     if as_json:
