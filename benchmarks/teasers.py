@@ -1,7 +1,7 @@
 """Teaser detection benchmark: the automatic mode on the teaser-listings pages, scored by
 that set's own scorer.
 
-    .venv/bin/python benchmarks/teasers.py [--rounds 5] [--json PATH]
+    .venv/bin/python benchmarks/teasers.py [--rounds 10] [--json PATH]
 
 Runs ../shared/benchmarks/teaser-listings/score.py in this process, pinned to one CPU:
 first with --region main (the per-page table and the summary: main teasers against the main
@@ -77,7 +77,7 @@ def _pages(dataset: Path) -> list[tuple[str, str, str]]:
     return pages
 
 
-def speed(dataset: Path = DATASET, rounds: int = 5) -> float:
+def speed(dataset: Path = DATASET, rounds: int = 10) -> float:
     """Pages per CPU second of parsing + automatic detection (the fastest round of each
     page, counted in this thread's CPU time so that other processes on the machine do not
     slow it down)."""
@@ -137,7 +137,7 @@ def _score(scorer: ModuleType, region: str, quiet: bool) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Score the automatic mode and print the scorer's table, summary, speed and targets."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="timing rounds per page")
+    parser.add_argument("--rounds", type=int, default=10, help="timing rounds per page")
     parser.add_argument("--json", type=Path, help="write both scorer results here")
     args = parser.parse_args(argv)
     if not (DATASET / "score.py").exists():

@@ -380,7 +380,6 @@ class _Page:
         self.links: list[_Link] = []
         self._urls: dict[str, tuple[str, str] | None] = {}
         self._ancestor_info: dict[Element, tuple[tuple[str, ...], Element | None] | None] = {}
-        self._plain_text_ok: _PlainText = _PlainText(set())
         for base_el in root.iter("base"):
             href = base_el.get("href")
             resolved = self.resolve(href) if href else None
@@ -424,7 +423,6 @@ class _Page:
         # Kept on the page: it also keeps lxml's element proxies alive for later passes.
         info = self._ancestor_info
         info[root] = ((str(root.tag),), None) if isinstance(root.tag, str) else None
-        self._plain_text_ok = _anchors_with_plain_text(root)
         for order, el in enumerate(root.iter("a"), 1):
             state = self._info(el, info)
             if state is not None:
@@ -490,12 +488,7 @@ class _Page:
                 ):
                     wording = True
             title_el = inner_heading if inner_heading is not None else el
-            if not wording:
-                text = ""
-            elif title_el is el and self._plain_text_ok(el):
-                text = clean_text(etree.tostring(el, method="text", encoding=str, with_tail=False))
-            else:
-                text = element_text(title_el)
+            text = element_text(title_el) if wording else ""
         else:
             title_el, text = el, clean_text(el.text)
         from_attr = False
@@ -519,35 +512,6 @@ class _Page:
         link.score = url_score(url)
         link.site = same_site(url, self.url)
         return link
-
-
-class _PlainText:
-    """Which links may take their text straight from lxml (nothing hidden, no blocks)."""
-
-    def __init__(self, complex_links: set[Element]) -> None:
-        self.complex_links = complex_links
-
-    def __call__(self, el: Element) -> bool:
-        """True when el's text needs no walk of its own (see element_text)."""
-        return el not in self.complex_links
-
-
-_COMPLEX_IN_LINKS = (
-    "//a//*["
-    + " or ".join(f"self::{t}" for t in sorted(BLOCK_TAGS | SKIP_TAGS))
-    + " or @hidden or @style or @class]"
-)
-
-
-def _anchors_with_plain_text(root: Element) -> _PlainText:
-    """Links holding blocks, hidden parts, scripts or classed (maybe screen-reader) parts."""
-    found = root.xpath(_COMPLEX_IN_LINKS)
-    complex_links: set[Element] = set()
-    if isinstance(found, list):
-        for el in found:
-            if isinstance(el, etree._Element):
-                complex_links.update(a for a in el.iterancestors("a"))
-    return _PlainText(complex_links)
 
 
 def _prose_link(el: Element, text: str) -> bool:

@@ -8,11 +8,11 @@ import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urljoin
 
 import click
 
+from crawlers.cliutil import fail
 from crawlers.configure import check_site, site_name_for, suggest_selectors
 from crawlers.errors import TeaserfeedError
 from crawlers.settings import USER_AGENT
@@ -83,11 +83,6 @@ def fetch_page(url: str, timeout: float = FETCH_TIMEOUT) -> Fetched:
     return Fetched(final_url, body, content_type)
 
 
-def _fail(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"teaserfeed: {message}", err=True)
-    sys.exit(code)
-
-
 @click.group("sites")
 def sites() -> None:
     """Help configure sites: suggest selectors for a page, dry-run a sites.toml."""
@@ -114,7 +109,7 @@ def suggest(url: str, name: str | None, show: int) -> None:
     try:
         page = fetch_page(url)
     except TeaserfeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     suggestion = suggest_selectors(page.body, page.url, page.content_type)
     click.echo(suggestion.toml(name or site_name_for(url)), nl=False)
     for teaser in suggestion.teasers[:show]:
@@ -148,7 +143,7 @@ def check(names: tuple[str, ...], sites_file: Path) -> None:
     try:
         configs = select_sites(load_sites(sites_file), list(names))
     except TeaserfeedError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     failed = 0
     for config in configs:
         url = config.start_urls[0]
