@@ -50,21 +50,8 @@ ARTICLE_ORDERS = {
 # article columns written from an ArticleItem (title, lead and body are handled apart
 # because writing them re-indexes the article in articles_fts)
 _ARTICLE_FIELDS = (
-    "canonical_url",
-    "authors",
-    "published",
-    "published_from",
-    "published_raw",
-    "modified",
-    "modified_from",
-    "modified_raw",
-    "language",
-    "section",
-    "tags",
-    "top_image",
-    "word_count",
+    *(name for name in _pages.EXTRACTION_FIELDS if name not in ("title", "lead", "body")),
     "content_hash",
-    "extractor_version",
     "last_fetched",
     "last_run_id",
 )
