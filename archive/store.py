@@ -42,6 +42,9 @@ __all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
+# zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
+# (measured on the AEB pages: 2.2 vs 4.2 ms per page, ratio 0.227 vs 0.202).
+PAGE_ZLIB_LEVEL = 3
 ARTICLE_ORDERS = {
     "newest": "coalesce(a.published, a.first_seen) DESC, a.id DESC",
     "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
@@ -892,7 +895,13 @@ class Archive:
         self.db.execute(
             "INSERT INTO pages (article_id, url, fetched_at, content, encoding) "
             "VALUES (?, ?, ?, ?, ?)",
-            [article_id, final_url, fetched_at, zlib.compress(bytes(html)), encoding],
+            [
+                article_id,
+                final_url,
+                fetched_at,
+                zlib.compress(bytes(html), PAGE_ZLIB_LEVEL),
+                encoding,
+            ],
         )
 
     def _resolve_teasers(self, article_id: int, keys: Sequence[str]) -> None:
