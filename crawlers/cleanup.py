@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -259,8 +260,8 @@ def _combine(patterns: Sequence[tuple[int, str]]) -> re.Pattern[str] | None:
     return re.compile(rf"^\W*(?:{groups})", re.I)
 
 
-def _group_end(pattern: str, start: int) -> int:
-    """Index of the parenthesis closing the group opened at `start`."""
+def _structure(pattern: str, start: int = 0) -> Iterator[tuple[int, str, int]]:
+    """(index, character, depth after it) of each unescaped `(`, `)` and `|` outside classes."""
     depth, i, in_class = 0, start, False
     while i < len(pattern):
         ch = pattern[i]
@@ -271,38 +272,22 @@ def _group_end(pattern: str, start: int) -> int:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
+        elif ch in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[ch]
+            yield i, ch, depth
         i += 1
-    return -1
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the parenthesis closing the group opened at `start`."""
+    return next((i for i, ch, depth in _structure(pattern, start) if ch == ")" and depth == 0), -1)
 
 
 def _branches(pattern: str) -> list[str]:
     """The pattern split at its top-level `|`."""
-    parts, depth, start, i, in_class = [], 0, 0, 0, False
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
+    cuts = [i for i, ch, depth in _structure(pattern) if ch == "|" and depth == 0]
+    bounds = [-1, *cuts, len(pattern)]
+    return [pattern[a + 1 : b] for a, b in itertools.pairwise(bounds)]
 
 
 def _optional(quantifier: str) -> bool:

@@ -28,7 +28,7 @@ from archive import (
 from crawlers.cli_archive import clusters, diff, stats
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
-from crawlers.cliutil import archive_option, fail, opened
+from crawlers.cliutil import archive_option, fail, opened, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
 
@@ -136,14 +136,7 @@ def main() -> None:
 
 @main.command(short_help="Crawl configured sites (or one --url) into the archive.")
 @click.argument("sites", nargs=-1)
-@click.option(
-    "--sites",
-    "sites_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="sites.toml",
-    show_default=True,
-    help="Site configuration file (TOML, see README).",
-)
+@sites_file_option
 @click.option("--url", help="Crawl this one listing page in automatic mode, without a config.")
 @archive_option
 @click.option(

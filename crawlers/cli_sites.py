@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 import click
 
-from crawlers.cliutil import fail
+from crawlers.cliutil import fail, sites_file_option
 from crawlers.configure import check_site, site_name_for, suggest_selectors
 from crawlers.errors import TeaserfeedError
 from crawlers.settings import USER_AGENT
@@ -124,14 +124,7 @@ def suggest(url: str, name: str | None, show: int) -> None:
 
 @sites.command(short_help="Dry run: what each site's selectors find on its first page.")
 @click.argument("names", nargs=-1, metavar="[SITE]...")
-@click.option(
-    "--sites",
-    "sites_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default="sites.toml",
-    show_default=True,
-    help="Site configuration file (TOML, see README).",
-)
+@sites_file_option
 def check(names: tuple[str, ...], sites_file: Path) -> None:
     """Fetch the first listing page of each SITE (all when none are named) and report how
     many teasers each selector finds, how many have title, excerpt and date, the next page,

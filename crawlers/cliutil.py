@@ -13,7 +13,7 @@ import click
 
 from archive import Archive, ArchiveError, open_archive
 
-__all__ = ["DEFAULT_ARCHIVE", "archive_option", "fail", "opened"]
+__all__ = ["DEFAULT_ARCHIVE", "archive_option", "fail", "opened", "sites_file_option"]
 
 DEFAULT_ARCHIVE = "news.db"
 
@@ -24,6 +24,15 @@ archive_option = click.option(
     default=lambda: os.environ.get("TEASERFEED_ARCHIVE", DEFAULT_ARCHIVE),
     show_default=f"$TEASERFEED_ARCHIVE or {DEFAULT_ARCHIVE}",
     help="SQLite archive file.",
+)
+
+sites_file_option = click.option(
+    "--sites",
+    "sites_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="sites.toml",
+    show_default=True,
+    help="Site configuration file (TOML, see README).",
 )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from crawlers.article import Article
+from crawlers.listing import Teaser
 
 __all__ = ["ArticleItem", "FetchItem", "TeaserItem"]
 
@@ -25,6 +26,13 @@ class TeaserItem:
     has_read_more: bool = False
     region: str = "main"
     seen_at: str = ""
+
+    @classmethod
+    def from_teaser(cls, teaser: Teaser, **sighting: Any) -> TeaserItem:
+        """The item for a detected teaser, with the sighting's fields (source, listing_url, …)."""
+        data = {f.name: getattr(teaser, f.name) for f in fields(Teaser)}
+        data.update(sighting)
+        return cls(**data)
 
 
 @dataclass

@@ -182,18 +182,8 @@ class TeaserSpider(Spider):
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
         seen_at = _now()
         for teaser in teasers:
-            yield TeaserItem(
-                source=config.name,
-                listing_url=response.url,
-                url=teaser.url,
-                position=teaser.position,
-                title=teaser.title,
-                excerpt=teaser.excerpt,
-                image=teaser.image,
-                date_text=teaser.date_text,
-                has_read_more=teaser.has_read_more,
-                region=teaser.region,
-                seen_at=seen_at,
+            yield TeaserItem.from_teaser(
+                teaser, source=config.name, listing_url=response.url, seen_at=seen_at
             )
             if teaser.region != "main":
                 continue
