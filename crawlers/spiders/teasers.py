@@ -10,25 +10,19 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import (
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-    TimeoutError,
-)
 from twisted.python.failure import Failure
 
 from archive import Archive, ArchiveError, clean_url, open_archive
 from crawlers.article import extract_from_tree
 from crawlers.errors import TeaserfeedError
+from crawlers.failures import classify_failure
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.listing import extract_next_page, extract_teasers
 from crawlers.sites import SiteConfig, load_sites, select_sites
 
-__all__ = ["TeaserSpider", "classify_failure"]
+__all__ = ["TeaserSpider"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +36,6 @@ def _now() -> str:
 def _ms(response: Response) -> int | None:
     latency = response.meta.get("download_latency")
     return round(latency * 1000) if isinstance(latency, (int, float)) else None
-
-
-def classify_failure(failure: Failure) -> tuple[str, int | None, str]:
-    """Map a request failure to (error_kind, HTTP status, short message)."""
-    exc = failure.value
-    if isinstance(exc, HttpError):
-        status = exc.response.status
-        kind = "http_5xx" if status >= 500 else "http_4xx"
-        return kind, status, f"HTTP {status}"
-    if isinstance(exc, IgnoreRequest):
-        message = str(exc) or "request ignored"
-        return ("robots" if "robots" in message.lower() else "other"), None, message
-    if isinstance(exc, (TimeoutError, TCPTimedOutError)):
-        return "timeout", None, "timed out"
-    if isinstance(exc, DNSLookupError):
-        return "dns", None, "DNS lookup failed"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection", None, "connection refused"
-    return "other", None, f"{type(exc).__name__}: {exc}"[:300]
 
 
 class TeaserSpider(Spider):
