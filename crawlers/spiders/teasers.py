@@ -117,6 +117,11 @@ class TeaserSpider(Spider):
         return next(c for c in self.site_configs if c.name == name)
 
     def _fetch(self, response: Response, kind: str, **extra: Any) -> FetchItem:
+        # a downloader middleware may flag a page it let through (e.g. a paywall)
+        flagged = response.meta.get("tf_error_kind")
+        if flagged and "error_kind" not in extra:
+            extra["error_kind"] = flagged
+            extra["error"] = response.meta.get("tf_error") or flagged
         return FetchItem(
             url=response.request.url if response.request else response.url,
             kind=kind,
