@@ -1,5 +1,6 @@
 """teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
 
+from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
     ArchiveError,
@@ -41,6 +42,7 @@ __all__ = [
     "ClusterMember",
     "InvalidFilterError",
     "InvalidItemError",
+    "ListingState",
     "NotFoundError",
     "RunRecord",
     "SearchHit",

@@ -448,6 +448,23 @@ def m005_near_duplicates(db: Database) -> None:
         last = rows[-1][0]
 
 
+@migrations()
+def m006_incremental_state(db: Database) -> None:
+    """Listing validators, teaser hash and schedule; an index for due revisits."""
+    listings = db.table("listings")
+    for column, kind in (
+        ("kind", str),
+        ("page", int),
+        ("etag", str),
+        ("last_modified", str),
+        ("teaser_hash", str),
+        ("next_due", str),
+    ):
+        listings.add_column(column, kind)
+    listings.add_column("unchanged", int, not_null_default=0)
+    db.execute("CREATE INDEX idx_articles_source_first_seen ON articles (source, first_seen)")
+
+
 def known_migrations() -> list[str]:
     """Names of every migration this version of the package knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]

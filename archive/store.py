@@ -17,11 +17,13 @@ from typing import IO, Any, Literal
 from sqlite_utils import Database
 
 from . import clusters as _clusters
+from . import crawlstate as _crawlstate
 from . import export as _export
 from . import health as _health
 from . import history as _history
 from . import pages as _pages
 from . import search as _search
+from .crawlstate import ListingState
 from .dedup import content_hash, normalize_url, teaser_key
 from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundError
 from .pages import StoredPage
@@ -82,7 +84,22 @@ RUN_SUMMARY_KEYS: dict[str, str] = {
         "articles they lead to: URL variants folded into one article (frozen at finish_run)"
     ),
     "errors": "fetches of the run with an error_kind, counted by error_kind",
+    "requests": "fetches recorded in the run (every HTTP request but robots.txt)",
+    "listings_not_modified": "listing/feed/sitemap fetches answered 304 Not Modified",
+    "listings_unchanged": "listings fetched whose teasers were the same as last time",
+    "listings_not_due": "listings not polled because their next poll is not due yet",
+    "stopped_at_seen": "listing chains whose paging stopped at a page of known teasers",
+    "revisits": "archived articles fetched again because a revisit was due",
+    "articles_recovered": "teasers of earlier runs whose article was fetched at last",
 }
+# run_summary keys read from the crawler's stats (teaserfeed/<key>), 0 when absent
+_STATS_KEYS = (
+    "listings_unchanged",
+    "listings_not_due",
+    "stopped_at_seen",
+    "revisits",
+    "articles_recovered",
+)
 
 
 def open_archive(path: str | os.PathLike[str], *, readonly: bool = False) -> Archive:
@@ -153,8 +170,13 @@ class Archive:
             )
 
     def start_run(self, sites: Sequence[str]) -> int:
-        """Open a crawl run (status 'running') and return its id."""
+        """Open a crawl run (status 'running') and return its id.
+
+        Runs still marked 'running' were cut short (one crawl per archive holds the lock):
+        they are marked 'interrupted'.
+        """
         with self._writing():
+            self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             cursor = self.db.execute(
                 "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, '{}')",
                 [_now(), _dumps(list(sites))],
@@ -213,8 +235,10 @@ class Archive:
                 """,
                 row,
             )
-            if fetch["kind"] == "listing":
-                self._record_listing(fetch, fetched_at)
+            if fetch["kind"] in _crawlstate.LISTING_KINDS:
+                _crawlstate.record_listing(self.db, fetch, fetched_at)
+            elif fetch["kind"] == "article" and fetch.get("status") == 304:
+                _crawlstate.touch_article(self.db, fetch["url"], fetched_at, run_id)
 
     def upsert_teaser(
         self, teaser: Mapping[str, Any], run_id: int | None = None
@@ -521,6 +545,15 @@ class Archive:
                 [run_id],
             ).fetchall()
         )
+        requests, not_modified = self.db.execute(
+            """
+            SELECT count(*), coalesce(sum(kind IN ('listing', 'feed', 'sitemap')
+                                          AND status = 304), 0)
+            FROM fetches WHERE run_id = ?
+            """,
+            [run_id],
+        ).fetchone()
+        stats = run.stats if isinstance(run.stats, Mapping) else {}
         duplicates = run.duplicates_merged
         if duplicates is None:
             duplicates = self._duplicates_merged(run_id)
@@ -543,7 +576,40 @@ class Archive:
             "articles_known": known,
             "duplicates_merged": duplicates,
             "errors": errors,
+            "requests": requests,
+            "listings_not_modified": not_modified,
+            **{key: int(stats.get(f"teaserfeed/{key}") or 0) for key in _STATS_KEYS},
         }
+
+    def listing_states(self, urls: Iterable[str]) -> dict[str, ListingState]:
+        """The stored crawl state of each of these listing/feed URLs fetched before."""
+        return _crawlstate.listing_states(self.db, urls)
+
+    def due_revisits(
+        self,
+        source: str,
+        schedule: Sequence[float],
+        *,
+        now: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[str, str]]:
+        """(URL, last fetched) of a site's articles due for a revisit (schedule in seconds)."""
+        return _crawlstate.due_revisits(self.db, source, now or datetime.now(UTC), schedule, limit)
+
+    def unfetched_teasers(
+        self, sources: Sequence[str] | None = None, *, limit: int = 1000
+    ) -> list[tuple[str, str]]:
+        """(site, URL) of teasers whose article never arrived and may still be fetched."""
+        return _crawlstate.unfetched_teasers(self.db, sources, limit)
+
+    def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
+        """The sites among these whose last run (before `before_run`) did not finish."""
+        return _crawlstate.interrupted_sites(self.db, sites, before_run)
+
+    def reset_site(self, source: str) -> int:
+        """Forget a site's listing state so its next crawl starts afresh; rows removed."""
+        with self._writing():
+            return _crawlstate.reset_site(self.db, source)
 
     def counts(self) -> dict[str, int]:
         """Number of rows in each main table."""
@@ -735,35 +801,6 @@ class Archive:
             [run_id, run_id],
         ).fetchone()
         return int(row[0] or 0)
-
-    def _record_listing(self, fetch: Mapping[str, Any], fetched_at: str) -> None:
-        status, error_kind = fetch.get("status"), fetch.get("error_kind")
-        failed = error_kind is not None or (status is not None and status >= 400)
-        self.db.execute(
-            """
-            INSERT INTO listings (url, source, first_fetched, last_fetched, last_status,
-                                  last_error_kind, teasers, times_fetched, failures)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
-            ON CONFLICT (url) DO UPDATE SET
-              source = coalesce(excluded.source, listings.source),
-              last_fetched = excluded.last_fetched,
-              last_status = excluded.last_status,
-              last_error_kind = excluded.last_error_kind,
-              teasers = coalesce(excluded.teasers, listings.teasers),
-              times_fetched = listings.times_fetched + 1,
-              failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE listings.failures + 1 END
-            """,
-            [
-                fetch["url"],
-                fetch.get("source"),
-                fetched_at,
-                fetched_at,
-                status,
-                error_kind,
-                fetch.get("teasers"),
-                int(failed),
-            ],
-        )
 
     def _article_for_key(self, url_key: str) -> int | None:
         row = self.db.execute(

@@ -70,3 +70,10 @@ class FetchItem:
     error: str | None = None
     teasers: int | None = None
     fetched_at: str = ""
+    # listing/feed/sitemap fetches: the state kept in the `listings` table
+    page: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    teaser_hash: str | None = None
+    changed: bool | None = None
+    next_due: str | None = None

@@ -16,9 +16,11 @@ from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
 
 from crawlers.errors import SiteConfigError, UnknownSiteError
+from crawlers.schedule import parse_schedule
 
 __all__ = ["MODES", "SiteConfig", "load_sites", "parse_sites", "select_sites"]
 
+_OPTIONAL_KEYS = ("feeds", "sitemaps", "revisit", "delay", "concurrency")
 _SELECTOR_KEYS = ("teaser", "link", "title", "excerpt", "date", "image", "next_page")
 _TEASER_KEYS = ("teaser", "link", "title", "excerpt", "date", "image")
 MODES = ("auto", "selectors")
@@ -43,6 +45,12 @@ class SiteConfig:
     max_pages: int = 5
     strip: tuple[str, ...] = field(default_factory=tuple)
     mode: str = ""
+    feeds: tuple[str, ...] = field(default_factory=tuple)
+    sitemaps: tuple[str, ...] = field(default_factory=tuple)
+    # revisit steps after first seen ("1h", "6h", …); None: the TEASERFEED_REVISIT setting
+    revisit: tuple[str, ...] | None = None
+    delay: float | None = None
+    concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if not self.mode:
@@ -66,7 +74,21 @@ class SiteConfig:
         data["strip"] = list(self.strip)
         if self.mode == ("selectors" if self.teaser else "auto"):
             del data["mode"]  # the implied mode: configs (and hashes) stay as they were
+        for key in _OPTIONAL_KEYS:  # unset: left out, so older configs keep their hash
+            if data[key] in (None, ()):
+                del data[key]
+            elif isinstance(data[key], tuple):
+                data[key] = list(data[key])
         return data
+
+    @property
+    def listing_urls(self) -> tuple[tuple[str, str], ...]:
+        """(kind, URL) of every page polled for teasers: listings, feeds and sitemaps."""
+        return (
+            *(("listing", u) for u in self.start_urls),
+            *(("feed", u) for u in self.feeds),
+            *(("sitemap", u) for u in self.sitemaps),
+        )
 
     @property
     def config_hash(self) -> str:
@@ -123,14 +145,24 @@ def _parse_site(name: str, raw: object, origin: str) -> SiteConfig:
         raise _fail(
             origin, name, unknown[0], f"unknown key; allowed keys are {', '.join(sorted(known))}"
         )
-    urls = raw.get("start_urls")
+    feeds = _url_list(raw, "feeds", name, origin)
+    sitemaps = _url_list(raw, "sitemaps", name, origin)
+    urls = raw.get("start_urls", [] if feeds or sitemaps else None)
     if isinstance(urls, str):
         urls = [urls]
-    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
         raise _fail(origin, name, "start_urls", "must be a non-empty list of URLs")
+    if not urls and not feeds and not sitemaps:
+        raise _fail(
+            origin, name, "start_urls", "must be a non-empty list of URLs (or give feeds/sitemaps)"
+        )
     for url in urls:
         _check_url(url, name, "start_urls", origin)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {
+        "feeds": feeds,
+        "sitemaps": sitemaps,
+        **_politeness(raw, name, origin),
+    }
     for key in _SELECTOR_KEYS:
         if key in raw:
             values[key] = _check_selector(raw[key], origin, name, key)
@@ -186,6 +218,46 @@ def _parse_site(name: str, raw: object, origin: str) -> SiteConfig:
         strip=checked,
         **values,
     )
+
+
+def _url_list(raw: Mapping[str, Any], key: str, site: str, origin: str) -> tuple[str, ...]:
+    urls = raw.get(key, [])
+    if isinstance(urls, str):
+        urls = [urls]
+    if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+        raise _fail(origin, site, key, "must be a list of URLs")
+    for url in urls:
+        _check_url(url, site, key, origin)
+    return tuple(urls)
+
+
+def _politeness(raw: Mapping[str, Any], site: str, origin: str) -> dict[str, Any]:
+    """The revisit schedule and per-site delay and concurrency, checked."""
+    values: dict[str, Any] = {}
+    if "revisit" in raw:
+        steps = raw["revisit"]
+        if isinstance(steps, str):
+            steps = [] if steps.strip().lower() == "never" else [steps]
+        if not isinstance(steps, list) or not all(isinstance(x, str) for x in steps):
+            raise _fail(
+                origin, site, "revisit", 'must be a list like ["1h", "6h", "3d"] or "never"'
+            )
+        try:
+            parse_schedule(steps)
+        except ValueError as exc:
+            raise _fail(origin, site, "revisit", str(exc)) from None
+        values["revisit"] = tuple(steps)
+    if "delay" in raw:
+        delay = raw["delay"]
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise _fail(origin, site, "delay", "must be a number of seconds, 0 or more")
+        values["delay"] = float(delay)
+    if "concurrency" in raw:
+        concurrency = raw["concurrency"]
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise _fail(origin, site, "concurrency", "must be a whole number of at least 1")
+        values["concurrency"] = concurrency
+    return values
 
 
 def parse_sites(text: str, origin: str = "sites.toml") -> dict[str, SiteConfig]:

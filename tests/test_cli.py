@@ -203,7 +203,10 @@ def test_demo_again_reuses_its_port_and_archives_nothing_new(
     url_line = next(line for line in first.stdout.splitlines() if "serving at" in line)
     assert url_line in again.stdout  # same port, so the same URLs and dedup keys
     assert "teaserfeed: run 2 finished" in again.stdout
-    assert "articles           0 new, 0 updated, 103 already archived" in again.stdout
+    # a steady-state run: three conditional GETs answered 304, nothing else fetched
+    assert "requests           3\n" in again.stdout
+    assert "listing pages      3 (3 not modified)" in again.stdout
+    assert "articles           0 new, 0 updated, 0 already archived" in again.stdout
     assert articles(path) == 103
 
 

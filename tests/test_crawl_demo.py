@@ -184,21 +184,29 @@ def test_archive_is_wal_and_consistent(first: Crawled) -> None:
 
 
 @deferred_f_from_coro_f
-async def test_second_crawl_changes_no_counts(
-    first: Crawled, demo_configs: list[SiteConfig]
+async def test_second_crawl_is_a_steady_state_run(
+    first: Crawled, demo_configs: list[SiteConfig], demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
     before = {t: _count(first.archive, t) for t in ("articles", "teasers", "article_urls")}
+    served = len(demo_server.requests)
     again = await crawl(demo_configs, first.archive)
+    requests = demo_server.requests[served:]
     after = {t: _count(first.archive, t) for t in ("articles", "teasers", "article_urls")}
     assert after == before
+    # nothing changed on the site: robots.txt and one conditional GET per section, all 304
+    assert sorted(path for _, path, _ in requests) == sorted(
+        ["/robots.txt", *demo_site.start_paths]
+    )
+    statuses = _rows(
+        first.archive, f"select url, status from fetches where run_id = {again.run_id}"
+    )
+    assert sorted(statuses) == sorted((demo_server.url + p, 304) for p in demo_site.start_paths)
     with open_archive(first.archive) as archive:
         summary = archive.run_summary(again.run_id)
     assert summary["articles_new"] == 0
-    assert summary["teasers_new"] == 0
-    assert summary["teasers_seen"] == 108
-    # Every teaser link is known now but the 404 and the robots-blocked one: 108 - 2.
-    assert again.stats.get("teaserfeed/articles_known") == 106
-    assert _rows(first.archive, "select min(times_seen), max(times_seen) from teasers") == [(2, 2)]
+    assert summary["teasers_seen"] == 0
+    assert again.stats.get("teaserfeed/listings_not_modified") == 3
+    assert _rows(first.archive, "select min(times_seen), max(times_seen) from teasers") == [(1, 1)]
 
 
 def test_crawl_is_polite(first: Crawled, demo_site: DemoSite) -> None:

@@ -336,6 +336,12 @@ class StoryWriter:
         self._rng = rng
         self._titles: set[str] = set()
 
+    def fork(self, rng: random.Random) -> StoryWriter:
+        """A writer driven by another generator that still avoids every title used so far."""
+        other = StoryWriter(rng)
+        other._titles = set(self._titles)
+        return other
+
     def reserve_title(self, title: str) -> None:
         """Mark a hand-written title as taken so generated ones never repeat it."""
         self._titles.add(title)

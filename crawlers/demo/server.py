@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 import socket
+import sys
 import threading
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from crawlers.demo.site import DemoPage, DemoSite, build_demo_site
+from crawlers.demo.site import DemoArticle, DemoPage, DemoSite, build_demo_site
 
 __all__ = ["DemoServer", "serve_demo"]
 
@@ -30,9 +32,16 @@ class _DemoHTTPServer(ThreadingHTTPServer):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         self.site = site
+        self.delay = 0.0
         self.requests: list[tuple[str, str, str]] = []
         self.requests_lock = threading.Lock()
         super().__init__(address, _DemoRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a killed crawler) is normal here; other errors are shown."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
 
     @property
     def own_url(self) -> str:
@@ -81,6 +90,13 @@ class _DemoRequestHandler(BaseHTTPRequestHandler):
             )
         target = urlsplit(self.path)
         path = unquote(target.path) or "/"
+        if ".." in path.split("/") or "\\" in path or "\x00" in path:
+            # nothing here comes from disk, but a path that climbs is refused outright
+            self._send(400, "text/plain; charset=utf-8", b"Bad path\n", send_body)
+            return
+        delay = self.server.delay
+        if delay > 0:
+            time.sleep(delay)
         site = self.server.site
         page = site.pages.get(path)
         if page is None and not path.endswith("/") and f"{path}/" in site.pages:
@@ -151,12 +167,50 @@ class _DemoRequestHandler(BaseHTTPRequestHandler):
 
 
 class DemoServer:
-    """The demo site on a loopback ThreadingHTTPServer; binds at once, serves after start()."""
+    """The demo site on a loopback ThreadingHTTPServer; binds at once, serves after start().
+
+    The newsroom can move on while it serves: `publish()` adds articles and `edit()`
+    revises one, both at the server's `clock` (set it to control time; None: real time).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, site: DemoSite | None = None):
         self._site = site if site is not None else build_demo_site()
         self._httpd = _DemoHTTPServer((host, port), self._site)
         self._thread: threading.Thread | None = None
+        self.clock: datetime | None = None
+        self._news: list[datetime] = []
+        self._edits: dict[str, datetime] = {}
+
+    def now(self) -> datetime:
+        """The server's time: `clock` when set, else the real time (UTC)."""
+        return self.clock if self.clock is not None else datetime.now(UTC)
+
+    @property
+    def delay(self) -> float:
+        """Seconds every response waits before it is sent (a slow, latency-bound site)."""
+        return self._httpd.delay
+
+    @delay.setter
+    def delay(self, seconds: float) -> None:
+        self._httpd.delay = max(0.0, float(seconds))
+
+    def publish(self, count: int = 1) -> list[DemoArticle]:
+        """Publish `count` new articles now (one minute apart); returns them, newest last."""
+        start = self.now()
+        self._news += [start + timedelta(minutes=n) for n in range(count)]
+        before = {a.path for a in self._site.articles}
+        self._rebuild()
+        return [a for a in self._site.articles if a.path not in before]
+
+    def edit(self, path: str) -> DemoArticle:
+        """Revise the article at `path` now: a correction paragraph, a new modified date."""
+        self._edits[urlsplit(path).path] = self.now()
+        self._rebuild()
+        return self._site.article(path)
+
+    def _rebuild(self) -> None:
+        self._site = build_demo_site(self._news, self._edits)
+        self._httpd.site = self._site
 
     @property
     def url(self) -> str:

@@ -70,6 +70,7 @@ _SECTIONS = (("world", "World"), ("business", "Business"), ("science", "Science"
 _SECTION_NAMES = dict(_SECTIONS)
 _UTF8 = "utf-8"
 _CP1252 = "windows-1252"
+_XML_UTF8 = "application/xml; charset=utf-8"
 _HTML_UTF8 = "text/html; charset=utf-8"
 
 # (section, page, position) -> special case; every other slot is an ordinary article.
@@ -711,6 +712,35 @@ def _rss(drafts: Sequence[_Draft]) -> str:
     )
 
 
+def _sitemap_index(paths: Sequence[str]) -> str:
+    entries = "\n".join(f"<sitemap><loc>{BASE_PLACEHOLDER}{path}</loc></sitemap>" for path in paths)
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        f"{entries}\n</sitemapindex>\n"
+    )
+
+
+def _news_sitemap(drafts: Sequence[_Draft]) -> str:
+    entries = "\n".join(
+        "<url>"
+        f"<loc>{BASE_PLACEHOLDER}{d.path}</loc>"
+        "<news:news><news:publication>"
+        f"<news:name>{SITE_NAME}</news:name><news:language>en</news:language>"
+        "</news:publication>"
+        f"<news:publication_date>{_iso(d.published)}</news:publication_date>"
+        f"<news:title>{_e(d.story.title)}</news:title>"
+        "</news:news></url>"
+        for d in drafts
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">\n'
+        f"{entries}\n</urlset>\n"
+    )
+
+
 class _Builder:
     """Assembles the site in one deterministic pass over a seeded random generator."""
 
@@ -735,7 +765,9 @@ class _Builder:
             for slug, name in _SECTIONS
         )
 
-    def build(self) -> DemoSite:
+    def build(
+        self, news: Sequence[datetime] = (), edits: Mapping[str, datetime] | None = None
+    ) -> DemoSite:
         cross_time = datetime(2026, 11, 19, 19, 40, tzinfo=CET)
         for section in self.sections:
             moment = datetime(2026, 11, 19, 18, 5, tzinfo=CET)
@@ -751,7 +783,54 @@ class _Builder:
                         published = moment
                     self.place(section.slug, listing, position, kind, published)
         self.decorate()
+        if news or edits:
+            # later news comes from its own generator: the base site stays as it was
+            self.rng = random.Random(SEED + 1)
+            self.writer = self.writer.fork(self.rng)
+            self.publish(news)
+            for path, when in (edits or {}).items():
+                self.edit(path, when)
         return self.assemble()
+
+    def publish(self, moments: Sequence[datetime]) -> None:
+        """New plain articles on top of their section's first page; older teasers move down."""
+        fresh: dict[str, list[tuple[str, int, str, _Draft, str]]] = {}
+        for n, when in enumerate(sorted(moments)):
+            slug = self.sections[n % len(self.sections)].slug
+            draft = self.new_draft("plain", slug, when)
+            draft.teaser_titles.append(draft.story.title)
+            linkable = [d for d in self.drafts if d.section == slug and d.kind == "plain"]
+            draft.related = self.rng.sample([d for d in linkable if d is not draft], 4)
+            fresh.setdefault(slug, []).insert(0, ("", 0, draft.path, draft, draft.story.title))
+        slots: list[tuple[str, int, str, _Draft, str]] = []
+        sections = []
+        for section in self.sections:
+            own = fresh.get(section.slug, []) + [
+                s for s in self.slots if s[0] in section.listing_paths
+            ]
+            pages = max(1, -(-len(own) // TEASERS_PER_PAGE))
+            paths = tuple(
+                f"/{section.slug}/" if n == 1 else f"/{section.slug}/page/{n}/"
+                for n in range(1, pages + 1)
+            )
+            sections.append(replace(section, listing_paths=paths))
+            for i, (_listing, _pos, href, draft, headline) in enumerate(own):
+                page, position = divmod(i, TEASERS_PER_PAGE)
+                slots.append((paths[page], position + 1, href, draft, headline))
+        self.sections = tuple(sections)
+        self.slots = slots
+
+    def edit(self, path: str, when: datetime) -> None:
+        """Revise a published article: a correction paragraph and a new modification time."""
+        draft = next((d for d in self.drafts if d.path == path and d.served), None)
+        if draft is None:
+            raise KeyError(f"no served demo article at {path!r}")
+        note = (
+            f"Correction, {long_date(when)}: an earlier version of this article gave a wrong "
+            "figure in the third paragraph. The text has been updated."
+        )
+        draft.story = replace(draft.story, paragraphs=(*draft.story.paragraphs, note))
+        draft.modified = when
 
     def new_path(self, section: str, published: datetime, title: str) -> str:
         slug = _slugify(title)
@@ -926,6 +1005,16 @@ class _Builder:
         pages["/rss.xml"] = DemoPage(
             200, "application/rss+xml; charset=utf-8", _rss(feed).encode(), feed[0].published
         )
+        # a sitemap index that also names itself (a loop a crawler must not follow)
+        pages["/sitemap.xml"] = DemoPage(
+            200,
+            _XML_UTF8,
+            _sitemap_index(["/sitemap.xml", "/sitemap-news.xml"]).encode(),
+            feed[0].published,
+        )
+        pages["/sitemap-news.xml"] = DemoPage(
+            200, _XML_UTF8, _news_sitemap(feed).encode(), feed[0].published
+        )
 
         not_found = DemoPage(
             404,
@@ -1006,9 +1095,15 @@ def _to_article(draft: _Draft) -> DemoArticle:
     )
 
 
-def build_demo_site() -> DemoSite:
-    """Generate the Demo Daily site; the same every time (fixed seed, fixed dates)."""
-    return _Builder().build()
+def build_demo_site(
+    news: Sequence[datetime] = (), edits: Mapping[str, datetime] | None = None
+) -> DemoSite:
+    """Generate the Demo Daily site; the same every time (fixed seed, fixed dates).
+
+    `news` publishes one more article per moment (newest on top of the sections' first
+    pages); `edits` revises the articles at these paths at these moments.
+    """
+    return _Builder().build(news, edits)
 
 
 def demo_sites_toml(base_url: str) -> str:

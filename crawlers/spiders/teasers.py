@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
@@ -14,12 +17,14 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from archive import Archive, ArchiveError, clean_url, open_archive
+from archive import Archive, ArchiveError, ListingState, clean_url, open_archive
 from crawlers.article import extract_from_tree
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import classify_failure
+from crawlers.feeds import parse_feed
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
-from crawlers.listing import extract_next_page, extract_teasers
+from crawlers.listing import Teaser, extract_next_page, extract_teasers
+from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.sites import SiteConfig, load_sites, select_sites
 
 __all__ = ["TeaserSpider"]
@@ -29,8 +34,19 @@ logger = logging.getLogger(__name__)
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+# nested sitemap indexes followed at most this deep
+MAX_SITEMAP_DEPTH = 3
+
+
+def _teaser_hash(teasers: Sequence[Teaser]) -> str:
+    """A fingerprint of what a listing shows: its main teasers' links and headlines, in order."""
+    blob = "\n".join(f"{t.url}\t{t.title or ''}" for t in teasers if t.region == "main")
+    return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1")[:200] if value else None
 
 
 def _ms(response: Response) -> int | None:
@@ -39,7 +55,12 @@ def _ms(response: Response) -> int | None:
 
 
 class TeaserSpider(Spider):
-    """Crawl listing pages of configured sites (`-a site=NAME`) or one page (`-a url=URL`)."""
+    """Crawl listing pages of configured sites (`-a site=NAME`) or one page (`-a url=URL`).
+
+    Incremental: listings are polled when due, with conditional requests; paging stops at
+    a page whose teasers are all archived; archived articles are fetched again only when a
+    revisit is due; teasers whose article never arrived (an interrupted run) are re-queued.
+    """
 
     name = "teasers"
 
@@ -57,11 +78,15 @@ class TeaserSpider(Spider):
         self._sites_file = sites_file
         self.site_configs: list[SiteConfig] = list(configs or [])
         self.seen_store: Archive | None = None
+        self.states: dict[str, ListingState] = {}
+        # sites whose state is ignored this run: --backfill, or their last run was cut short
+        self.fresh_sites: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TeaserSpider:
         spider: TeaserSpider = super().from_crawler(crawler, *args, **kwargs)
         spider._resolve_configs()
+        spider._apply_site_politeness()
         return spider
 
     def _resolve_configs(self) -> None:
@@ -80,6 +105,55 @@ class TeaserSpider(Spider):
         except TeaserfeedError as exc:
             raise CloseSpider(str(exc)) from None
 
+    def _apply_site_politeness(self) -> None:
+        """Per-site `delay`/`concurrency` become download-slot settings of the site's hosts."""
+        slots: dict[str, Any] = dict(self.settings.getdict("DOWNLOAD_SLOTS"))
+        for config in self.site_configs:
+            wanted = {
+                k: v
+                for k, v in (("delay", config.delay), ("concurrency", config.concurrency))
+                if v is not None
+            }
+            if not wanted:
+                continue
+            for _kind, url in config.listing_urls:
+                host = urlsplit(url).hostname
+                if host:
+                    slots[host] = {**slots.get(host, {}), **wanted}
+        if slots and not self.settings.frozen:
+            self.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    # ---- clock and settings ---------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The crawl's clock: TEASERFEED_NOW when set (tests, simulations), else UTC now."""
+        fixed = self.settings.get("TEASERFEED_NOW")
+        if fixed:
+            moment = datetime.fromisoformat(str(fixed))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return datetime.now(UTC)
+
+    def _stamp(self) -> str:
+        return self.now().isoformat(timespec="seconds")
+
+    def _seconds(self, name: str, default: float) -> float:
+        value = self.settings.get(name, default)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise CloseSpider(f"setting {name}: {exc}") from None
+
+    def _revisit_schedule(self, config: SiteConfig) -> tuple[float, ...]:
+        steps = config.revisit
+        if steps is None:
+            steps = self.settings.get("TEASERFEED_REVISIT", "")
+        try:
+            return parse_schedule(steps)
+        except ValueError as exc:
+            raise CloseSpider(f"revisit schedule of site {config.name!r}: {exc}") from None
+
+    # ---- archive state --------------------------------------------------------------
+
     def _open_seen_store(self) -> None:
         if not self.settings.getbool("TEASERFEED_SKIP_KNOWN"):
             return
@@ -91,25 +165,113 @@ class TeaserSpider(Spider):
         except ArchiveError as exc:
             logger.warning("cannot read the archive for seen-state, fetching all: %s", exc)
 
+    def _load_state(self) -> None:
+        names = [c.name for c in self.site_configs]
+        if self.settings.getint("TEASERFEED_BACKFILL") > 0:
+            self.fresh_sites = set(names)
+        if self.seen_store is None:
+            return
+        run_id = self.crawler.stats.get_value("teaserfeed/run_id") if self.crawler.stats else None
+        try:
+            self.fresh_sites |= self.seen_store.interrupted_sites(names, run_id)
+            self.states = self.seen_store.listing_states(
+                url for c in self.site_configs for _kind, url in c.listing_urls
+            )
+        except ArchiveError as exc:
+            logger.warning("cannot read the crawl state, polling every listing: %s", exc)
+        if self.settings.getint("TEASERFEED_BACKFILL") <= 0:
+            for name in sorted(self.fresh_sites):
+                logger.info("site %s: its last run did not finish; catching up", name)
+
     def closed(self, reason: str) -> None:
         """Release the read connection to the archive."""
         if self.seen_store is not None:
             self.seen_store.close()
             self.seen_store = None
 
-    async def start(self) -> AsyncIterator[Request]:
-        """One request per start URL of every configured site."""
-        self._open_seen_store()
-        for config in self.site_configs:
-            for url in config.start_urls:
-                yield self._listing_request(url, config, 1)
+    # ---- start ----------------------------------------------------------------------
 
-    def _listing_request(self, url: str, config: SiteConfig, page: int) -> Request:
+    async def start(self) -> AsyncIterator[Request]:
+        """Due listings, feeds and sitemaps of every site; due revisits; unfinished teasers."""
+        self._open_seen_store()
+        self._load_state()
+        for config in self.site_configs:
+            for kind, url in config.listing_urls:
+                if self._due(config, url):
+                    yield self._listing_request(url, config, 1, kind)
+        for config in self.site_configs:
+            for request in self._recovery_requests(config):
+                yield request
+
+    def _due(self, config: SiteConfig, url: str) -> bool:
+        state = self.states.get(url)
+        if config.name in self.fresh_sites or state is None or not state.next_due:
+            return True
+        try:
+            due = datetime.fromisoformat(state.next_due) <= self.now()
+        except ValueError:
+            return True
+        if not due:
+            self.crawler.stats.inc_value("teaserfeed/listings_not_due")
+        return due
+
+    def _recovery_requests(self, config: SiteConfig) -> Iterator[Request]:
+        """Revisits that are due, then teasers whose article never arrived."""
+        if self.seen_store is None:
+            return
+        limit = self.settings.getint("TEASERFEED_MAX_REVISITS", 500)
+        try:
+            due = self.seen_store.due_revisits(
+                config.name, self._revisit_schedule(config), now=self.now(), limit=limit
+            )
+            unfetched = self.seen_store.unfetched_teasers(
+                [config.name], limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000)
+            )
+        except ArchiveError as exc:
+            logger.warning("site %s: cannot read revisits from the archive: %s", config.name, exc)
+            return
+        for url, last_fetched in due:
+            self.crawler.stats.inc_value("teaserfeed/revisits")
+            yield self._article_request(clean_url(url), config, url, revisit_since=last_fetched)
+        for _site, url in unfetched:
+            self.crawler.stats.inc_value("teaserfeed/articles_recovered")
+            yield self._article_request(url, config, url)
+
+    # ---- requests -------------------------------------------------------------------
+
+    def _listing_request(self, url: str, config: SiteConfig, page: int, kind: str) -> Request:
+        headers: dict[str, str] = {}
+        meta: dict[str, Any] = {"tf_site": config.name, "tf_kind": kind, "tf_page": page}
+        state = self.states.get(url)
+        conditional = self.settings.getbool("TEASERFEED_CONDITIONAL", True)
+        if state is not None and conditional and config.name not in self.fresh_sites:
+            if state.etag:
+                headers["If-None-Match"] = state.etag
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            if headers:
+                meta["handle_httpstatus_list"] = [304]
+        callback = self.parse_listing if kind == "listing" else self.parse_feed
+        return Request(url, callback=callback, errback=self.on_error, headers=headers, meta=meta)
+
+    def _article_request(
+        self, url: str, config: SiteConfig, link: str, revisit_since: str | None = None
+    ) -> Request:
+        meta: dict[str, Any] = {"tf_site": config.name, "tf_kind": "article", "tf_link": link}
+        headers: dict[str, str] = {}
+        if revisit_since:
+            meta["tf_revisit"] = True
+            try:
+                since = datetime.fromisoformat(revisit_since)
+            except ValueError:
+                since = None
+            if since is not None and self.settings.getbool("TEASERFEED_CONDITIONAL", True):
+                if since.tzinfo is None:
+                    since = since.replace(tzinfo=UTC)
+                headers["If-Modified-Since"] = format_datetime(since.astimezone(UTC), usegmt=True)
+                meta["handle_httpstatus_list"] = [304]
         return Request(
-            url,
-            callback=self.parse_listing,
-            errback=self.on_error,
-            meta={"tf_site": config.name, "tf_kind": "listing", "tf_page": page},
+            url, callback=self.parse_article, errback=self.on_error, headers=headers, meta=meta
         )
 
     def _config(self, response_or_meta: dict[str, Any]) -> SiteConfig:
@@ -130,7 +292,31 @@ class TeaserSpider(Spider):
             final_url=response.url,
             bytes=len(response.body),
             ms=_ms(response),
-            fetched_at=_now(),
+            fetched_at=self._stamp(),
+            **extra,
+        )
+
+    def _listing_fetch(
+        self, response: Response, kind: str, *, changed: bool | None, **extra: Any
+    ) -> FetchItem:
+        """The fetch record of a listing/feed/sitemap, with its validators and next due time."""
+        url = response.request.url if response.request else response.url
+        state = self.states.get(url)
+        unchanged = 0 if changed or state is None else state.unchanged + 1
+        wait = listing_interval(
+            unchanged,
+            0,
+            self._seconds("TEASERFEED_LISTING_BACKOFF", 300),
+            self._seconds("TEASERFEED_LISTING_MAX_INTERVAL", 21600),
+        )
+        return self._fetch(
+            response,
+            kind,
+            page=int(response.meta.get("tf_page", 1)),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+            changed=changed,
+            next_due=due_at(self.now(), wait),
             **extra,
         )
 
@@ -140,49 +326,120 @@ class TeaserSpider(Spider):
             bool(ctype) and not any(t in ctype.lower() for t in _HTML_TYPES)
         )
 
+    # ---- callbacks ------------------------------------------------------------------
+
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         """Default callback: treat the page as a listing."""
         yield from self.parse_listing(response)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
-        """Yield a fetch record, every teaser, article requests and the next listing page."""
+        """Yield a fetch record, new teasers, article requests and (maybe) the next page."""
         config = self._config(response.meta)
+        if response.status == 304:
+            self.crawler.stats.inc_value("teaserfeed/listings_not_modified")
+            yield self._listing_fetch(response, "listing", changed=False)
+            return
         if self._not_html(response):
             yield self._fetch(response, "listing", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
         selector = response.selector
         teasers = extract_teasers(selector, response.url, config)
-        next_url = None
-        page = int(response.meta.get("tf_page", 1))
-        if page < config.max_pages:
-            next_url = extract_next_page(selector, response.url, config)
-        yield self._fetch(response, "listing", teasers=len(teasers))
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
-        seen_at = _now()
+        page = int(response.meta.get("tf_page", 1))
+        fresh = config.name in self.fresh_sites
+        url = response.request.url if response.request else response.url
+        digest = _teaser_hash(teasers)
+        state = self.states.get(url)
+        changed = fresh or state is None or state.teaser_hash != digest
+        yield self._listing_fetch(
+            response, "listing", changed=changed, teasers=len(teasers), teaser_hash=digest
+        )
+        if not changed:
+            # the same teasers as last time: nothing new here, nor further down the listing
+            self.crawler.stats.inc_value("teaserfeed/listings_unchanged")
+            return
+        known = yield from self._teasers(teasers, config, response.url)
+        main = sum(1 for t in teasers if t.region == "main")
+        backfill = self.settings.getint("TEASERFEED_BACKFILL")
+        if page >= (backfill if backfill > 0 else config.max_pages):
+            return
+        threshold = self.settings.getfloat("TEASERFEED_STOP_AT_SEEN", 1.0)
+        if not fresh and threshold > 0 and known >= threshold * main:
+            self.crawler.stats.inc_value("teaserfeed/stopped_at_seen")
+            logger.debug("stop at seen: %s (%d of %d teasers archived)", url, known, main)
+            return
+        next_url = extract_next_page(selector, response.url, config)
+        if next_url:
+            yield self._listing_request(next_url, config, page + 1, "listing")
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        """A feed or sitemap: its entries become teasers; a sitemap index, more sitemaps."""
+        config = self._config(response.meta)
+        kind = str(response.meta.get("tf_kind", "feed"))
+        if response.status == 304:
+            self.crawler.stats.inc_value("teaserfeed/listings_not_modified")
+            yield self._listing_fetch(response, kind, changed=False)
+            return
+        result = parse_feed(response.body, response.url)
+        if result.kind in ("invalid", "unknown"):
+            yield self._fetch(
+                response, kind, error_kind="parse", error=f"not a feed or sitemap ({result.kind})"
+            )
+            return
+        url = response.request.url if response.request else response.url
+        digest = _teaser_hash(result.teasers) if result.teasers else None
+        state = self.states.get(url)
+        fresh = config.name in self.fresh_sites
+        changed = fresh or state is None or digest is None or state.teaser_hash != digest
+        yield self._listing_fetch(
+            response, kind, changed=changed, teasers=len(result.teasers), teaser_hash=digest
+        )
+        self.crawler.stats.inc_value(f"teaserfeed/{kind}s")
+        depth = int(response.meta.get("tf_page", 1))
+        if depth < MAX_SITEMAP_DEPTH:
+            for child in result.sitemaps:
+                yield self._listing_request(child, config, depth + 1, "sitemap")
+        if changed:
+            yield from self._teasers(result.teasers, config, url)
+        else:
+            self.crawler.stats.inc_value("teaserfeed/listings_unchanged")
+
+    def _teasers(
+        self, teasers: Sequence[Teaser], config: SiteConfig, listing_url: str
+    ) -> Generator[Any, None, int]:
+        """Teaser sightings and requests for articles not archived yet; returns how many were."""
+        seen_at = self._stamp()
+        urls = {t.url: clean_url(t.url) for t in teasers if t.region == "main"}
+        known: set[str] = set()
+        if self.seen_store is not None and urls:
+            try:
+                known = self.seen_store.known_urls(urls.values())
+            except ArchiveError as exc:
+                logger.warning("cannot read the archive for seen-state: %s", exc)
+        count = 0
         for teaser in teasers:
             yield TeaserItem.from_teaser(
-                teaser, source=config.name, listing_url=response.url, seen_at=seen_at
+                teaser, source=config.name, listing_url=listing_url, seen_at=seen_at
             )
             if teaser.region != "main":
                 continue
-            fetch_url = clean_url(teaser.url)
-            if self.seen_store is not None and self.seen_store.knows_url(fetch_url):
+            fetch_url = urls[teaser.url]
+            if fetch_url in known:
+                count += 1
                 self.crawler.stats.inc_value("teaserfeed/articles_known")
                 continue
-            yield Request(
-                fetch_url,
-                callback=self.parse_article,
-                errback=self.on_error,
-                meta={"tf_site": config.name, "tf_kind": "article", "tf_link": teaser.url},
-            )
-        if next_url:
-            yield self._listing_request(next_url, config, page + 1)
+            yield self._article_request(fetch_url, config, teaser.url)
+        return count
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         """Yield a fetch record and the extracted article."""
         config = self._config(response.meta)
+        if response.status == 304:
+            self.crawler.stats.inc_value("teaserfeed/revisits_not_modified")
+            yield self._fetch(response, "article")
+            return
         if self._not_html(response):
             yield self._fetch(response, "article", error_kind="not_html", error="not an HTML page")
             return
@@ -197,14 +454,14 @@ class TeaserSpider(Spider):
             source=config.name,
             url=request_url,
             final_url=response.url,
-            fetched_at=_now(),
+            fetched_at=self._stamp(),
             status=response.status,
             html=response.body if store_html else None,
             encoding=response.encoding if store_html else None,
         )
 
     def on_error(self, failure: Failure) -> Iterator[FetchItem]:
-        """Record a failed request as a fetch with its error kind."""
+        """Record a failed request as a fetch with its error kind (and back off a listing)."""
         request = getattr(failure, "request", None)
         meta = request.meta if request is not None else {}
         kind, status, message = classify_failure(failure)
@@ -212,12 +469,24 @@ class TeaserSpider(Spider):
         logger.info(
             "%s %s: %s", meta.get("tf_kind", "request"), getattr(request, "url", "?"), message
         )
+        fetch_kind = str(meta.get("tf_kind", "other"))
+        extra: dict[str, Any] = {}
+        if request is not None and fetch_kind in ("listing", "feed", "sitemap"):
+            state = self.states.get(request.url)
+            wait = listing_interval(
+                0,
+                (state.failures if state else 0) + 1,
+                self._seconds("TEASERFEED_LISTING_BACKOFF", 300),
+                self._seconds("TEASERFEED_LISTING_MAX_INTERVAL", 21600),
+            )
+            extra = {"page": meta.get("tf_page"), "next_due": due_at(self.now(), wait)}
         yield FetchItem(
             url=request.url if request is not None else "",
-            kind=str(meta.get("tf_kind", "other")),
+            kind=fetch_kind,
             source=meta.get("tf_site"),
             status=status,
             error_kind=kind,
             error=message,
-            fetched_at=_now(),
+            fetched_at=self._stamp(),
+            **extra,
         )
