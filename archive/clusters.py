@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,13 +23,16 @@ __all__ = [
     "ROWS",
     "SHINGLE_WORDS",
     "THRESHOLD",
+    "Placement",
     "absorb",
     "assign",
     "band_keys",
     "candidate_probability",
     "clusters",
+    "index",
     "minhash",
     "near_duplicates",
+    "place",
     "recluster",
     "signature_from_blob",
     "similarity",
@@ -52,6 +57,11 @@ MIN_SHINGLES = 20
 # (a crowded bucket means many near-identical bodies, which are already one cluster)
 BUCKET_LIMIT = 32
 _CHUNK = 1024
+_BUCKETS_SQL = " UNION ALL ".join(
+    "SELECT article_id FROM (SELECT article_id FROM minhash_bands "
+    f"WHERE band = {band} AND hash = ? LIMIT {BUCKET_LIMIT})"
+    for band in range(BANDS)
+)
 
 # scripts written without spaces between words: every character is a token
 _NO_SPACES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -59,9 +69,20 @@ _TOKEN = re.compile(rf"[{_NO_SPACES}]|[^\W_{_NO_SPACES}]+")
 _HAS_NO_SPACES = re.compile(rf"[{_NO_SPACES}]")
 _WORDS = re.compile(r"[^\W_]+")
 _PLAIN_WORDS = re.compile(r"\w+")  # twice as fast; the same words when none has a "_"
-# word -> crc32, shared between calls: most words of an article were met before
-_WORD_HASHES: dict[str, int] = {}
-_WORD_HASHES_MAX = 500_000
+# UTF-8 bytes of a case-folded text -> ASCII letters and digits kept, every other ASCII byte
+# a space; bytes of other characters are kept, the words holding them split by _TOKEN
+_ASCII_SEPARATORS = bytes(
+    byte if byte >= 0x80 or chr(byte).isalnum() else 0x20 for byte in range(256)
+)
+
+# the commonest separators outside ASCII (quotes, dashes, spaces), replaced by spaces
+# before splitting so that most texts need no per-word work
+_COMMON_MARKS = tuple(
+    mark.encode("utf-8")
+    for mark in "\u201c\u201d\u2018\u2019\u201e\u201a\u00ab\u00bb\u2039\u203a\u2013\u2014"
+    "\u2026\u00a0\u2009\u202f\u00b7\u2022"
+)
+assert not any(mark.decode().isalnum() for mark in _COMMON_MARKS)
 
 _rng = np.random.default_rng(0x7EA5E2F)  # fixed: signatures must agree across processes
 _A = _rng.integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) | np.uint64(1)
@@ -81,31 +102,25 @@ def tokens(text: str) -> list[str]:
 
 def minhash(text: str | None) -> Signature | None:
     """The MinHash signature (NUM_PERM uint32) of a body's word shingles, None if too short."""
-    words = tokens(text or "")
+    words = _word_bytes(text or "")
     if len(words) - SHINGLE_WORDS + 1 < MIN_SHINGLES:
         return None
-    new = set(words).difference(_WORD_HASHES)
-    if len(_WORD_HASHES) + len(new) > _WORD_HASHES_MAX:
-        _WORD_HASHES.clear()
-        new = set(words)
-    for word in new:
-        _WORD_HASHES[word] = zlib.crc32(word.encode("utf-8", "surrogatepass"))
-    hashed = np.fromiter(map(_WORD_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
+    hashed = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
     # combine each run of SHINGLE_WORDS token hashes into one 64-bit shingle hash
     count = len(words) - SHINGLE_WORDS + 1
     shingles = np.zeros(count, dtype=np.uint64)
     for offset in range(SHINGLE_WORDS):
         shingles = (shingles ^ hashed[offset : offset + count]) * _P1
     shingles = _mix(shingles)  # repeated shingles cost a little, sorting them out more
-    signature = np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+    lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
     for start in range(0, len(shingles), _CHUNK):
         chunk = shingles[start : start + _CHUNK]
         # multiply-add-shift hashing: NUM_PERM independent permutations of the shingles
-        permuted = _A[:, None] * chunk[None, :]
+        permuted = np.multiply.outer(_A, chunk)
         permuted += _B[:, None]  # in place: a fresh array per step costs more than the math
-        permuted >>= np.uint64(32)
-        signature = np.minimum(signature, permuted.min(axis=1).astype(np.uint32))
-    return signature
+        np.minimum(lowest, permuted.min(axis=1), out=lowest)
+    # the shift is monotonic, so it is taken once on the minima instead of on every value
+    return (lowest >> np.uint64(32)).astype(np.uint32)
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -115,13 +130,16 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def band_keys(signature: Signature) -> list[int]:
     """One signed 64-bit key per band: the bucket of the band table the article goes in."""
-    keys = []
-    for band in range(BANDS):
-        digest = hashlib.blake2b(
-            signature[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=8
-        ).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    data = signature.astype("<u4").tobytes()
+    size = ROWS * 4
+    return [
+        int.from_bytes(
+            hashlib.blake2b(data[band * size : (band + 1) * size], digest_size=8).digest(),
+            "little",
+            signed=True,
+        )
+        for band in range(BANDS)
+    ]
 
 
 def candidate_probability(s: float) -> float:
@@ -134,29 +152,60 @@ def signature_from_blob(blob: bytes) -> Signature:
     return np.frombuffer(blob, dtype="<u4").astype(np.uint32)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """A body's MinHash signature and band keys, and the clusters of its near-duplicates."""
+
+    signature: Signature | None
+    keys: list[int]
+    clusters: list[int]
+
+
+def place(db: Database, body: str | None, article_id: int | None = None) -> Placement:
+    """Sign a body and find the clusters of its stored near-duplicates (reads only)."""
+    signature = minhash(body)
+    if signature is None:
+        return Placement(None, [], [])
+    keys = band_keys(signature)
+    matches = [other for other, _ in _matches(db, article_id, signature, keys)]
+    return Placement(signature, keys, _cluster_ids(db, matches) if matches else [])
+
+
+def index(db: Database, article_id: int, placement: Placement, current: int) -> int:
+    """Store a placed body's signature and bands and join the clusters it bridges.
+
+    `current` is the article's cluster so far (its own id when it has none); returns the
+    cluster it belongs to now. The article's own row is not updated.
+    """
+    if placement.signature is not None:
+        db.execute(
+            "INSERT INTO article_minhash (article_id, signature) VALUES (?, ?)",
+            [article_id, placement.signature.astype("<u4").tobytes()],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
+            [(band, key, article_id) for band, key in enumerate(placement.keys)],
+        )
+    joined = {current, *placement.clusters}
+    target = min(joined)
+    others = sorted(joined - {target})
+    if others:
+        db.execute(
+            f"UPDATE articles SET cluster_id = ? "
+            f"WHERE cluster_id IN ({', '.join('?' * len(others))})",
+            [target, *others],
+        )
+    return target
+
+
 def assign(db: Database, article_id: int, body: str | None) -> int:
     """(Re)index an article's body and put it in its near-duplicate cluster; return the id."""
     db.execute("DELETE FROM minhash_bands WHERE article_id = ?", [article_id])
     db.execute("DELETE FROM article_minhash WHERE article_id = ?", [article_id])
     row = db.execute("SELECT cluster_id FROM articles WHERE id = ?", [article_id]).fetchone()
     current = row[0] if row and row[0] is not None else article_id
-    signature = minhash(body)
-    if signature is None:
-        return _set_cluster(db, article_id, current)
-    keys = band_keys(signature)
-    matches = [other for other, _ in _matches(db, article_id, signature, keys)]
-    db.execute(
-        "INSERT INTO article_minhash (article_id, signature) VALUES (?, ?)",
-        [article_id, signature.astype("<u4").tobytes()],
-    )
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)",
-        [(band, key, article_id) for band, key in enumerate(keys)],
-    )
-    if not matches:
-        return _set_cluster(db, article_id, current)
-    found = _cluster_ids(db, matches)
-    return _merge(db, [current, *found], article_id)
+    target = index(db, article_id, place(db, body, article_id), current)
+    return _set_cluster(db, article_id, target)
 
 
 def near_duplicates(db: Database, article_id: int) -> list[tuple[int, float]]:
@@ -277,6 +326,32 @@ def clusters(db: Database, *, min_size: int = 2, limit: int | None = None) -> It
 # ---- internals ----------------------------------------------------------------------
 
 
+def _word_bytes(text: str) -> list[bytes]:
+    # tokens(text), UTF-8 encoded, without running a regular expression over all of it:
+    # splitting at separators first is exact, as no separator is part of a token
+    data = text.casefold().encode("utf-8", "surrogatepass").translate(_ASCII_SEPARATORS)
+    if not data.isascii():
+        for mark in _COMMON_MARKS:
+            data = data.replace(mark, b" ")
+    pieces = data.split()
+    if data.isascii():
+        return pieces
+    words: list[bytes] = []
+    for piece in pieces:
+        if piece.isascii():
+            words.append(piece)
+        else:
+            words += _split_piece(piece)
+    return words
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _split_piece(piece: bytes) -> tuple[bytes, ...]:
+    # a run of letters, digits and other characters: "café", "“quoted", "東京"
+    found = _TOKEN.findall(piece.decode("utf-8", "surrogatepass"))
+    return tuple(word.encode("utf-8", "surrogatepass") for word in found)
+
+
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     # splitmix64 finaliser: spreads the combined token hashes over all 64 bits
     values = values ^ (values >> np.uint64(30))
@@ -287,18 +362,12 @@ def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 
 def _matches(
-    db: Database, article_id: int, signature: Signature, keys: Sequence[int]
+    db: Database, article_id: int | None, signature: Signature, keys: Sequence[int]
 ) -> list[tuple[int, float]]:
-    candidates: set[int] = set()
-    for band, key in enumerate(keys):
-        candidates.update(
-            other
-            for (other,) in db.execute(
-                "SELECT article_id FROM minhash_bands WHERE band = ? AND hash = ? LIMIT ?",
-                [band, key, BUCKET_LIMIT],
-            )
-        )
-    candidates.discard(article_id)
+    # one statement for all bands: a lookup per band, each capped at BUCKET_LIMIT rows
+    candidates = {other for (other,) in db.execute(_BUCKETS_SQL, list(keys))}
+    if article_id is not None:
+        candidates.discard(article_id)
     if not candidates:
         return []
     ids = sorted(candidates)
@@ -325,15 +394,3 @@ def _cluster_ids(db: Database, article_ids: Sequence[int]) -> list[int]:
 def _set_cluster(db: Database, article_id: int, cluster_id: int) -> int:
     db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [cluster_id, article_id])
     return cluster_id
-
-
-def _merge(db: Database, cluster_ids: Sequence[int], article_id: int) -> int:
-    target = min(cluster_ids)
-    others = sorted(set(cluster_ids) - {target})
-    if others:
-        db.execute(
-            f"UPDATE articles SET cluster_id = ? "
-            f"WHERE cluster_id IN ({', '.join('?' * len(others))})",
-            [target, *others],
-        )
-    return _set_cluster(db, article_id, target)

@@ -42,7 +42,7 @@ TRACKING_PREFIXES: tuple[str, ...] = (
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "%:@!$'()*+,;=/?-._~"
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})?")
 _JSESSIONID = re.compile(r";jsessionid=[^/]*", re.IGNORECASE)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -71,9 +71,10 @@ def clean_url(url: str) -> str:
         query = "&".join(
             pair
             for pair in parts.query.split("&")
-            if pair and not is_tracking_param(pair.split("=", 1)[0])
+            if pair.strip() and not is_tracking_param(pair.split("=", 1)[0])
         )
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+        # stripped again: a blank netloc or path can leave whitespace at either end
+        return _strip(urlunsplit((parts.scheme, parts.netloc, parts.path, query, "")))
     except Exception:  # never raises, like normalize_url
         return _strip(url)
 
@@ -160,5 +161,8 @@ def _normalize_escapes(text: str) -> str:
 
 
 def _fix_escape(match: re.Match[str]) -> str:
+    if match[1] is None:
+        # a lone "%" is escaped itself: "%a%30" must not turn into the escape "%a0"
+        return "%25"
     char = chr(int(match[1], 16))
     return char if char in _UNRESERVED else "%" + match[1].upper()

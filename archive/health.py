@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ __all__ = [
     "COMPLETENESS_DROP",
     "COMPLETENESS_FIELDS",
     "MIN_ARTICLES",
+    "FailureCount",
     "articles_per_day",
+    "fetch_failures",
     "plot_articles_per_day",
     "site_health",
 ]
@@ -54,6 +57,66 @@ def site_health(db: Database, *, trailing: int = 5) -> list[SiteHealth]:
         )
     ]
     return [_site(db, site, trailing) for site in sites]
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Failed fetches of one site in one run that share fetch kind, error kind and status."""
+
+    site: str | None
+    run_id: int
+    fetch_kind: str
+    error_kind: str
+    status: int | None
+    count: int
+    example_url: str
+    example_error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of every field."""
+        return asdict(self)
+
+
+def fetch_failures(
+    db: Database, *, run_id: int | None = None, site: str | None = None
+) -> list[FailureCount]:
+    """Fetches with an error kind, grouped by site, fetch kind, error kind and status, with
+    one example each: of run `run_id`, or of each site's latest run."""
+    params: list[Any] = []
+    if run_id is not None:
+        where = "f.run_id = ?"
+        params.append(run_id)
+    else:
+        where = """f.run_id = (
+            SELECT max(r.id) FROM runs r, json_each(r.sites) j WHERE j.value = f.source)"""
+    if site is not None:
+        where += " AND f.source = ?"
+        params.append(site)
+    rows = db.execute(
+        f"""
+        SELECT f.source, f.run_id, f.kind, f.error_kind, f.status, count(*), min(f.url),
+               f.error
+        FROM fetches f
+        WHERE f.error_kind IS NOT NULL AND {where}
+        GROUP BY f.source, f.run_id, f.kind, f.error_kind, f.status
+        ORDER BY f.source, count(*) DESC, f.error_kind, f.kind
+        """,
+        params,
+    ).fetchall()
+    # SQLite takes the bare column f.error from the row that gave min(f.url)
+    return [
+        FailureCount(
+            site=source,
+            run_id=int(run),
+            fetch_kind=str(kind),
+            error_kind=str(error_kind),
+            status=None if status is None else int(status),
+            count=int(count),
+            example_url=str(url),
+            example_error=None if error is None else str(error),
+        )
+        for source, run, kind, error_kind, status, count, url, error in rows
+    ]
 
 
 def articles_per_day(
@@ -228,6 +291,12 @@ def _flags(health: SiteHealth) -> list[str]:
     flags = []
     if health.teasers_found == 0:
         flags.append(f"0 teasers in run {health.run_id}")
+    if health.errors.get("backed_off"):
+        # the circuit breaker gave up on the site within the run
+        flags.append(
+            f"backed off in run {health.run_id} after repeated failures "
+            f"({health.errors['backed_off']} requests dropped)"
+        )
     if health.articles_fetched >= MIN_ARTICLES:
         for name in COMPLETENESS_FIELDS:
             now, before = health.completeness[name], health.completeness_trailing[name]

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from .errors import InvalidFilterError, SearchSyntaxError
 from .records import SearchHit
 
-__all__ = ["HIGHLIGHT", "date_clauses", "search"]
+__all__ = ["HIGHLIGHT", "date_clauses", "search", "sql_text"]
 
 HIGHLIGHT = ("[", "]")
 SNIPPET_TOKENS = 16
@@ -28,10 +28,19 @@ _FTS_SYNTAX_MESSAGES = (
 )
 
 
+_SQLITE_MAX_INT = 2**63 - 1
+# lone surrogates (undecodable bytes of a command line) cannot be encoded for SQLite
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
 _DATE_PREFIX = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])([T ]\d{2}(:\d{2}(:\d{2}([.,]\d+)?)?)?"
     r"(Z|[+-]\d{2}:?\d{2})?)?)?)?$"
 )
+
+
+def sql_text(value: str) -> str:
+    """A user's string as SQLite can take it: lone surrogates become U+FFFD."""
+    return _SURROGATE_RE.sub("\ufffd", value)
 
 
 def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
@@ -39,7 +48,7 @@ def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[
     clauses: list[str] = []
     params: list[Any] = []
     for name, value in (("since", since), ("until", until)):
-        if value and not _DATE_PREFIX.match(value):
+        if value and not _DATE_PREFIX.fullmatch(value):
             raise InvalidFilterError(
                 f"{name} {value!r} is not a date: use YYYY, YYYY-MM, YYYY-MM-DD "
                 "or an ISO 8601 date and time"
@@ -67,11 +76,15 @@ def search(
     literal: bool = False,
 ) -> list[SearchHit]:
     """Articles matching an FTS5 query (or literal words), best bm25 rank first."""
-    if not isinstance(query, str) or not query.strip():
+    if not isinstance(query, str) or not query.replace("\x00", " ").strip():
         raise SearchSyntaxError(str(query), "the query is empty", "give a word to search for")
     if limit < 0 or offset < 0:
         raise ValueError(f"limit and offset must be >= 0, not {limit} and {offset}")
-    match = db.quote_fts(query) if literal else query
+    # SQLite would bind larger numbers only to overflow; no archive holds that many rows
+    limit, offset = min(limit, _SQLITE_MAX_INT), min(offset, _SQLITE_MAX_INT)
+    # FTS5 reads the query as a C string: a NUL would cut it short (unterminated quotes)
+    text = sql_text(query.replace("\x00", " "))
+    match = db.quote_fts(text) if literal else text
     if not match.strip():
         raise SearchSyntaxError(query, "it has no words to search for", "give a word to search for")
 
@@ -79,10 +92,10 @@ def search(
     params: list[Any] = []
     if site is not None:
         clauses.append("a.source = ?")
-        params.append(site)
+        params.append(sql_text(site))
     if language is not None:
         clauses.append("a.language = ?")
-        params.append(language)
+        params.append(sql_text(language))
     date_sql, date_params = date_clauses(ARTICLE_DATE, since, until)
     clauses += date_sql
     params += date_params

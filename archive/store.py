@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import zlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -307,78 +308,10 @@ class Archive:
         self, article: Mapping[str, Any], run_id: int | None = None
     ) -> ArticleOutcome:
         """Store an extracted article page, folding every URL form of it into one row."""
-        _require(article, ("source", "url"), "article")
-        _check_article_shape(article)
-        final_url = article.get("final_url") or article["url"]
-        canonical = article.get("canonical_url") or None
-        # url_key -> (raw URL, kind), the preferred form first
-        forms: dict[str, tuple[str, str]] = {}
-        preferred = canonical if canonical and _usable_canonical(canonical, final_url) else None
-        if preferred:
-            forms[normalize_url(preferred)] = (preferred, "canonical")
-        forms.setdefault(normalize_url(final_url), (final_url, "final"))
-        forms.setdefault(normalize_url(article["url"]), (article["url"], "fetched"))
-        fetched_at = article.get("fetched_at") or _now()
-        body = article.get("body") or ""
-        values: dict[str, Any] = {
-            "canonical_url": canonical,
-            "authors": _dumps(_string_list(article.get("authors"))),
-            "published": article.get("published"),
-            "published_from": article.get("published_from"),
-            "published_raw": article.get("published_raw"),
-            "modified": article.get("modified"),
-            "modified_from": article.get("modified_from"),
-            "modified_raw": article.get("modified_raw"),
-            "language": article.get("language"),
-            "section": article.get("section"),
-            "tags": _dumps(_string_list(article.get("tags"))),
-            "top_image": article.get("top_image"),
-            "word_count": article.get("word_count") or len(body.split()),
-            "content_hash": content_hash(article.get("title"), body),
-            "extractor_version": article.get("extractor_version"),
-            "last_fetched": fetched_at,
-            "last_run_id": run_id,
-        }
-        title, lead = article.get("title"), article.get("lead")
-
         with self._writing():
-            known = self._articles_for_keys(list(forms))
-            # the canonical key's article wins, then the final URL's, then the requested one's
-            target = next((known[key] for key in forms if key in known), None)
-            merged = False
-            if target is None:
-                url = preferred or final_url
-                cursor = self.db.execute(
-                    f"""
-                    INSERT INTO articles (url, source, title, lead, body, first_seen,
-                      first_run_id, version, {", ".join(_ARTICLE_FIELDS)})
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 1, {", ".join("?" * len(_ARTICLE_FIELDS))})
-                    """,
-                    [url, article["source"], title, lead, body, fetched_at, run_id,
-                     *(values[name] for name in _ARTICLE_FIELDS)],
-                )  # fmt: skip
-                article_id = _lastrowid(cursor)
-                status: Literal["new", "updated", "unchanged"] = "new"
-            else:
-                article_id = target
-                for other in sorted(set(known.values()) - {target}):
-                    self._absorb(article_id, other)
-                merged = any(known.get(key) != target for key in forms)
-                status = self._update_article(article_id, values, title, lead, body, preferred)
-            if status != "unchanged":
-                # constant work: a few band-bucket lookups, whatever the archive's size
-                _clusters.assign(self.db, article_id, body)
-            self._replace_children(article_id, article, final_url, fetched_at)
-            self.db.conn.executemany(
-                """
-                INSERT INTO article_urls (url_key, article_id, url, kind, first_seen)
-                VALUES (?, ?, ?, ?, ?) ON CONFLICT (url_key) DO NOTHING
-                """,
-                [(key, article_id, raw, kind, fetched_at) for key, (raw, kind) in forms.items()],
-            )
-            self._resolve_teasers(article_id, list(forms))
-            self._count(run_id, f"articles_{status}", "articles_merged" if merged else None)
-        return ArticleOutcome(article_id=article_id, status=status, merged=merged)
+            outcome = self._store_article(article, run_id)
+            self._count_outcomes(run_id, [outcome])
+        return outcome
 
     def knows_url(self, url: str) -> bool:
         """Whether this URL, in any of its forms, belongs to a stored article."""
@@ -437,7 +370,7 @@ class Archive:
         for column, value in (("source", site), ("language", language)):
             if value is not None:
                 clauses.append(f"a.{column} = ?")
-                params.append(value)
+                params.append(_search.sql_text(value))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT a.* FROM articles a {where} ORDER BY {ARTICLE_ORDERS[order]}"
         if limit is not None:
@@ -605,6 +538,11 @@ class Archive:
     def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
         """The sites among these whose last run (before `before_run`) did not finish."""
         return _crawlstate.interrupted_sites(self.db, sites, before_run)
+
+    def url_keys(self) -> Iterator[str]:
+        """The normalised URL key of every URL form of every stored article."""
+        for (key,) in self.db.execute("SELECT url_key FROM article_urls"):
+            yield key
 
     def reset_site(self, source: str) -> int:
         """Forget a site's listing state so its next crawl starts afresh; rows removed."""
@@ -892,43 +830,54 @@ class Archive:
         self.db.execute("DELETE FROM articles WHERE id = ?", [other])
 
     def _replace_children(
-        self, article_id: int, article: Mapping[str, Any], final_url: str, fetched_at: str
+        self,
+        article_id: int,
+        article: Mapping[str, Any],
+        final_url: str,
+        fetched_at: str,
+        fresh: bool = False,
     ) -> None:
-        images = [
-            (
-                article_id,
-                image.get("url"),
-                image.get("alt"),
-                image.get("caption"),
-                image.get("credit"),
-                image.get("position", position),
-            )
-            for position, image in enumerate(article.get("images") or [])
-        ]
-        removed = [
-            (article_id, item.get("rule"), item.get("text"))
-            for item in article.get("removed") or []
-        ]
+        # `fresh`: the article row was just inserted, so there is nothing to replace
         # an item without the key says nothing about them; an empty list replaces them
         if "images" in article:
-            self.db.execute("DELETE FROM images WHERE article_id = ?", [article_id])
-            self.db.conn.executemany(
-                "INSERT INTO images (article_id, url, alt, caption, credit, position) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                images,
-            )
+            if not fresh:
+                self.db.execute("DELETE FROM images WHERE article_id = ?", [article_id])
+            images = [
+                (
+                    article_id,
+                    image.get("url"),
+                    image.get("alt"),
+                    image.get("caption"),
+                    image.get("credit"),
+                    image.get("position", position),
+                )
+                for position, image in enumerate(article.get("images") or [])
+            ]
+            if images:
+                self.db.conn.executemany(
+                    "INSERT INTO images (article_id, url, alt, caption, credit, position) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    images,
+                )
         if "removed" in article:
-            self.db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
-            self.db.conn.executemany(
-                "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
-            )
+            if not fresh:
+                self.db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
+            removed = [
+                (article_id, item.get("rule"), item.get("text"))
+                for item in article.get("removed") or []
+            ]
+            if removed:
+                self.db.conn.executemany(
+                    "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
+                )
         html = article.get("html")
         if html is None:
             return
         encoding = article.get("encoding")
         if isinstance(html, str):
             html, encoding = html.encode("utf-8"), "utf-8"
-        self.db.execute("DELETE FROM pages WHERE article_id = ?", [article_id])
+        if not fresh:
+            self.db.execute("DELETE FROM pages WHERE article_id = ?", [article_id])
         self.db.execute(
             "INSERT INTO pages (article_id, url, fetched_at, content, encoding) "
             "VALUES (?, ?, ?, ?, ?)",
@@ -950,6 +899,118 @@ class Archive:
             [article_id, *keys],
         )
 
+
+    def upsert_articles(
+        self, articles: Iterable[Mapping[str, Any]], run_id: int | None = None
+    ) -> list[ArticleOutcome]:
+        """Store many article pages in one transaction, as upsert_article would one by one.
+
+        All or nothing: a bad item raises InvalidItemError and none of the batch is stored.
+        """
+        with self._writing():
+            outcomes = [self._store_article(article, run_id) for article in articles]
+            self._count_outcomes(run_id, outcomes)
+        return outcomes
+
+    def _store_article(self, article: Mapping[str, Any], run_id: int | None) -> ArticleOutcome:
+        # the work of upsert_article inside the caller's transaction, run counters aside
+        _require(article, ("source", "url"), "article")
+        _check_article_shape(article)
+        final_url = article.get("final_url") or article["url"]
+        canonical = article.get("canonical_url") or None
+        keys: dict[str, str] = {}  # raw URL -> url_key: the fetched and final URL are often one
+
+        def key_of(url: str) -> str:
+            if url not in keys:
+                keys[url] = normalize_url(url)
+            return keys[url]
+
+        # url_key -> (raw URL, kind), the preferred form first
+        forms: dict[str, tuple[str, str]] = {}
+        preferred = canonical if canonical and _usable_canonical(canonical, final_url) else None
+        if preferred:
+            forms[key_of(preferred)] = (preferred, "canonical")
+        forms.setdefault(key_of(final_url), (final_url, "final"))
+        forms.setdefault(key_of(article["url"]), (article["url"], "fetched"))
+        fetched_at = article.get("fetched_at") or _now()
+        body = article.get("body") or ""
+        values: dict[str, Any] = {
+            "canonical_url": canonical,
+            "authors": _dumps(_string_list(article.get("authors"))),
+            "published": article.get("published"),
+            "published_from": article.get("published_from"),
+            "published_raw": article.get("published_raw"),
+            "modified": article.get("modified"),
+            "modified_from": article.get("modified_from"),
+            "modified_raw": article.get("modified_raw"),
+            "language": article.get("language"),
+            "section": article.get("section"),
+            "tags": _dumps(_string_list(article.get("tags"))),
+            "top_image": article.get("top_image"),
+            "word_count": article.get("word_count") or len(body.split()),
+            "content_hash": content_hash(article.get("title"), body),
+            "extractor_version": article.get("extractor_version"),
+            "last_fetched": fetched_at,
+            "last_run_id": run_id,
+        }
+        title, lead = article.get("title"), article.get("lead")
+
+        known = self._articles_for_keys(list(forms))
+        # the canonical key's article wins, then the final URL's, then the requested one's
+        target = next((known[key] for key in forms if key in known), None)
+        merged = False
+        status: Literal["new", "updated", "unchanged"]
+        if target is None:
+            # a new row gets the id SQLite would give it, chosen first so that its cluster
+            # is written with it instead of by a second UPDATE
+            placement = _clusters.place(self.db, body)
+            article_id = int(
+                self.db.execute("SELECT coalesce(max(id), 0) + 1 FROM articles").fetchone()[0]
+            )
+            cluster_id = min([article_id, *placement.clusters])
+            self.db.execute(
+                f"""
+                INSERT INTO articles (id, url, source, title, lead, body, first_seen,
+                  first_run_id, version, cluster_id, {", ".join(_ARTICLE_FIELDS)})
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, {", ".join("?" * len(_ARTICLE_FIELDS))})
+                """,
+                [article_id, preferred or final_url, article["source"], title, lead, body,
+                 fetched_at, run_id, cluster_id, *(values[name] for name in _ARTICLE_FIELDS)],
+            )  # fmt: skip
+            _clusters.index(self.db, article_id, placement, article_id)
+            status = "new"
+        else:
+            article_id = target
+            for other in sorted(set(known.values()) - {target}):
+                self._absorb(article_id, other)
+            merged = any(known.get(key) != target for key in forms)
+            status = self._update_article(article_id, values, title, lead, body, preferred)
+            if status != "unchanged":
+                # constant work: a few band-bucket lookups, whatever the archive's size
+                _clusters.assign(self.db, article_id, body)
+        fresh = status == "new"
+        self._replace_children(article_id, article, final_url, fetched_at, fresh)
+        self.db.conn.executemany(
+            """
+            INSERT INTO article_urls (url_key, article_id, url, kind, first_seen)
+            VALUES (?, ?, ?, ?, ?) ON CONFLICT (url_key) DO NOTHING
+            """,
+            [(key, article_id, raw, kind, fetched_at) for key, (raw, kind) in forms.items()],
+        )
+        self._resolve_teasers(article_id, list(forms))
+        return ArticleOutcome(article_id=article_id, status=status, merged=merged)
+
+    def _count_outcomes(self, run_id: int | None, outcomes: Sequence[ArticleOutcome]) -> None:
+        # the run's article counters, one UPDATE for a whole batch
+        if run_id is None or not outcomes:
+            return
+        counts = Counter(f"articles_{outcome.status}" for outcome in outcomes)
+        counts["articles_merged"] = sum(outcome.merged for outcome in outcomes)
+        names = [name for name, count in counts.items() if count]
+        self.db.execute(
+            f"UPDATE runs SET {', '.join(f'{name} = {name} + ?' for name in names)} WHERE id = ?",
+            [*(counts[name] for name in names), run_id],
+        )
 
 # ---- opening ----------------------------------------------------------------------
 

@@ -32,10 +32,25 @@ from crawlers.cleanup import (
     site_rules,
 )
 from crawlers.sites import SiteConfig
-from crawlers.textutil import absolute_http_url, clean_text
+from crawlers.textutil import (
+    MAX_PAGE_CHARS,
+    absolute_http_url,
+    bound_tree,
+    clean_text,
+    scrub_controls,
+)
 
-__all__ = ["EXTRACTOR_VERSION", "Article", "Image", "extract_article", "extract_from_tree"]
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "SIZE_LIMIT_RULE",
+    "Article",
+    "Image",
+    "extract_article",
+    "extract_from_tree",
+]
 
+# the `removed` rule that records a page cut to the extractor's size bounds
+SIZE_LIMIT_RULE = "limit:page-size"
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
 EXTRACTOR_VERSION = "2.0"
@@ -694,10 +709,17 @@ def extract_from_tree(
     `rules` replaces the global cleanup rules (the site's `strip` rule still applies).
     """
     article = Article(url=url)
+    cut = None
     try:
+        scrub_controls(root)
+        cut = bound_tree(root)
+        if cut is not None:
+            logger.warning("article page %s is too large: %s", url, cut)
         _extract(root, url, config, rules, article)
     except Exception as exc:  # web input must never stop a crawl: keep what was found
         logger.warning("article extraction failed on %s: %s", url, exc)
+    if cut is not None:
+        article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=cut))
     return article
 
 
@@ -861,9 +883,19 @@ def extract_article(
     try:
         if isinstance(html, bytes):
             # the same charset detection as Scrapy's: BOM, then <meta charset>, then UTF-8
-            _, html = html_to_unicode(None, html)
-        root = lxml.html.document_fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
+            _, html = html_to_unicode(None, html[: MAX_PAGE_CHARS * 4])
+        cut = len(html) > MAX_PAGE_CHARS
+        if cut:
+            logger.warning(
+                "article page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
+            )
+        data = html[:MAX_PAGE_CHARS].encode("utf-8", "surrogatepass")
+        root = lxml.html.document_fromstring(data, parser=_UTF8_PARSER)
     except Exception as exc:  # empty or unparseable documents
         logger.warning("could not parse article page %s: %s", url, exc)
         return Article(url=url)
-    return extract_from_tree(root, url, config, rules=rules)
+    article = extract_from_tree(root, url, config, rules=rules)
+    if cut:
+        text = f"page cut at {MAX_PAGE_CHARS:,} characters of markup (it had {len(html):,})"
+        article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=text))
+    return article

@@ -25,11 +25,14 @@ from archive import (
     open_archive,
     write_datasette_metadata,
 )
+from archive.health import fetch_failures
 from crawlers.cli_archive import clusters, diff, stats
+from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
 from crawlers.cliutil import archive_option, fail, opened, sites_file_option
 from crawlers.errors import TeaserfeedError
+from crawlers.failures import is_failed_fetch
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
 
 __all__ = ["main", "run_crawl"]
@@ -77,19 +80,38 @@ def run_crawl(
     return int(run_id) if run_id is not None else None
 
 
+def _listing_text(summary: dict[str, Any]) -> str:
+    parts = [
+        (summary.get("listings_not_modified", 0), "not modified"),
+        (summary.get("listings_unchanged", 0), "unchanged"),
+        (summary.get("listings_not_due", 0), "not due"),
+        (summary.get("stopped_at_seen", 0), "stopped at seen"),
+    ]
+    details = ", ".join(f"{n} {label}" for n, label in parts if n)
+    return str(summary["listing_pages"]) + (f" ({details})" if details else "")
+
+
+def _revisit_text(summary: dict[str, Any]) -> str:
+    text = f"{summary.get('revisits', 0)} due"
+    recovered = summary.get("articles_recovered", 0)
+    return text + (f", {recovered} unfinished teasers fetched again" if recovered else "")
+
+
 def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, Any]:
     summary = archive.run_summary(run_id)
     errors: dict[str, int] = summary.get("errors", {})
     error_text = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
     rows = [
         ("sites", ", ".join(summary.get("sites", []))),
-        ("listing pages", str(summary["listing_pages"])),
+        ("requests", str(summary.get("requests", 0))),
+        ("listing pages", _listing_text(summary)),
         ("teasers", f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"),
         (
             "articles",
             f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
             f"{summary.get('articles_known', 0)} already archived",
         ),
+        ("revisits", _revisit_text(summary)),
         ("duplicates merged", str(summary["duplicates_merged"])),
         ("errors", f"{sum(errors.values())}" + (f" ({error_text})" if error_text else "")),
     ]
@@ -111,18 +133,39 @@ def _program() -> str:
         return str(invoked)
 
 
+# The run finished, but listing pages or articles failed (see is_failed_fetch).
+EXIT_FETCH_ERRORS = 3
+
+
 def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
+    """Print the run's summary and exit 1 (not finished), 3 (fetches failed) or return (0)."""
     if run_id is None:
         fail("the crawl did not start; see the messages above", 1)
         return
     with opened(archive_path) as archive:
         summary = _print_summary(archive, run_id, elapsed)
+        failed = [
+            f
+            for f in fetch_failures(archive.db, run_id=run_id)
+            if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
+        ]
     name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
     click.echo(f"  browse it in datasette:  {prog} serve {name}")
     click.echo(f'  search it:               {prog} search "QUERY" --archive {name}')
     if summary.get("status") != "finished":
         sys.exit(1)
+    if failed:
+        by_kind: dict[str, int] = {}
+        for f in failed:
+            key = f"{f.fetch_kind} {f.error_kind}"
+            by_kind[key] = by_kind.get(key, 0) + f.count
+        text = ", ".join(f"{key}: {n}" for key, n in sorted(by_kind.items()))
+        click.echo(
+            f"finished with failed fetches ({text}); see `{prog} stats --archive {name}`",
+            err=True,
+        )
+        sys.exit(EXIT_FETCH_ERRORS)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -147,6 +190,34 @@ def main() -> None:
     metavar="NAME=VALUE",
     help="Override a Scrapy/teaserfeed setting (repeatable), e.g. -s DOWNLOAD_DELAY=2.",
 )
+@click.option(
+    "--backfill",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Page every listing N pages deep this run, ignoring stop-at-seen, validators "
+    "(ETag/Last-Modified) and the poll schedule; to fill an archive with older news.",
+)
+@click.option(
+    "--reset",
+    "reset_sites",
+    multiple=True,
+    metavar="SITE",
+    help="Forget SITE's listing state (validators, teaser hashes, schedule) before crawling "
+    "(repeatable); its articles stay archived.",
+)
+@click.option(
+    "--redis",
+    "redis_url",
+    metavar="URL",
+    help=f"Run as one worker of a crawl shared through Redis ({REDIS_METAVAR}): items go "
+    "to Redis for `teaserfeed ingest`; the archive is only read.",
+)
+@click.option(
+    "--reconcile",
+    is_flag=True,
+    help="With --redis: first re-queue the articles of archived teasers that never arrived "
+    "(e.g. a killed worker held them); reads --archive.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def crawl(
     sites: tuple[str, ...],
@@ -154,13 +225,26 @@ def crawl(
     url: str | None,
     archive_path: Path,
     overrides: tuple[str, ...],
+    backfill: int | None,
+    reset_sites: tuple[str, ...],
+    redis_url: str | None,
+    reconcile: bool,
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
 
-    Exit status: 0 when the run finished (fetch errors are listed in the summary),
-    1 when it did not finish, 2 for a usage or configuration error, 75 when another
-    crawl is writing the same archive (try again later).
+    With --redis URL this process is one worker of a crawl shared by any number of
+    workers on any machines (same sites file): they split one frontier and never fetch
+    a page twice; `teaserfeed ingest --redis URL` writes their items into the archive.
+    A worker exits when the shared frontier stayed empty for 30 s
+    (-s TEASERFEED_REDIS_IDLE_CLOSE=SECONDS); exit status 0 when it finished.
+
+    Exit status: 0 when the run finished and nothing failed that should not have; 3 when
+    it finished but fetches failed: a listing page (any error), or an article through a
+    timeout, DNS or connection error, a 5xx or 429, a bot wall, a backed-off site, a
+    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls and limits
+    do not count); 1 when the run crashed or was interrupted (not finished); 2 for a usage
+    or configuration error; 75 when another crawl is writing the same archive (try again).
     """
     try:
         if url:
@@ -174,7 +258,19 @@ def crawl(
     settings: dict[str, Any] = dict(_parse_settings(overrides))
     if verbose:
         settings.setdefault("LOG_LEVEL", "INFO")
+    if backfill:
+        settings["TEASERFEED_BACKFILL"] = backfill
+    if redis_url:
+        crawl_worker(configs, redis_url, archive_path, settings, reconcile=reconcile)
+        return
+    if reconcile:
+        fail("--reconcile is for --redis workers; a crawl without --redis resumes by itself")
     _check_archive_writable(archive_path)
+    if reset_sites:
+        with opened(archive_path) as archive:
+            for name in reset_sites:
+                removed = archive.reset_site(name)
+                click.echo(f"reset site {name!r}: forgot the state of {removed} listing URLs")
     started = time.monotonic()
     run_id = run_crawl(configs, archive_path, settings)
     _after_crawl(archive_path, run_id, time.monotonic() - started)
@@ -426,6 +522,7 @@ def serve(archive_file: Path, host: str, port: int) -> None:
 
 main.add_command(diff)
 main.add_command(stats)
+main.add_command(ingest)
 main.add_command(clusters)
 main.add_command(reextract)
 main.add_command(sites)

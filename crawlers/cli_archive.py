@@ -17,6 +17,7 @@ from archive import (
     NotFoundError,
     SiteHealth,
 )
+from archive.health import FailureCount, fetch_failures
 from crawlers.cliutil import archive_option, fail, opened
 
 __all__ = ["clusters", "diff", "stats"]
@@ -100,11 +101,13 @@ def stats(
 ) -> None:
     """Per site: teasers found and new articles in its latest run against the average of the
     runs before, the share of new articles with title, body, date and author, and fetch
-    errors by kind. A site is flagged when its latest run found 0 teasers or a field's
-    completeness fell sharply.
+    errors by kind; then the failed fetches of each site's latest run by kind, with an
+    example URL and message. A site is flagged when its latest run found 0 teasers, a
+    field's completeness fell sharply, or it was backed off after repeated failures.
     """
     with opened(archive_path) as archive:
         health = archive.health(trailing=trailing)
+        failures = fetch_failures(archive.db)
         totals = _totals(archive)
         try:
             per_day = archive.articles_per_day(site=site, since=since, until=until)
@@ -112,11 +115,17 @@ def stats(
             fail(str(exc))
             return
     if as_json:
-        click.echo(json.dumps([h.as_dict() for h in health], ensure_ascii=False, indent=2))
+        rows = [
+            {**h.as_dict(), "failures": [f.as_dict() for f in failures if f.site == h.site]}
+            for h in health
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         click.echo(totals)
         click.echo("")
         for line in _table(health):
+            click.echo(line)
+        for line in _failure_lines(failures):
             click.echo(line)
         flagged = [(h.site, flag) for h in health for flag in h.flags]
         click.echo("")
@@ -212,6 +221,24 @@ def _table(health: list[SiteHealth]) -> list[str]:
             f"{_average(h.articles_trailing):>6} {shares[0]:>5} {shares[1]:>5} {shares[2]:>5} "
             f"{shares[3]:>6}  {errors or '-'}"
         )
+    return lines
+
+
+def _failure_lines(failures: list[FailureCount]) -> list[str]:
+    # per site: each error kind with its count and one example, latest run
+    if not failures:
+        return []
+    lines = ["", "failed fetches in each site's latest run (kind, count, an example):"]
+    site: str | None = None
+    for f in failures:
+        if f.site != site:
+            site = f.site
+            lines.append(f"  {site or '(no site)'} (run {f.run_id})")
+        status = f" {f.status}" if f.status is not None else ""
+        what = f"{f.fetch_kind} {f.error_kind}{status}"
+        lines.append(f"    {what:<28} {f.count:>5}  {f.example_url}")
+        if f.example_error:
+            lines.append(f"    {'':<28} {'':>5}  {f.example_error[:100]}")
     return lines
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import base64
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from crawlers.article import Article
 from crawlers.listing import Teaser
 
 __all__ = ["ArticleItem", "FetchItem", "TeaserItem"]
+
+
+def _base64(value: bytes | None) -> str | None:
+    """Bytes as base64 text, for exporters that write JSON, CSV or XML."""
+    return None if value is None else base64.b64encode(value).decode("ascii")
 
 
 @dataclass
@@ -43,7 +49,8 @@ class ArticleItem(Article):
     final_url: str = ""
     fetched_at: str = ""
     status: int = 200
-    html: bytes | None = None
+    # raw page bytes; Scrapy feed exports (`-o items.jl`, scrapyd's items_dir) get base64
+    html: bytes | None = field(default=None, metadata={"serializer": _base64})
     # the charset the page was decoded with (HTTP header, BOM or <meta>), kept with the HTML
     encoding: str | None = None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from copy import deepcopy
 from dataclasses import dataclass
 
 from lxml import etree
@@ -17,7 +18,15 @@ from crawlers.autodetect import (
     wordish,
 )
 from crawlers.sites import SiteConfig
-from crawlers.textutil import absolute_http_url, clean_text, is_read_more, strip_read_more
+from crawlers.textutil import (
+    MAX_PAGE_CHARS,
+    absolute_http_url,
+    bound_tree,
+    clean_text,
+    is_read_more,
+    over_bounds,
+    strip_read_more,
+)
 
 __all__ = ["Teaser", "extract_next_page", "extract_teasers", "find_next_page", "find_teasers"]
 
@@ -141,6 +150,7 @@ def extract_teasers(sel: Selector, url: str, config: SiteConfig | None = None) -
     Selector mode when the config has `teaser` (and mode "selectors"): fields without a
     selector are read from the block the way the automatic mode reads them.
     """
+    sel = _bounded(sel, url)
     if config is None or not config.selector_mode or config.teaser is None:
         return _auto_teasers(sel, url, config)
     pattern = config.url_pattern
@@ -206,6 +216,7 @@ def _auto_teasers(sel: Selector, url: str, config: SiteConfig | None) -> list[Te
 
 def extract_next_page(sel: Selector, url: str, config: SiteConfig | None = None) -> str | None:
     """The URL of the next listing page (by the config's `next_page` or found), or None."""
+    sel = _bounded(sel, url)
     if config is not None and config.next_page:
         nxt = absolute_http_url(_field(sel, config.next_page), _document_base(sel, url))
         if nxt and nxt.split("#")[0] != url.split("#")[0]:
@@ -222,11 +233,36 @@ def _selector(html: str | bytes, url: str) -> Selector | None:
     try:
         if isinstance(html, bytes):
             # Decoded as Scrapy decodes responses: BOM, then <meta charset>, else UTF-8.
-            _, html = html_to_unicode(None, html)
-        return Selector(text=html, base_url=url, type="html")
+            _, html = html_to_unicode(None, html[: MAX_PAGE_CHARS * 4])
+        if len(html) > MAX_PAGE_CHARS:
+            logger.warning(
+                "listing page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
+            )
+            html = html[:MAX_PAGE_CHARS]
+        sel = Selector(text=html, base_url=url, type="html")
     except Exception as exc:  # lxml refuses some inputs outright; report, never raise
         logger.warning("could not parse listing page %s: %s", url, exc)
         return None
+    if isinstance(sel.root, etree._Element):
+        _bound(sel.root, url)  # our own tree: cut in place
+    return sel
+
+
+def _bound(root: etree._Element, url: str) -> str | None:
+    cut = bound_tree(root)
+    if cut is not None:
+        logger.warning("listing page %s is too large: %s", url, cut)
+    return cut
+
+
+def _bounded(sel: Selector, url: str) -> Selector:
+    """The page itself, or a copy cut to the size bounds (the caller's tree stays whole)."""
+    root = sel.root
+    if not isinstance(root, etree._Element) or not over_bounds(root):
+        return sel
+    copy = deepcopy(root)
+    _bound(copy, url)
+    return Selector(root=copy, base_url=url, type="html")
 
 
 def find_teasers(html: str | bytes, url: str, config: SiteConfig | None = None) -> list[Teaser]:

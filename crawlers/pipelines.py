@@ -9,8 +9,9 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 
+from archive import ArchiveError, ArchiveLockedError
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.writer import ArchiveWriter, Source
 
@@ -52,7 +53,13 @@ class ArchivePipeline:
         """Start the writer: it registers the sites and opens a run."""
         configs = getattr(self.crawler.spider, "site_configs", [])
         sources = [Source(c.name, c.start_urls, c.as_dict()) for c in configs]
-        self.run_id = self.writer.start(sources)
+        try:
+            self.run_id = self.writer.start(sources)
+        except ArchiveError as exc:
+            # e.g. another crawl holds the archive (scrapyd, `scrapy crawl`): say so, no trace
+            logger.error("%s", exc)
+            reason = "archive_locked" if isinstance(exc, ArchiveLockedError) else "archive_error"
+            raise CloseSpider(reason) from None
         self.crawler.stats.set_value("teaserfeed/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:

@@ -6,9 +6,16 @@ BOT_NAME = "teaserfeed"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
 
-# Identify ourselves; users set TEASERFEED_CONTACT_URL to a page about their crawl.
+
+def user_agent(contact_url: str) -> str:
+    """teaserfeed's User-Agent, naming a page about the crawl (and how to reach its owner)."""
+    return f"teaserfeed/0.1 (+{contact_url})"
+
+
+# Identify ourselves; users set TEASERFEED_CONTACT_URL to a page about their crawl (the
+# User-Agent follows it unless USER_AGENT itself is set).
 TEASERFEED_CONTACT_URL = "https://github.com/teaserfeed/teaserfeed"
-USER_AGENT = f"teaserfeed/0.1 (+{TEASERFEED_CONTACT_URL})"
+USER_AGENT = user_agent(TEASERFEED_CONTACT_URL)
 
 ROBOTSTXT_OBEY = True
 DOWNLOAD_DELAY = 1.0
@@ -19,7 +26,7 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
-DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_TIMEOUT = 20  # a news page that takes longer is retried, then recorded as timeout
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
 RETRY_TIMES = 2
@@ -46,8 +53,27 @@ ITEM_PIPELINES = {
 TEASERFEED_ARCHIVE = "news.db"
 # The site configuration file for `-a site=NAME`.
 TEASERFEED_SITES = "sites.toml"
-# Articles already in the archive are not fetched again (revisits come later).
+# Incremental crawling: the archive is the seen-store. Articles already archived are not
+# fetched again unless a revisit is due (steps after first seen; "never" turns it off;
+# a site's `revisit = [...]` overrides it). Set SKIP_KNOWN to False to refetch everything.
 TEASERFEED_SKIP_KNOWN = True
+TEASERFEED_REVISIT = "1h,6h,24h,3d,7d"
+TEASERFEED_MAX_REVISITS = 500  # per site and run
+# Paging stops at a listing page where this fraction of the teasers is archived (0: never).
+TEASERFEED_STOP_AT_SEEN = 1.0
+# > 0: page every listing this deep, ignoring stop-at-seen, validators and schedule.
+TEASERFEED_BACKFILL = 0
+# Listings are fetched with If-None-Match / If-Modified-Since; a 304 or an unchanged set of
+# teasers ends that listing for the run. Unchanged (or failing) listings wait
+# LISTING_BACKOFF, then twice as long each time, up to LISTING_MAX_INTERVAL.
+TEASERFEED_CONDITIONAL = True
+TEASERFEED_LISTING_BACKOFF = "5m"
+TEASERFEED_LISTING_MAX_INTERVAL = "6h"
+# Teasers whose article never arrived (a killed run, a timeout) are fetched again, this many
+# per site and run.
+TEASERFEED_MAX_RECOVER = 1000
+# The crawl's clock as ISO 8601 (tests and simulations only); empty: the real time.
+TEASERFEED_NOW = ""
 # Keep each article page's raw HTML (compressed) for re-extraction.
 TEASERFEED_STORE_HTML = True
 # Items are written in transactions of at most this many items.
@@ -57,3 +83,48 @@ TEASERFEED_WRITE_QUEUE = 1000
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+
+
+# ---- Polite and robust fetching (crawlers/middlewares/, error kinds in crawlers/failures.py)
+DOWNLOADER_MIDDLEWARES = {
+    # a backed-off site's requests are dropped before anything else (even robots.txt)
+    "crawlers.middlewares.CircuitBreakerMiddleware": 90,
+    # Scrapy 2.19's robots.txt middleware lets through requests that waited for a host's
+    # robots.txt alongside the first one; this subclass makes every one of them obey it
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawlers.middlewares.robotstxt.RobotsTxtMiddleware": 100,
+    # after RobotsTxtMiddleware (100), whose robots_parsed signal it reads
+    "crawlers.middlewares.CrawlDelayMiddleware": 110,
+    # replaces Scrapy's RetryMiddleware: same RETRY_* settings, but waits between tries
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # responses pass from high to low numbers: after decompression (590), before retries
+    "crawlers.middlewares.PaywallMiddleware": 582,
+    "crawlers.middlewares.BotWallMiddleware": 585,
+    "crawlers.middlewares.EmptyBodyMiddleware": 587,
+    # before RedirectMiddleware (600)
+    "crawlers.middlewares.RedirectGuardMiddleware": 610,
+}
+SPIDER_MIDDLEWARES = {
+    "crawlers.middlewares.PageLimitMiddleware": 950,
+    "crawlers.middlewares.TeaserLimitMiddleware": 960,
+}
+# robots.txt Crawl-delay raises a host's delay, up to this many seconds.
+TEASERFEED_MAX_CRAWL_DELAY = 60.0
+# Retries (RETRY_TIMES of them) wait TEASERFEED_RETRY_BACKOFF s, doubling each time up to
+# TEASERFEED_RETRY_BACKOFF_MAX, with jitter; a 429/503 Retry-After is honoured, but one
+# longer than TEASERFEED_MAX_RETRY_AFTER is not waited for (the fetch is recorded failed).
+TEASERFEED_RETRY_BACKOFF = 2.0
+TEASERFEED_RETRY_BACKOFF_MAX = 60.0
+TEASERFEED_MAX_RETRY_AFTER = 120.0
+# a fetch that failed after its retries is recorded in `fetches`; no ERROR line for it
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
+# A 200 page at most this big that looks like a challenge page is recorded as bot_wall.
+TEASERFEED_CHALLENGE_MAX_BYTES = 50_000
+# This many failed fetches in a row (timeouts, connection errors, 5xx/429, bot walls) back a
+# site off for the rest of the run (0: never).
+TEASERFEED_SITE_MAX_FAILURES = 10
+# Teasers (and article requests) taken from one listing page, requests per site and run
+# (0: no limit); what goes beyond is dropped and recorded once as error kind `limit`.
+TEASERFEED_MAX_TEASERS_PER_PAGE = 500
+TEASERFEED_MAX_PAGES_PER_SITE = 10_000

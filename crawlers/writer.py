@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import Archive, ArchiveError, ArchiveLock, open_archive
+from archive import Archive, ArchiveError, ArchiveLock, ArticleOutcome, open_archive
 
 __all__ = ["ArchiveWriter", "Source"]
 
@@ -132,8 +132,39 @@ class ArchiveWriter:
                 stopping = True
                 batch = [b for b in batch if b is not _STOP]
             with archive.transaction():
+                articles: list[Mapping[str, Any]] = []
                 for kind, data in batch:
+                    if kind == "article":
+                        articles.append(data)
+                        continue
+                    # a teaser may name an article queued before it: store those first
+                    self._store_articles(archive, store, articles)
+                    articles = []
                     self._store_one(store, kind, data)
+                self._store_articles(archive, store, articles)
+
+    def _store_articles(
+        self,
+        archive: Archive,
+        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        articles: Sequence[Mapping[str, Any]],
+    ) -> None:
+        # a run of articles in one call; a bad one among them is found item by item
+        if not articles:
+            return
+        try:
+            outcomes = archive.upsert_articles(articles, self.run_id)
+        except ArchiveError:
+            for data in articles:
+                self._store_one(store, "article", data)
+            return
+        for outcome in outcomes:
+            self._count_article(outcome)
+
+    def _count_article(self, outcome: ArticleOutcome) -> None:
+        self.counts[f"articles_{outcome.status}"] += 1
+        if outcome.merged:
+            self.counts["articles_merged"] += 1
 
     def _store_one(
         self, store: Mapping[str, Callable[[Mapping[str, Any]], Any]], kind: str, data: Any
@@ -148,6 +179,4 @@ class ArchiveWriter:
         if kind == "teaser":
             self.counts[f"teasers_{outcome}"] += 1
         elif kind == "article":
-            self.counts[f"articles_{outcome.status}"] += 1
-            if outcome.merged:
-                self.counts["articles_merged"] += 1
+            self._count_article(outcome)

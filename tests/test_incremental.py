@@ -103,6 +103,7 @@ async def test_new_teasers_fetch_only_the_new_pages_and_articles(
         assert summary["requests"] == len(paths)
         assert store.article(server.url + new[0].path).title == new[0].title
     assert len(paths) < len(full_paths) / 10
+    assert not [p for _, p, _ in server.requests if p.startswith("/private/")]  # robots.txt
 
     # three minutes later nothing changed: two 304s; Science (unchanged once) is not due yet
     third, paths = await _run(server, configs, archive, T0 + timedelta(minutes=18))
@@ -247,3 +248,34 @@ async def test_failing_listing_is_backed_off(tmp_path: Path) -> None:
             _, paths = await _run(demo, configs, archive, T0 + timedelta(minutes=minutes))
             assert len(paths) == expected, minutes
     assert _rows(archive, "select failures, last_error_kind from listings") == [(3, "http_4xx")]
+
+
+def test_site_delay_concurrency_and_contact_url() -> None:
+    from scrapy.crawler import Crawler
+    from scrapy.settings import Settings
+
+    from crawlers.spiders.teasers import TeaserSpider
+    from tests.conftest import PROJECT_SETTINGS
+
+    configs = list(
+        parse_sites(
+            '[sites.slow]\nstart_urls = ["https://slow.example.org/news/"]\n'
+            'feeds = ["https://feeds.example.org/slow.xml"]\ndelay = 7.5\nconcurrency = 1\n'
+            '[sites.fast]\nstart_urls = ["https://fast.example.org/"]\n'
+        ).values()
+    )
+    settings = {**PROJECT_SETTINGS, "TEASERFEED_CONTACT_URL": "https://me.example.net/crawl"}
+    # the spider is made before the crawler's settings freeze, as in a real crawl
+    crawler = Crawler(TeaserSpider, Settings(settings))
+    TeaserSpider.from_crawler(crawler, configs=configs)
+    slot = {"delay": 7.5, "concurrency": 1}
+    assert crawler.settings.getdict("DOWNLOAD_SLOTS") == {
+        "slow.example.org": slot,
+        "feeds.example.org": slot,
+    }
+    assert crawler.settings["USER_AGENT"] == "teaserfeed/0.1 (+https://me.example.net/crawl)"
+    # a USER_AGENT given outright wins
+    crawler = Crawler(TeaserSpider, Settings(settings))
+    crawler.settings.set("USER_AGENT", "my-bot/1.0", priority="cmdline")
+    TeaserSpider.from_crawler(crawler, configs=configs)
+    assert crawler.settings["USER_AGENT"] == "my-bot/1.0"

@@ -73,3 +73,33 @@ def test_an_unusable_archive_fails_at_start(tmp_path: Path) -> None:
     with pytest.raises(ArchiveFileError, match=r"notes\.db"):
         writer.start([SOURCE])
     assert bad.read_text() == "these are my notes, not a database"
+
+
+def test_a_bad_article_in_a_batch_loses_only_itself(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path), batch_size=50)
+    run_id = writer.start([SOURCE])
+    body = "Words of the {} story, told at some length for the archive."
+    for i in range(5):
+        article: dict[str, object] = {
+            "source": "site",
+            "url": f"https://news.example.org/a/{i}/",
+            "title": f"Story {i}",
+            "body": body.format(i),
+        }
+        if i == 2:
+            article["images"] = "not a list"
+        writer.put("article", article)
+    writer.put("teaser", _teaser(4))  # names an article queued before it
+    writer.close("finished", {})
+    assert writer.counts == {"articles_new": 4, "store_errors": 1, "teasers_new": 1}
+    assert "could not store a article (https://news.example.org/a/2/)" in caplog.text
+    with open_archive(path) as archive:
+        assert archive.run_summary(run_id)["articles_new"] == 4
+        assert [a.title for a in archive.articles(order="id")] == [
+            "Story 0", "Story 1", "Story 3", "Story 4"
+        ]  # fmt: skip
+        linked = archive.article("https://news.example.org/a/4").teasers
+        assert [t.title for t in linked] == ["Headline number 4"]

@@ -25,6 +25,7 @@ from crawlers.feeds import parse_feed
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
+from crawlers.settings import user_agent
 from crawlers.sites import SiteConfig, load_sites, select_sites
 
 __all__ = ["TeaserSpider"]
@@ -42,6 +43,14 @@ def _teaser_hash(teasers: Sequence[Teaser]) -> str:
     """A fingerprint of what a listing shows: its main teasers' links and headlines, in order."""
     blob = "\n".join(f"{t.url}\t{t.title or ''}" for t in teasers if t.region == "main")
     return hashlib.sha256(blob.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+def _requested_url(response: Response) -> str:
+    """The URL the spider asked for, before any redirect (fetch rows and state use it)."""
+    redirects = response.meta.get("redirect_urls")
+    if redirects:
+        return str(redirects[0])
+    return response.request.url if response.request else response.url
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -106,7 +115,17 @@ class TeaserSpider(Spider):
             raise CloseSpider(str(exc)) from None
 
     def _apply_site_politeness(self) -> None:
-        """Per-site `delay`/`concurrency` become download-slot settings of the site's hosts."""
+        """Per-site `delay`/`concurrency` become download-slot settings of the site's hosts.
+
+        The user agent names TEASERFEED_CONTACT_URL unless USER_AGENT was set outright.
+        """
+        if self.settings.frozen:
+            return
+        contact = self.settings.get("TEASERFEED_CONTACT_URL")
+        if contact and self.settings.getpriority("USER_AGENT") == self.settings.getpriority(
+            "BOT_NAME"
+        ):
+            self.settings.set("USER_AGENT", user_agent(str(contact)), priority="spider")
         slots: dict[str, Any] = dict(self.settings.getdict("DOWNLOAD_SLOTS"))
         for config in self.site_configs:
             wanted = {
@@ -120,7 +139,7 @@ class TeaserSpider(Spider):
                 host = urlsplit(url).hostname
                 if host:
                     slots[host] = {**slots.get(host, {}), **wanted}
-        if slots and not self.settings.frozen:
+        if slots:
             self.settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     # ---- clock and settings ---------------------------------------------------------
@@ -285,7 +304,7 @@ class TeaserSpider(Spider):
             extra["error_kind"] = flagged
             extra["error"] = response.meta.get("tf_error") or flagged
         return FetchItem(
-            url=response.request.url if response.request else response.url,
+            url=_requested_url(response),
             kind=kind,
             source=response.meta.get("tf_site"),
             status=response.status,
@@ -300,7 +319,7 @@ class TeaserSpider(Spider):
         self, response: Response, kind: str, *, changed: bool | None, **extra: Any
     ) -> FetchItem:
         """The fetch record of a listing/feed/sitemap, with its validators and next due time."""
-        url = response.request.url if response.request else response.url
+        url = _requested_url(response)
         state = self.states.get(url)
         unchanged = 0 if changed or state is None else state.unchanged + 1
         wait = listing_interval(
@@ -349,7 +368,7 @@ class TeaserSpider(Spider):
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
         page = int(response.meta.get("tf_page", 1))
         fresh = config.name in self.fresh_sites
-        url = response.request.url if response.request else response.url
+        url = _requested_url(response)
         digest = _teaser_hash(teasers)
         state = self.states.get(url)
         changed = fresh or state is None or state.teaser_hash != digest
@@ -388,7 +407,7 @@ class TeaserSpider(Spider):
                 response, kind, error_kind="parse", error=f"not a feed or sitemap ({result.kind})"
             )
             return
-        url = response.request.url if response.request else response.url
+        url = _requested_url(response)
         digest = _teaser_hash(result.teasers) if result.teasers else None
         state = self.states.get(url)
         fresh = config.name in self.fresh_sites
@@ -448,7 +467,7 @@ class TeaserSpider(Spider):
         self.crawler.stats.inc_value("teaserfeed/articles_extracted")
         yield self._fetch(response, "article")
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
-        request_url = response.request.url if response.request else response.url
+        request_url = _requested_url(response)
         yield ArticleItem.from_article(
             article,
             source=config.name,
@@ -469,10 +488,11 @@ class TeaserSpider(Spider):
         logger.info(
             "%s %s: %s", meta.get("tf_kind", "request"), getattr(request, "url", "?"), message
         )
+        url = str((meta.get("redirect_urls") or [getattr(request, "url", "")])[0])
         fetch_kind = str(meta.get("tf_kind", "other"))
         extra: dict[str, Any] = {}
         if request is not None and fetch_kind in ("listing", "feed", "sitemap"):
-            state = self.states.get(request.url)
+            state = self.states.get(url)
             wait = listing_interval(
                 0,
                 (state.failures if state else 0) + 1,
@@ -481,7 +501,7 @@ class TeaserSpider(Spider):
             )
             extra = {"page": meta.get("tf_page"), "next_due": due_at(self.now(), wait)}
         yield FetchItem(
-            url=request.url if request is not None else "",
+            url=url,
             kind=fetch_kind,
             source=meta.get("tf_site"),
             status=status,
