@@ -66,7 +66,7 @@ async def test_new_teasers_fetch_only_the_new_pages_and_articles(
     server: DemoServer, tmp_path: Path
 ) -> None:
     archive, configs = tmp_path / "news.db", _configs(server)
-    full, full_paths = await _run(server, configs, archive, T0)
+    _, full_paths = await _run(server, configs, archive, T0)
     site = server.site
     listings = [p for p in full_paths if p in site.listing_paths]
     assert sorted(listings) == sorted(site.listing_paths)  # a first run pages every section
@@ -188,8 +188,7 @@ async def test_backfill_and_reset(server: DemoServer, tmp_path: Path) -> None:
     # the robots-blocked teaser on page 2 is unknown again, and again not requested
     assert _rows(
         archive,
-        "select url, error_kind from fetches "
-        f"where run_id = {run.run_id} and status is not 200",
+        f"select url, error_kind from fetches where run_id = {run.run_id} and status is not 200",
     ) == [(server.url + server.site.special.robots_blocked, "robots")]
     with open_archive(archive) as store:
         assert store.reset_site("demo-news") == 9
@@ -204,13 +203,9 @@ async def test_backfill_and_reset(server: DemoServer, tmp_path: Path) -> None:
 async def test_feeds_and_sitemaps_feed_the_same_path(server: DemoServer, tmp_path: Path) -> None:
     archive = tmp_path / "news.db"
     base = server.url
-    text = (
-        "[sites.demo-feeds]\n"
-        f'feeds = ["{base}/rss.xml"]\n'
-        f'sitemaps = ["{base}/sitemap.xml"]\n'
-    )
+    text = f'[sites.demo-feeds]\nfeeds = ["{base}/rss.xml"]\nsitemaps = ["{base}/sitemap.xml"]\n'
     configs = list(parse_sites(text).values())
-    run, paths = await _run(server, configs, archive, T0)
+    _, paths = await _run(server, configs, archive, T0)
     # the sitemap index names itself and the news sitemap; the loop is not followed
     assert paths.count("/sitemap.xml") == 1
     assert paths.count("/sitemap-news.xml") == 1
@@ -242,7 +237,9 @@ async def test_feeds_and_sitemaps_feed_the_same_path(server: DemoServer, tmp_pat
 @deferred_f_from_coro_f
 async def test_failing_listing_is_backed_off(tmp_path: Path) -> None:
     with serve_demo() as demo:
-        configs = list(parse_sites(f'[sites.gone]\nstart_urls = ["{demo.url}/no-such/"]\n').values())
+        configs = list(
+            parse_sites(f'[sites.gone]\nstart_urls = ["{demo.url}/no-such/"]\n').values()
+        )
         archive = tmp_path / "news.db"
         for minutes, expected in ((0, 1), (1, 0), (6, 1), (10, 0), (16, 1)):
             _, paths = await _run(demo, configs, archive, T0 + timedelta(minutes=minutes))

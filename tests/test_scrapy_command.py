@@ -33,7 +33,11 @@ def test_locked_archive_closes_the_spider_without_a_traceback(
     archive = tmp_path / "news.db"
     with ArchiveLock(archive):
         result = _scrapy(
-            "-a", f"url={demo_server.url}/world/", "-s", f"TEASERFEED_ARCHIVE={archive}", cwd=tmp_path
+            "-a",
+            f"url={demo_server.url}/world/",
+            "-s",
+            f"TEASERFEED_ARCHIVE={archive}",
+            cwd=tmp_path,
         )
     assert result.returncode == 0
     assert "Traceback" not in result.stderr
