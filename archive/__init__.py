@@ -11,6 +11,7 @@ from .errors import (
     NotFoundError,
     SearchSyntaxError,
 )
+from .integrity import CheckReport, check_archive
 from .lock import ArchiveLock, lock_holder
 from .metadata import datasette_metadata, datasette_metadata_path, write_datasette_metadata
 from .pages import StoredPage
@@ -38,6 +39,7 @@ __all__ = [
     "ArchiveLockedError",
     "ArticleOutcome",
     "ArticleVersion",
+    "CheckReport",
     "Cluster",
     "ClusterMember",
     "InvalidFilterError",
@@ -51,6 +53,7 @@ __all__ = [
     "StoredArticle",
     "StoredPage",
     "StoredTeaser",
+    "check_archive",
     "clean_url",
     "content_hash",
     "datasette_metadata",

@@ -345,7 +345,7 @@ def _word_bytes(text: str) -> list[bytes]:
     return words
 
 
-@functools.lru_cache(maxsize=1 << 16)
+@functools.lru_cache(maxsize=1 << 13)
 def _split_piece(piece: bytes) -> tuple[bytes, ...]:
     # a run of letters, digits and other characters: "café", "“quoted", "東京"
     found = _TOKEN.findall(piece.decode("utf-8", "surrogatepass"))

@@ -22,11 +22,13 @@ from . import crawlstate as _crawlstate
 from . import export as _export
 from . import health as _health
 from . import history as _history
+from . import integrity as _integrity
 from . import pages as _pages
 from . import search as _search
 from .crawlstate import ListingState
 from .dedup import content_hash, normalize_url, teaser_key
 from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundError
+from .integrity import CheckReport
 from .pages import StoredPage
 from .records import (
     ArticleOutcome,
@@ -623,6 +625,10 @@ class Archive:
         with self._writing():
             return _clusters.recluster(self.db)
 
+    def check(self, *, fts: bool = True) -> CheckReport:
+        """Check the file: SQLite integrity, foreign keys, the full-text index against articles."""
+        return _integrity.check_connection(self.db.conn, self.path, fts=fts, readonly=self.readonly)
+
     def health(self, *, trailing: int = 5) -> list[SiteHealth]:
         """Per site: its latest run against the average of the `trailing` runs before, flagged."""
         return _health.site_health(self.db, trailing=trailing)
@@ -692,7 +698,7 @@ class Archive:
         if self.readonly:
             raise ArchiveError(f"{self.path} was opened read-only")
         try:
-            with self.db.atomic():
+            with self.db.atomic() if self.db.conn.in_transaction else _immediate(self.db):
                 yield
         except sqlite3.IntegrityError as error:
             # e.g. a run_id that names no run; the write is rolled back, the archive intact
@@ -899,7 +905,6 @@ class Archive:
             [article_id, *keys],
         )
 
-
     def upsert_articles(
         self, articles: Iterable[Mapping[str, Any]], run_id: int | None = None
     ) -> list[ArticleOutcome]:
@@ -1011,6 +1016,28 @@ class Archive:
             f"UPDATE runs SET {', '.join(f'{name} = {name} + ?' for name in names)} WHERE id = ?",
             [*(counts[name] for name in names), run_id],
         )
+
+
+@contextmanager
+def _immediate(db: Database) -> Iterator[None]:
+    """A write transaction that takes the write lock first, waiting up to busy_timeout.
+
+    A plain (deferred) BEGIN reads first; when another process commits before this one's
+    first write, SQLite cannot upgrade the stale read and fails at once with "database is
+    locked", without waiting: a crawl and a reextract writing together hit exactly that.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.conn.rollback()
+        raise
+    try:
+        db.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
+
 
 # ---- opening ----------------------------------------------------------------------
 

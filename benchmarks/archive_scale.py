@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,11 @@ def _plain_db(path: Path, sample: dict[str, Any]) -> Database:
     return db
 
 
+def _insert_plain(db: Database, rows: list[dict[str, Any]]) -> None:
+    with db.conn:  # one transaction per batch, as the archive's
+        db.table("articles").insert_all(rows, batch_size=len(rows))
+
+
 class Timer:
     """Wall and CPU seconds of the timed sections only."""
 
@@ -113,20 +119,14 @@ def ingest(
     started = time.perf_counter()
     for start in range(0, count, batch):
         rows = list(corpus.articles(min(batch, count - start), start))
-        result = ours.run(lambda rows=rows: archive.upsert_articles(rows, run_id))
+        result = ours.run(partial(archive.upsert_articles, rows, run_id))
         for outcome in result:
             outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
         if plain_path is not None:
             plain_rows = [_plain_row(row) for row in rows]
             if plain_db is None:
                 plain_db = _plain_db(plain_path, plain_rows[0])
-            table = plain_db.table("articles")
-
-            def plain_insert(plain_rows: list[dict[str, Any]] = plain_rows) -> None:
-                with plain_db.conn:  # type: ignore[union-attr]
-                    table.insert_all(plain_rows, batch_size=batch)
-
-            plain.run(plain_insert)
+            plain.run(partial(_insert_plain, plain_db, plain_rows))
         done = start + len(rows)
         if done % step == 0 or done == count:
             window = done - last["n"]
@@ -205,61 +205,59 @@ def queries(corpus: Corpus, path: Path, count: int, rounds: int, seed: int) -> d
     archive = open_archive(path, readonly=True)
     results: dict[str, Any] = {}
 
-    def timed(name: str, calls: list[Callable[[], Any]]) -> None:
-        for call in calls[:3]:  # warm the page cache once
-            call()
+    def timed(name: str, call: Callable[..., Any], calls: list[dict[str, Any]]) -> None:
+        for kwargs in calls[:3]:  # warm the page cache once
+            call(**kwargs)
         samples, sizes = [], []
-        for call in calls:
+        for kwargs in calls:
             started = time.perf_counter()
-            found = call()
+            found = call(**kwargs)
             samples.append(time.perf_counter() - started)
             sizes.append(len(found))
         results[name] = {**_percentiles(samples), "mean_results": statistics.mean(sizes)}
         figures = results[name]
         print(f"  {name:<42} p50 {figures['p50_ms']:>8.2f} ms   p95 {figures['p95_ms']:>8.2f} ms")
 
-    def words(band: str, n: int) -> list[str]:
+    def word(band: str) -> str:
         low, high = WORD_BANDS[band]
-        return [corpus.word(rng.randrange(low, min(high, len(corpus.vocabulary)))) for _ in range(n)]
+        return corpus.word(rng.randrange(low, min(high, len(corpus.vocabulary))))
 
-    years = list(range(2019, 2027))
+    def year() -> str:
+        return str(rng.randrange(2019, 2027))
+
+    def latest(**kwargs: Any) -> list[Any]:
+        return list(archive.articles(limit=20, **kwargs))
+
     for band in WORD_BANDS:
         timed(
             f"search {band} word, ranked + snippets",
-            [lambda w=w: archive.search(w, limit=20) for w in words(band, rounds)],
+            archive.search,
+            [{"query": word(band)} for _ in range(rounds)],
         )
     timed(
         "search two medium words (AND)",
-        [
-            lambda a=a, b=b: archive.search(f"{a} {b}", limit=20)
-            for a, b in zip(words("medium", rounds), words("medium", rounds), strict=True)
-        ],
+        archive.search,
+        [{"query": f"{word('medium')} {word('medium')}"} for _ in range(rounds)],
     )
     for band in ("rare", "medium"):
-        timed(
-            f"search {band} word + site + year",
-            [
-                lambda w=w, s=rng.choice(SITES), y=rng.choice(years): archive.search(
-                    w, limit=20, site=s, since=str(y), until=str(y)
-                )
-                for w in words(band, rounds)
-            ],
-        )
-    timed(
-        "latest 20 of a site",
-        [lambda s=rng.choice(SITES): list(archive.articles(site=s, limit=20)) for _ in range(rounds)],
-    )
-    timed(
-        "latest 20 of a site in a month",
-        [
-            lambda s=rng.choice(SITES), y=rng.choice(years), m=rng.randint(1, 12): list(
-                archive.articles(site=s, since=f"{y}-{m:02d}", until=f"{y}-{m:02d}", limit=20)
+        calls = []
+        for _ in range(rounds):
+            when = year()
+            calls.append(
+                {"query": word(band), "site": rng.choice(SITES), "since": when, "until": when}
             )
-            for _ in range(rounds)
-        ],
+        timed(f"search {band} word + site + year", archive.search, calls)
+    timed("latest 20 of a site", latest, [{"site": rng.choice(SITES)} for _ in range(rounds)])
+    calls = []
+    for _ in range(rounds):
+        month = f"{year()}-{rng.randint(1, 12):02d}"
+        calls.append({"site": rng.choice(SITES), "since": month, "until": month})
+    timed("latest 20 of a site in a month", latest, calls)
+    timed(
+        "near-duplicates of one article",
+        archive.near_duplicates,
+        [{"key": rng.randint(1, count)} for _ in range(rounds * 4)],
     )
-    ids = [rng.randint(1, count) for _ in range(rounds * 4)]
-    timed("near-duplicates of one article", [lambda i=i: archive.near_duplicates(i) for i in ids])
     archive.close()
     return results
 

@@ -54,7 +54,7 @@ class Corpus:
                 if len(words) >= vocabulary:
                     break
         # frequent words tend to be short, as in real text; ties broken at random
-        noise = {word: self._random.random() * 6 for word in words}
+        noise = {word: self._random.random() * 6 for word in sorted(words)}
         self.vocabulary: list[str] = sorted(words, key=lambda word: len(word) + noise[word])
         weights = 1.0 / np.arange(1, vocabulary + 1) ** zipf
         self.probabilities = weights / weights.sum()

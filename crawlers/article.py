@@ -37,6 +37,7 @@ from crawlers.textutil import (
     absolute_http_url,
     bound_tree,
     clean_text,
+    limit_attributes,
     scrub_controls,
 )
 
@@ -711,8 +712,8 @@ def extract_from_tree(
     article = Article(url=url)
     cut = None
     try:
+        cut = bound_tree(root)  # first: the control-character pass then reads less
         scrub_controls(root)
-        cut = bound_tree(root)
         if cut is not None:
             logger.warning("article page %s is too large: %s", url, cut)
         _extract(root, url, config, rules, article)
@@ -889,7 +890,7 @@ def extract_article(
             logger.warning(
                 "article page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
             )
-        data = html[:MAX_PAGE_CHARS].encode("utf-8", "surrogatepass")
+        data = limit_attributes(html[:MAX_PAGE_CHARS]).encode("utf-8", "surrogatepass")
         root = lxml.html.document_fromstring(data, parser=_UTF8_PARSER)
     except Exception as exc:  # empty or unparseable documents
         logger.warning("could not parse article page %s: %s", url, exc)

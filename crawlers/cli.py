@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -17,6 +18,7 @@ import click
 from archive import (
     Archive,
     ArchiveError,
+    ArchiveFileError,
     ArchiveLockedError,
     InvalidFilterError,
     NotFoundError,
@@ -26,7 +28,7 @@ from archive import (
     write_datasette_metadata,
 )
 from archive.health import fetch_failures
-from crawlers.cli_archive import clusters, diff, stats
+from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
@@ -489,23 +491,39 @@ def export(
     click.echo(f"exported {count} articles", err=True)
 
 
-@main.command(short_help="Open an archive in datasette with teaserfeed's metadata.")
+@main.command(short_help="Browse an archive in datasette (read-only) with teaserfeed's metadata.")
 @click.argument("archive_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
-def serve(archive_file: Path, host: str, port: int) -> None:
-    """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries)."""
+@click.option(
+    "--metadata",
+    "extra_metadata",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Your own datasette metadata (JSON or YAML, e.g. more canned queries), merged "
+    "over teaserfeed's.",
+)
+def serve(archive_file: Path, host: str, port: int, extra_metadata: Path | None) -> None:
+    """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries).
+
+    The archive is served read-only: datasette reads it as it changes (a crawl may write
+    it meanwhile) and every write through datasette, a writable canned query included,
+    fails.
+    """
     try:
         import datasette  # noqa: F401
     except ImportError:
         fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
     if not archive_file.exists():
         fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
-    with opened(archive_file):
-        pass  # brings an older archive up to the current schema before datasette reads it
+    _upgrade_if_older(archive_file)
+    from crawlers.datasette_readonly import register
+
+    register([archive_file])
     with tempfile.TemporaryDirectory() as tmp:
         metadata = Path(tmp) / "metadata.json"
         write_datasette_metadata(archive_file, metadata)
+        if extra_metadata is not None:
+            _merge_metadata(metadata, extra_metadata)
         from datasette.cli import cli as datasette_cli
 
         # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
@@ -520,10 +538,45 @@ def serve(archive_file: Path, host: str, port: int) -> None:
         )  # fmt: skip
 
 
+def _upgrade_if_older(path: Path) -> None:
+    """Open the archive read-only; only an older schema is upgraded (the one write)."""
+    try:
+        open_archive(path, readonly=True).close()
+        return
+    except ArchiveFileError as exc:
+        if "older schema" not in exc.reason:
+            fail(str(exc))
+    with opened(path):
+        pass  # brings an older archive up to the current schema before datasette reads it
+
+
+def _merge_metadata(ours: Path, theirs: Path) -> None:
+    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
+    try:
+        extra = yaml.safe_load(theirs.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        fail(f"{theirs}: cannot read datasette metadata: {exc}")
+    if not isinstance(extra, dict):
+        fail(f"{theirs}: datasette metadata must be a mapping (databases:, title:, …)")
+    merged = _deep_merge(json.loads(ours.read_text(encoding="utf-8")), extra)
+    ours.write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in extra.items():
+        old = result.get(key)
+        result[key] = (
+            _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return result
+
+
 main.add_command(diff)
 main.add_command(stats)
 main.add_command(ingest)
 main.add_command(clusters)
+main.add_command(check)
 main.add_command(reextract)
 main.add_command(sites)
 

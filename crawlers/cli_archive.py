@@ -1,4 +1,4 @@
-"""Research commands over an archive: `teaserfeed diff`, `stats` and `clusters`."""
+"""Commands over an archive: `teaserfeed diff`, `stats`, `clusters` and `check`."""
 
 from __future__ import annotations
 
@@ -13,14 +13,16 @@ import click
 from archive import (
     Archive,
     ArchiveError,
+    ArchiveFileError,
     InvalidFilterError,
     NotFoundError,
     SiteHealth,
+    check_archive,
 )
 from archive.health import FailureCount, fetch_failures
 from crawlers.cliutil import archive_option, fail, opened
 
-__all__ = ["clusters", "diff", "stats"]
+__all__ = ["check", "clusters", "diff", "stats"]
 
 _REMOVED = re.compile(r"\[-(.*?)-\]", re.DOTALL)
 _ADDED = re.compile(r"\{\+(.*?)\+\}", re.DOTALL)
@@ -178,6 +180,37 @@ def clusters(archive_path: Path, limit: int, as_json: bool) -> None:
         click.echo(f"cluster {cluster.id}: {cluster.size} articles")
         for member in cluster.members:
             click.echo(f"  {member.article_id:>6}  {member.source}  {member.url}")
+
+
+@click.command(short_help="Check the archive file: integrity, foreign keys, full-text index.")
+@archive_option
+@click.option(
+    "--no-fts", "skip_fts", is_flag=True, help="Skip the full-text index check (slow on big files)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check(archive_path: Path, skip_fts: bool, as_json: bool) -> None:
+    """Check an archive file without changing it: SQLite's integrity_check and
+    foreign_key_check, the full-text index against the articles (FTS5 integrity-check,
+    in a transaction that is rolled back) and the number of articles against the number
+    of indexed documents.
+
+    Exit status: 0 when every check passed, 1 when one found a problem (each is named),
+    2 when the file is missing or not a teaserfeed archive.
+    """
+    if not archive_path.exists():
+        fail(f"{archive_path}: no such archive; give its path with --archive")
+    try:
+        report = check_archive(archive_path, fts=not skip_fts)
+    except ArchiveFileError as exc:
+        fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+    if not report.ok:
+        sys.exit(1)
 
 
 # ---- helpers ----------------------------------------------------------------------

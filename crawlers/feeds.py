@@ -34,7 +34,11 @@ class FeedResult:
 
 
 def _local(tag: object) -> str:
-    return etree.QName(tag).localname.lower() if isinstance(tag, str) else ""
+    # not etree.QName: it raises on the "media:thumbnail" a recovering parser leaves for a
+    # prefix the feed never declared
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2].rpartition(":")[2].lower()
 
 
 def _child(el: etree._Element, *names: str) -> etree._Element | None:

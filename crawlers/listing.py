@@ -24,6 +24,7 @@ from crawlers.textutil import (
     bound_tree,
     clean_text,
     is_read_more,
+    limit_attributes,
     over_bounds,
     strip_read_more,
 )
@@ -239,7 +240,7 @@ def _selector(html: str | bytes, url: str) -> Selector | None:
                 "listing page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
             )
             html = html[:MAX_PAGE_CHARS]
-        sel = Selector(text=html, base_url=url, type="html")
+        sel = Selector(text=limit_attributes(html), base_url=url, type="html")
     except Exception as exc:  # lxml refuses some inputs outright; report, never raise
         logger.warning("could not parse listing page %s: %s", url, exc)
         return None

@@ -89,23 +89,25 @@ def reextract(
     stats = ReextractStats()
     pages = archive.stored_pages(before_version=since, source=source)
     while chunk := list(itertools.islice(pages, _BATCH)):
+        # extracted before the transaction: the write lock is held for the writes only,
+        # not for seconds of parsing while a crawl waits to store its items
+        extracted = [(page, _extract(page, site_configs.get(page.source), rules)) for page in chunk]
         with archive.transaction():
-            for page in chunk:
-                _one(archive, page, site_configs.get(page.source), rules, stats)
+            for page, article in extracted:
+                _store(archive, page, article, stats)
         if progress is not None:
             progress(stats)
     return stats
 
 
-def _one(
-    archive: Archive,
-    page: StoredPage,
-    config: SiteConfig | None,
-    rules: Sequence[CleanupRule] | None,
-    stats: ReextractStats,
-) -> None:
+def _extract(
+    page: StoredPage, config: SiteConfig | None, rules: Sequence[CleanupRule] | None
+) -> Article:
+    return extract_article(_decode(page), page.url, config, rules=rules)
+
+
+def _store(archive: Archive, page: StoredPage, article: Article, stats: ReextractStats) -> None:
     stats.pages += 1
-    article = extract_article(_decode(page), page.url, config, rules=rules)
     if not article.body:
         stats.skipped += 1
     elif archive.update_extraction(page.article_id, _fields(article)):

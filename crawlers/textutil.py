@@ -11,11 +11,13 @@ __all__ = [
     "MAX_PAGE_CHARS",
     "MAX_PAGE_ELEMENTS",
     "MAX_PAGE_TEXT",
+    "MAX_TAG_ATTRIBUTES",
     "READ_MORE_RE",
     "absolute_http_url",
     "bound_tree",
     "clean_text",
     "is_read_more",
+    "limit_attributes",
     "over_bounds",
     "scrub_controls",
     "strip_read_more",
@@ -124,7 +126,7 @@ def scrub_controls(root: etree._Element) -> int:
     An HTML parser keeps them, but lxml raises on any text written back that holds one, so
     dropping an element whose tail has one (as cleanup does) would fail the whole page.
     """
-    if not _XML_INVALID_RE.search(root.xpath("string()")):
+    if not _XML_INVALID_RE.search(str(root.xpath("string()"))):
         return 0  # the common case: one pass in C over the text
     changed = 0
     for el in root.iter():
@@ -141,10 +143,16 @@ def scrub_controls(root: etree._Element) -> int:
 # per extractor. Real pages stay far below: the 181 AEB article pages have at most 1,709
 # elements and 416 k characters of text. Past the bounds a page is cut as if its download
 # had stopped there, which keeps each call under about a second.
-MAX_PAGE_ELEMENTS = 20_000
+MAX_PAGE_ELEMENTS = 10_000
 MAX_PAGE_TEXT = 1_000_000
-# markup is cut before parsing at this many characters (parsing costs ~15 ms per MB)
-MAX_PAGE_CHARS = 8_000_000
+# markup is cut before parsing at this many characters, Scrapy's DOWNLOAD_MAXSIZE in our
+# settings (parsing costs ~15 ms per MB)
+MAX_PAGE_CHARS = 20_000_000
+# libxml2 checks each attribute of a tag against all before it: 40,000 attributes on one
+# tag took 3.4 s to parse, 200,000 more than a minute. No real tag has a thousand.
+MAX_TAG_ATTRIBUTES = 1_000
+_LONG_TAG_RE = re.compile(rf"<[A-Za-z][^<>]{{{3 * MAX_TAG_ATTRIBUTES},}}")
+_ATTRIBUTE_RE = re.compile(r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?""")
 
 
 def bound_tree(
@@ -155,9 +163,14 @@ def bound_tree(
     """Cut a parsed page in place to its first `max_elements` elements and `max_text`
     characters of text, in document order; the reason, or None when it was within both.
     """
-    if not over_bounds(root, max_elements, max_text):
-        return None
     elements, text = _size(root)
+    if elements <= max_elements and text <= max_text:
+        return None  # the common case, counted in C
+    # inline scripts and styles (megabytes of app state on some sites) are never content:
+    # they go first, so that the article after them survives
+    dropped = _drop_code(root)
+    if dropped and not over_bounds(root, max_elements, max_text):
+        return f"script and style text dropped: {dropped:,} of {text:,} characters"
     count = used = 0
     for el in root.iter():
         if isinstance(el.tag, str):
@@ -180,6 +193,15 @@ def bound_tree(
     )
 
 
+def _drop_code(root: etree._Element) -> int:
+    dropped = 0
+    for el in root.iter("script", "style"):
+        if el.text and (el.get("type") or "").strip().lower() != "application/ld+json":
+            dropped += len(el.text)
+            el.text = None
+    return dropped
+
+
 def over_bounds(
     root: etree._Element, max_elements: int = MAX_PAGE_ELEMENTS, max_text: int = MAX_PAGE_TEXT
 ) -> bool:
@@ -189,7 +211,12 @@ def over_bounds(
 
 
 def _size(root: etree._Element) -> tuple[int, int]:
-    return int(root.xpath("count(descendant-or-self::*)")), len(root.xpath("string()"))
+    count = root.xpath("count(descendant-or-self::*)")
+    text = root.xpath("string-length(.)")
+    return (
+        int(count) if isinstance(count, float) else 0,
+        int(text) if isinstance(text, float) else 0,
+    )
 
 
 def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
@@ -203,5 +230,19 @@ def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
             parent.remove(sibling)
         node.tail = None
         node = parent
-    if not keep and el is not root and el.getparent() is not None:
-        el.getparent().remove(el)
+    parent = el.getparent()
+    if not keep and el is not root and parent is not None:
+        parent.remove(el)
+
+
+def limit_attributes(html: str) -> str:
+    """The markup with every start tag cut to its first MAX_TAG_ATTRIBUTES attributes."""
+    return _LONG_TAG_RE.sub(_cut_tag, html)
+
+
+def _cut_tag(match: re.Match[str]) -> str:
+    tag = match[0]
+    for number, attribute in enumerate(_ATTRIBUTE_RE.finditer(tag), 1):
+        if number == MAX_TAG_ATTRIBUTES:
+            return tag[: attribute.end()]
+    return tag

@@ -1,0 +1,114 @@
+"""Archive.upsert_articles: a batch stores exactly what upsert_article would, one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archive import Archive, InvalidItemError, open_archive
+from tests.test_archive_clusters import text
+from tests.test_archive_store import assert_integrity, make_article
+
+# every table a stored article writes to, compared row by row
+TABLES = (
+    "articles",
+    "article_urls",
+    "article_versions",
+    "article_minhash",
+    "minhash_bands",
+    "images",
+    "removed",
+    "pages",
+    "teasers",
+)
+
+
+def _items() -> list[dict[str, Any]]:
+    story, other = text("story", 200), text("other", 200)
+    edited = story.replace("council", "councillors", 3)
+    return [
+        make_article("https://n.org/a", title="A", body=story, html=b"<p>a</p>",
+                     images=[{"url": "https://n.org/a.jpg", "caption": "A photo"}],
+                     removed=[{"rule": "newsletter", "text": "Sign up"}]),
+        make_article("https://n.org/b", title="B", body=other),
+        # a near-copy under another URL: same cluster as a
+        make_article("https://mirror.example/a-copy", title="A", body=edited,
+                     fetched_at="2026-01-01T01:00:00+00:00"),
+        # b again, under another URL naming b as its canonical URL: merged into b
+        make_article("https://n.org/amp/b", canonical_url="https://n.org/b",
+                     title="B", body=other, fetched_at="2026-01-01T02:00:00+00:00"),
+        # a revised: a new version, the old one kept
+        make_article("https://n.org/a", title="A, revised", body=story + " Update follows.",
+                     html="<p>a2</p>", fetched_at="2026-01-02T00:00:00+00:00"),
+        # a page whose canonical URL is a fourth, unseen URL of c
+        make_article("https://n.org/c?page=1", canonical_url="https://n.org/c", title="C",
+                     body=text("third", 150), fetched_at="2026-01-03T00:00:00+00:00"),
+        # too short to be signed
+        make_article("https://n.org/d", title="D", body="Short."),
+    ]  # fmt: skip
+
+
+def _dump(store: Archive) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        table: sorted(store.db.execute(f"SELECT * FROM [{table}]").fetchall(), key=repr)
+        for table in TABLES
+    }
+
+
+def _filled(path: Path, batch: bool) -> tuple[Archive, list[Any], int]:
+    store = open_archive(path)
+    run_id = store.start_run(["demo"])
+    store.upsert_teaser(
+        {"source": "demo", "listing_url": "https://n.org/", "url": "https://n.org/c", "title": "C"},
+        run_id,
+    )
+    if batch:
+        outcomes = store.upsert_articles(_items(), run_id)
+    else:
+        outcomes = [store.upsert_article(item, run_id) for item in _items()]
+    return store, outcomes, run_id
+
+
+def test_a_batch_stores_what_single_upserts_store(tmp_path: Path) -> None:
+    single, single_outcomes, run_a = _filled(tmp_path / "single.db", batch=False)
+    batch, batch_outcomes, run_b = _filled(tmp_path / "batch.db", batch=True)
+    with single, batch:
+        assert batch_outcomes == single_outcomes
+        assert [o.status for o in batch_outcomes] == [
+            "new", "new", "new", "unchanged", "updated", "new", "new"
+        ]  # fmt: skip
+        assert [o.merged for o in batch_outcomes] == [
+            False,
+            False,
+            False,
+            True,
+            False,
+            False,
+            False,
+        ]
+        assert _dump(batch) == _dump(single)
+        assert batch.run_summary(run_b) == single.run_summary(run_a)
+        assert batch.run_summary(run_b)["articles_new"] == 5
+        assert batch.run_summary(run_b)["articles_merged"] == 1
+        a = batch.article("https://n.org/a")
+        assert a.cluster_id == batch.article("https://mirror.example/a-copy").cluster_id == a.id
+        assert [v.title for v in batch.versions(a.id)] == ["A", "A, revised"]
+        assert batch.page(a.id) == b"<p>a2</p>"
+        assert [t.title for t in batch.article("https://n.org/c").teasers] == ["C"]
+        assert [hit.title for hit in batch.search("councillors")] == ["A"]
+        assert_integrity(batch)
+
+
+def test_a_bad_item_rolls_the_whole_batch_back(tmp_path: Path) -> None:
+    with open_archive(tmp_path / "news.db") as store:
+        items = _items()
+        items[3] = {**items[3], "removed": "not a list"}
+        with pytest.raises(InvalidItemError, match="removed"):
+            store.upsert_articles(items)
+        assert store.counts()["articles"] == 0
+        assert store.counts()["article_urls"] == 0
+        assert store.search("councillors") == []
+        assert store.upsert_articles([]) == []
+        assert_integrity(store)
