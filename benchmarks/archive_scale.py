@@ -288,7 +288,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--articles", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=1000, help="articles per transaction")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="articles per transaction (the writer's default)"
+    )
     parser.add_argument("--keep", type=Path, help="keep the archive at this path")
     parser.add_argument("--no-plain", action="store_true", help="skip the sqlite-utils reference")
     parser.add_argument("--rounds", type=int, default=100, help="queries per kind")

@@ -881,15 +881,14 @@ def extract_article(
     rules: Sequence[CleanupRule] | None = None,
 ) -> Article:
     """Extract an article from HTML without Scrapy or network; never raises on bad HTML."""
+    size, unit = len(html), "bytes" if isinstance(html, bytes) else "characters"
+    cut = size > MAX_PAGE_CHARS
+    if cut:
+        logger.warning("article page %s is too large: cut at %d %s", url, MAX_PAGE_CHARS, unit)
     try:
         if isinstance(html, bytes):
             # the same charset detection as Scrapy's: BOM, then <meta charset>, then UTF-8
-            _, html = html_to_unicode(None, html[: MAX_PAGE_CHARS * 4])
-        cut = len(html) > MAX_PAGE_CHARS
-        if cut:
-            logger.warning(
-                "article page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
-            )
+            _, html = html_to_unicode(None, html[:MAX_PAGE_CHARS])
         data = limit_attributes(html[:MAX_PAGE_CHARS]).encode("utf-8", "surrogatepass")
         root = lxml.html.document_fromstring(data, parser=_UTF8_PARSER)
     except Exception as exc:  # empty or unparseable documents
@@ -897,6 +896,6 @@ def extract_article(
         return Article(url=url)
     article = extract_from_tree(root, url, config, rules=rules)
     if cut:
-        text = f"page cut at {MAX_PAGE_CHARS:,} characters of markup (it had {len(html):,})"
+        text = f"page cut at {MAX_PAGE_CHARS:,} of its {size:,} {unit}"
         article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=text))
     return article

@@ -231,15 +231,13 @@ def extract_next_page(sel: Selector, url: str, config: SiteConfig | None = None)
 
 
 def _selector(html: str | bytes, url: str) -> Selector | None:
+    if len(html) > MAX_PAGE_CHARS:
+        logger.warning("listing page %s is too large: cut at %d", url, MAX_PAGE_CHARS)
+        html = html[:MAX_PAGE_CHARS]
     try:
         if isinstance(html, bytes):
             # Decoded as Scrapy decodes responses: BOM, then <meta charset>, else UTF-8.
-            _, html = html_to_unicode(None, html[: MAX_PAGE_CHARS * 4])
-        if len(html) > MAX_PAGE_CHARS:
-            logger.warning(
-                "listing page %s is too large: cut at %d characters", url, MAX_PAGE_CHARS
-            )
-            html = html[:MAX_PAGE_CHARS]
+            _, html = html_to_unicode(None, html)
         sel = Selector(text=limit_attributes(html), base_url=url, type="html")
     except Exception as exc:  # lxml refuses some inputs outright; report, never raise
         logger.warning("could not parse listing page %s: %s", url, exc)

@@ -142,11 +142,13 @@ def scrub_controls(root: etree._Element) -> int:
 # 12 ms per 1,000 words of text on one core); a 20 MB page (DOWNLOAD_MAXSIZE) took 5 to 12 s
 # per extractor. Real pages stay far below: the 181 AEB article pages have at most 1,709
 # elements and 416 k characters of text. Past the bounds a page is cut as if its download
-# had stopped there, which keeps each call under about a second.
+# had stopped there. The bound this buys: under 2 s of CPU per extractor call on one core
+# (benchmarks/mutation.py: at most 1.3 s, for 100x duplicated bodies; 10,000 paragraphs
+# right at the element bound take 1.2 s).
 MAX_PAGE_ELEMENTS = 10_000
 MAX_PAGE_TEXT = 1_000_000
-# markup is cut before parsing at this many characters, Scrapy's DOWNLOAD_MAXSIZE in our
-# settings (parsing costs ~15 ms per MB)
+# markup is cut before parsing at this many characters (bytes, for bytes): our settings'
+# DOWNLOAD_MAXSIZE, so a crawled page is never cut here (parsing costs ~5-15 ms per MB)
 MAX_PAGE_CHARS = 20_000_000
 # libxml2 checks each attribute of a tag against all before it: 40,000 attributes on one
 # tag took 3.4 s to parse, 200,000 more than a minute. No real tag has a thousand.
