@@ -3,6 +3,7 @@
 from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
+    ArchiveBusyError,
     ArchiveError,
     ArchiveFileError,
     ArchiveLockedError,
@@ -33,6 +34,7 @@ __all__ = [
     "RUN_SUMMARY_KEYS",
     "SCHEMA_VERSION",
     "Archive",
+    "ArchiveBusyError",
     "ArchiveError",
     "ArchiveFileError",
     "ArchiveLock",

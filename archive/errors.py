@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "ArchiveBusyError",
     "ArchiveError",
     "ArchiveFileError",
     "ArchiveLockedError",
@@ -67,4 +68,16 @@ class ArchiveLockedError(ArchiveError):
         super().__init__(
             f"{path} is locked by a running {what} ({who}{since}); "
             "wait for it to finish, or stop that process"
+        )
+
+
+class ArchiveBusyError(ArchiveError):
+    """Another connection held SQLite's write lock for longer than the busy timeout."""
+
+    def __init__(self, path: str, seconds: float) -> None:
+        self.path = path
+        self.seconds = seconds
+        super().__init__(
+            f"{path}: another process kept the archive locked for writing for over "
+            f"{seconds:g} s; nothing was written by this call, try again when it has finished"
         )

@@ -27,7 +27,13 @@ from . import pages as _pages
 from . import search as _search
 from .crawlstate import ListingState
 from .dedup import content_hash, normalize_url, teaser_key
-from .errors import ArchiveError, ArchiveFileError, InvalidItemError, NotFoundError
+from .errors import (
+    ArchiveBusyError,
+    ArchiveError,
+    ArchiveFileError,
+    InvalidItemError,
+    NotFoundError,
+)
 from .integrity import CheckReport
 from .pages import StoredPage
 from .records import (
@@ -1026,7 +1032,14 @@ def _immediate(db: Database) -> Iterator[None]:
     first write, SQLite cannot upgrade the stale read and fails at once with "database is
     locked", without waiting: a crawl and a reextract writing together hit exactly that.
     """
-    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        path = db.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+        waited = db.execute("PRAGMA busy_timeout").fetchone()[0] / 1000
+        raise ArchiveBusyError(path, waited) from error
     try:
         yield
     except BaseException:

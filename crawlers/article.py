@@ -34,14 +34,18 @@ from crawlers.cleanup import (
 from crawlers.sites import SiteConfig
 from crawlers.textutil import (
     MAX_PAGE_CHARS,
+    MAX_TAG_ATTRIBUTES,
     absolute_http_url,
     bound_tree,
     clean_text,
+    has_oversized_tags,
     limit_attributes,
     scrub_controls,
 )
 
 __all__ = [
+    "ATTRIBUTES_CUT",
+    "ATTRIBUTE_LIMIT_RULE",
     "EXTRACTOR_VERSION",
     "SIZE_LIMIT_RULE",
     "Article",
@@ -52,6 +56,11 @@ __all__ = [
 
 # the `removed` rule that records a page cut to the extractor's size bounds
 SIZE_LIMIT_RULE = "limit:page-size"
+ATTRIBUTE_LIMIT_RULE = "limit:attributes"
+# recorded on an article whose page had tags cut by textutil.limit_attributes
+ATTRIBUTES_CUT = Removal(
+    rule=ATTRIBUTE_LIMIT_RULE, text=f"tags cut to their first {MAX_TAG_ATTRIBUTES:,} attributes"
+)
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
 EXTRACTOR_VERSION = "2.0"
@@ -889,7 +898,9 @@ def extract_article(
         if isinstance(html, bytes):
             # the same charset detection as Scrapy's: BOM, then <meta charset>, then UTF-8
             _, html = html_to_unicode(None, html[:MAX_PAGE_CHARS])
-        data = limit_attributes(html[:MAX_PAGE_CHARS]).encode("utf-8", "surrogatepass")
+        html = html[:MAX_PAGE_CHARS]
+        many_attributes = has_oversized_tags(html)
+        data = limit_attributes(html).encode("utf-8", "surrogatepass")
         root = lxml.html.document_fromstring(data, parser=_UTF8_PARSER)
     except Exception as exc:  # empty or unparseable documents
         logger.warning("could not parse article page %s: %s", url, exc)
@@ -898,4 +909,6 @@ def extract_article(
     if cut:
         text = f"page cut at {MAX_PAGE_CHARS:,} of its {size:,} {unit}"
         article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=text))
+    if many_attributes:
+        article.removed.append(ATTRIBUTES_CUT)
     return article

@@ -16,6 +16,7 @@ __all__ = [
     "absolute_http_url",
     "bound_tree",
     "clean_text",
+    "has_oversized_tags",
     "is_read_more",
     "limit_attributes",
     "over_bounds",
@@ -235,6 +236,11 @@ def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
     parent = el.getparent()
     if not keep and el is not root and parent is not None:
         parent.remove(el)
+
+
+def has_oversized_tags(html: str) -> bool:
+    """Whether some start tag is long enough to hold MAX_TAG_ATTRIBUTES attributes."""
+    return _LONG_TAG_RE.search(html) is not None
 
 
 def limit_attributes(html: str) -> str:

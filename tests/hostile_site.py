@@ -59,6 +59,7 @@ EXPECTED: dict[str, Expect] = {
     "/good/2": Expect(word="Brackenlow"),
     "/good/3": Expect(word="Tidewhistle"),
     "/garbage": Expect(word="Knotgrass"),
+    "/attributes": Expect(word="Manyfold"),
     "/nul": Expect(word="Nullbridge"),
     "/charset/cp1251-header": Expect(word="Водоканал"),
     "/charset/cp1251-meta": Expect(word="Пешеходный"),
@@ -203,6 +204,13 @@ def _garbage() -> bytes:
     junk += ["<script>document.write('<p>')</scr" + "ipt>", "<![CDATA[ nothing ]]>"]
     junk += ["<svg><math><style></p></style></math>", "<!-- never closed comment"]
     return (head + "".join(junk)).encode()
+
+
+def _attributes() -> bytes:
+    # 100,000 attributes on one tag: libxml2 checks each against all before it (minutes)
+    attrs = "".join(f' data-a{i}="{i}"' for i in range(100_000))
+    page = _article("Manyfold survey", _prose(17, word="Manyfold"))
+    return page.replace("<article>", f"<article{attrs}>").encode()
 
 
 def _nul() -> bytes:
@@ -537,6 +545,9 @@ class _Handler(BaseHTTPRequestHandler):
     def broken(self, path: str, n: int) -> None:
         self._send(500, "text/html", b"<html><body>Internal error</body></html>")
 
+    def attributes(self, n: int) -> None:
+        self._send(200, "text/html; charset=utf-8", _attributes())
+
     def empty(self, n: int) -> None:
         self._send(200, "text/html; charset=utf-8", b"")
 
@@ -569,6 +580,7 @@ _ROUTES: dict[str, Any] = {
     "/forbidden": _Handler.forbidden,
     "/paywall": _Handler.paywall,
     "/empty": _Handler.empty,
+    "/attributes": _Handler.attributes,
 }
 # prefix -> handler(self, path, attempt); /flaky..., /dead... and /plain... take any suffix,
 # so each test can use paths of its own (the attempt counters are per path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from archive import (
     RUN_SUMMARY_KEYS,
     SCHEMA_VERSION,
     Archive,
+    ArchiveBusyError,
     ArchiveError,
     ArchiveFileError,
     InvalidItemError,
@@ -687,3 +689,24 @@ def test_run_summary_exact_numbers(store: Archive) -> None:
     assert {key: summary2[key] for key in expected2} == expected2
     # run 1's numbers do not drift once later runs touch the same rows
     assert store.run_summary(run1) == summary1
+
+
+def test_a_write_lock_held_past_the_busy_timeout_is_a_clear_error(store: Archive) -> None:
+    store.upsert_article(make_article("https://n.org/a"))
+    store.db.execute("PRAGMA busy_timeout = 200")
+    other = sqlite3.connect(store.path)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ArchiveBusyError) as info:
+            store.upsert_article(make_article("https://n.org/b"))
+    finally:
+        other.rollback()
+        other.close()
+    assert str(store.path) in str(info.value)
+    assert "try again" in str(info.value)
+    assert "0.2 s" in str(info.value)
+    # nothing half-written, and the next write goes through
+    assert [url for (url,) in store.db.execute("SELECT url FROM articles")] == ["https://n.org/a"]
+    store.upsert_article(make_article("https://n.org/b"))
+    urls = sorted(url for (url,) in store.db.execute("SELECT url FROM articles"))
+    assert urls == ["https://n.org/a", "https://n.org/b"]

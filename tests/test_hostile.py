@@ -208,6 +208,21 @@ def test_size_limits(hostile: HostileCrawl) -> None:
     assert "DOWNLOAD_MAXSIZE" in errors["/endless"]
 
 
+def test_tags_with_absurd_attribute_counts_are_cut_and_recorded(hostile: HostileCrawl) -> None:
+    # 100,000 attributes on <article>: parsed as is, libxml2 would stall the crawl
+    (cut,) = rows(
+        hostile.archive,
+        "SELECT r.rule, r.text FROM removed r JOIN articles a ON a.id = r.article_id"
+        " WHERE a.url LIKE '%/attributes' AND r.rule LIKE 'limit:%'",
+    )
+    assert cut == ("limit:attributes", "tags cut to their first 1,000 attributes")
+    assert not rows(
+        hostile.archive,
+        "SELECT a.url FROM removed r JOIN articles a ON a.id = r.article_id"
+        " WHERE r.rule = 'limit:attributes' AND a.url NOT LIKE '%/attributes'",
+    )
+
+
 def test_redirect_messages(hostile: HostileCrawl) -> None:
     def error(path: str) -> str:
         return str(fetches_for(hostile, path)[0][4])

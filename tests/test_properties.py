@@ -356,6 +356,9 @@ def test_tags_with_absurd_attribute_counts_are_cut_before_parsing() -> None:
     assert cut.endswith(">Story one is here</a></li></ul>")
     assert find_teasers(html, "http://example.org/") == find_teasers(cut, "http://example.org/")
     assert limit_attributes(_ARTICLE) == _ARTICLE
+    page = _ARTICLE.replace("<article", "<article " + " ".join(f"d{i}=1" for i in range(5_000)))
+    assert "limit:attributes" in {r.rule for r in extract_article(page, "http://e.org/a").removed}
+    assert not any(r.rule.startswith("limit:") for r in extract_article(_ARTICLE, "").removed)
 
 
 _FEED_TAGS = [

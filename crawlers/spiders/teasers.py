@@ -15,10 +15,11 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
+from scrapy.selector import Selector
 from twisted.python.failure import Failure
 
 from archive import Archive, ArchiveError, ListingState, clean_url, open_archive
-from crawlers.article import extract_from_tree
+from crawlers.article import ATTRIBUTES_CUT, extract_from_tree
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import classify_failure
 from crawlers.feeds import parse_feed
@@ -27,6 +28,7 @@ from crawlers.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.settings import user_agent
 from crawlers.sites import SiteConfig, load_sites, select_sites
+from crawlers.textutil import has_oversized_tags, limit_attributes
 
 __all__ = ["TeaserSpider"]
 
@@ -51,6 +53,16 @@ def _requested_url(response: Response) -> str:
     if redirects:
         return str(redirects[0])
     return response.request.url if response.request else response.url
+
+
+def _page_selector(response: TextResponse) -> tuple[Selector, bool]:
+    """The response's selector, or one over attribute-limited markup (True) if a tag is absurd."""
+    text = response.text
+    if not has_oversized_tags(text):
+        return response.selector, False
+    # libxml2 is quadratic in a tag's attribute count: 10^5 of them would stall the crawl
+    logger.warning("page %s has tags with thousands of attributes: cut", response.url)
+    return Selector(text=limit_attributes(text), base_url=response.url, type="html"), True
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -362,7 +374,7 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "listing", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        selector = response.selector
+        selector, _ = _page_selector(response)
         teasers = extract_teasers(selector, response.url, config)
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
@@ -463,7 +475,10 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "article", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        article = extract_from_tree(response.selector.root, response.url, config)
+        selector, cut = _page_selector(response)
+        article = extract_from_tree(selector.root, response.url, config)
+        if cut:
+            article.removed.append(ATTRIBUTES_CUT)
         self.crawler.stats.inc_value("teaserfeed/articles_extracted")
         yield self._fetch(response, "article")
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
