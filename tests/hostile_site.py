@@ -101,7 +101,8 @@ EXPECTED: dict[str, Expect] = {
 
 def hostile_config(base_url: str, name: str = "hostile", *, big: bool = False) -> Any:
     """The site config for a crawl of the hostile site, read with selectors (deterministic):
-    the front page and the self-linking listing, or (big=True) the 10,000-teaser listing.
+    the front page, the self-linking listing, an entity-bomb feed and a sitemap index that
+    names itself, or (big=True) the 10,000-teaser listing.
 
     The big listing gets a crawl of its own: extracting 10,000 teasers holds the reactor
     for seconds, and downloads in flight meanwhile would time out at a test's short
@@ -117,6 +118,8 @@ def hostile_config(base_url: str, name: str = "hostile", *, big: bool = False) -
         link="h2 a::attr(href)",
         title="h2",
         max_pages=1,
+        feeds=() if big else (f"{base_url}/feeds/bomb.xml",),
+        sitemaps=() if big else (f"{base_url}/sitemap-self.xml",),
     )
 
 
@@ -211,6 +214,32 @@ def _attributes() -> bytes:
     attrs = "".join(f' data-a{i}="{i}"' for i in range(100_000))
     page = _article("Manyfold survey", _prose(17, word="Manyfold"))
     return page.replace("<article>", f"<article{attrs}>").encode()
+
+
+def _entity_bomb_feed(base: str) -> bytes:
+    # "billion laughs": 10 levels of 10 references, 10^9 "lol"s (3 GB) if expanded
+    levels = ['<!ENTITY lol0 "lol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    ]
+    return (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n' + "\n".join(levels) + "\n]>\n"
+        '<rss version="2.0"><channel><title>Bomb</title><item><title>&lol9;</title>'
+        f"<link>{base}/good/feed-item</link><description>&lol9;</description></item>"
+        "</channel></rss>\n"
+    ).encode()
+
+
+def _sitemap(base: str, path: str) -> bytes:
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    ns = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+    if path == "/sitemap-self.xml":  # an index that names itself, and one real sitemap
+        entries = "".join(
+            f"<sitemap><loc>{base}{p}</loc></sitemap>"
+            for p in ("/sitemap-self.xml", "/sitemap-items.xml")
+        )
+        return f"{head}<sitemapindex {ns}>{entries}</sitemapindex>\n".encode()
+    entry = f"<url><loc>{base}/good/sitemap-item</loc></url>"
+    return f"{head}<urlset {ns}>{entry}</urlset>\n".encode()
 
 
 def _nul() -> bytes:
@@ -342,6 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
                 ("/good/from-self", "The one real story"),
             ]
             return self._send(200, "text/html; charset=utf-8", _listing("Self", links))
+        if path == "/feeds/bomb.xml":
+            return self._send(200, "application/rss+xml", _entity_bomb_feed(owner.url))
+        if path in ("/sitemap-self.xml", "/sitemap-items.xml"):
+            return self._send(200, "application/xml", _sitemap(owner.url, path))
         if path == "/big-listing":
             links = ((f"/many/{i}", f"Item {i}") for i in range(1, BIG_LISTING_TEASERS + 1))
             return self._send(200, "text/html; charset=utf-8", _listing("Everything", links))
@@ -412,6 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
             "/good/other-host": "Farharbour",
             "/good/from-self": "Selfsame",
             "/good/short-target": "Ferrydown",
+            "/good/feed-item": "Feedwell",
+            "/good/sitemap-item": "Mapstone",
         }
         word = words.get(path, "Plainfield")
         self._send(200, "text/html; charset=utf-8", _good(path, word, len(path)))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -64,10 +63,9 @@ def test_sitemap_index_lists_children_but_not_itself() -> None:
 
 
 def test_entity_bomb_is_not_expanded() -> None:
-    started = time.perf_counter()
     result = parse_feed(load("entity-bomb.xml"), BASE)
-    assert time.perf_counter() - started < 2
-    # libxml2 refuses the amplification; whatever survives is small
+    # the DOCTYPE is dropped before parsing: the entry survives, its title unexpanded
+    assert [t.url for t in result.teasers] == ["https://news.example.org/bomb/"]
     assert all(len(t.title or "") < 100 for t in result.teasers)
 
 

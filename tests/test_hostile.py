@@ -223,6 +223,37 @@ def test_tags_with_absurd_attribute_counts_are_cut_and_recorded(hostile: Hostile
     )
 
 
+def test_the_entity_bomb_feed_is_read_without_expansion(hostile: HostileCrawl) -> None:
+    # fetched once, read as a feed; its one entry leads to a stored article
+    assert hostile.server.attempts("/feeds/bomb.xml") == 1
+    ((kind, error_kind),) = rows(
+        hostile.archive, "SELECT kind, error_kind FROM fetches WHERE url LIKE '%/feeds/bomb.xml'"
+    )
+    assert (kind, error_kind) == ("feed", None)
+    (body,) = rows(hostile.archive, "SELECT body FROM articles WHERE url LIKE '%/good/feed-item'")[
+        0
+    ]
+    assert "Feedwell" in body
+    # the entry's title and summary were not expanded (10^9 "lol"s would be 3 GB)
+    (longest,) = rows(
+        hostile.archive,
+        "SELECT max(length(coalesce(title, '')) + length(coalesce(excerpt, ''))) FROM teasers"
+        " WHERE listing_url LIKE '%/feeds/bomb.xml'",
+    )[0]
+    assert longest < 1_000
+    assert not rows(
+        hostile.archive, "SELECT id FROM teasers WHERE title || excerpt LIKE '%lollollol%'"
+    )
+
+
+def test_a_sitemap_index_naming_itself_is_read_once(hostile: HostileCrawl) -> None:
+    assert hostile.server.attempts("/sitemap-self.xml") == 1
+    assert hostile.server.attempts("/sitemap-items.xml") == 1
+    assert hostile.server.attempts("/good/sitemap-item") == 1
+    (body,) = rows(hostile.archive, "SELECT body FROM articles WHERE url LIKE '%/sitemap-item'")[0]
+    assert "Mapstone" in body
+
+
 def test_redirect_messages(hostile: HostileCrawl) -> None:
     def error(path: str) -> str:
         return str(fetches_for(hostile, path)[0][4])
