@@ -223,7 +223,7 @@ class _Matcher:
     tags: dict[str, CleanupRule]
     class_names: dict[str, CleanupRule]
     ids: dict[str, CleanupRule]
-    css: tuple[tuple[CleanupRule, CSSSelector], ...]
+    css: tuple[tuple[CleanupRule, XPath], ...]
     classes: re.Pattern[str] | None
     # text patterns by the first letter they can match, and those that can start anywhere
     by_first: dict[str, tuple[tuple[int, str], ...]]
@@ -372,6 +372,23 @@ def _grouped(rules: Sequence[CleanupRule], kind: str) -> str:
     return "|".join(parts)
 
 
+# one step of cssselect's translation of an attribute-only selector ("[hidden]", "[role=x]")
+_ATTRIBUTE_STEP_RE = re.compile(r"descendant-or-self::\*\[(@([\w-]+)(?: = '[^']*')?)\]")
+
+
+def _group_xpath(selectors: Sequence[str]) -> XPath:
+    """The XPath of a selector group; a group of attribute-only selectors is one pass."""
+    compiled = CSSSelector(", ".join(selectors), translator="html")
+    steps = [_ATTRIBUTE_STEP_RE.fullmatch(part) for part in compiled.path.split(" | ")]
+    if not all(steps):
+        return compiled
+    # cssselect makes a union of one whole-tree scan per selector; elements that carry none
+    # of the attributes are skipped by the first, cheap predicate
+    present = " or ".join(sorted({f"@{step[2]}" for step in steps if step}))
+    either = " or ".join(step[1] for step in steps if step)
+    return XPath(f"descendant-or-self::*[{present}][{either}]")
+
+
 @lru_cache(maxsize=64)
 def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
     # audited rules first: page chrome never hides an appeal from the audit
@@ -379,7 +396,7 @@ def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
     tags: dict[str, CleanupRule] = {}
     class_names: dict[str, CleanupRule] = {}
     ids: dict[str, CleanupRule] = {}
-    css: list[tuple[CleanupRule, CSSSelector]] = []
+    css: list[tuple[CleanupRule, XPath]] = []
     for rule in ordered:
         other = []
         for selector in rule.selectors:
@@ -393,7 +410,7 @@ def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
             else:
                 other.append(selector)
         if other:
-            css.append((rule, CSSSelector(", ".join(other), translator="html")))
+            css.append((rule, _group_xpath(other)))
     classes = _grouped(ordered, "classes")
     by_first: dict[str, list[tuple[int, str]]] = {}
     anywhere: list[tuple[int, str]] = []

@@ -142,3 +142,26 @@ def test_hostile_input_returns_empty_article() -> None:
         art = extract_article(junk, URL)
         assert art.url == URL
         assert isinstance(art.body, str)
+
+
+def test_attribute_selector_groups_match_what_cssselect_matches() -> None:
+    import lxml.html
+    from lxml.cssselect import CSSSelector
+
+    from crawlers.cleanup import _group_xpath
+
+    page = lxml.html.fromstring(
+        "<html><body><div role='navigation'><p hidden>a</p></div><div role='main'>b</div>"
+        "<span role='banner' hidden='hidden'>c</span><p data-x='1'>d</p><div>e</div>"
+        "<section role='dialog'><div role='complementary'>f</div></section></body></html>"
+    )
+    group = ["[role=navigation]", "[role=banner]", "[role=dialog]", "[role=complementary]"]
+    group.append("[hidden]")
+    fast = _group_xpath(group)
+    assert fast.path.startswith("descendant-or-self::*[@hidden or @role]")
+    expected = CSSSelector(", ".join(group), translator="html")(page)
+    assert [el.text_content() for el in fast(page)] == ["a", "a", "c", "f", "f"]
+    assert fast(page) == expected
+    # anything but attribute-only selectors keeps cssselect's own translation
+    mixed = _group_xpath(["[hidden]", "div > p"])
+    assert mixed.path == CSSSelector("[hidden], div > p", translator="html").path
