@@ -346,8 +346,13 @@ class Archive:
         until: str | None = None,
         language: str | None = None,
         literal: bool = False,
+        window: int | None = _search.SEARCH_WINDOW,
     ) -> list[SearchHit]:
-        """Full-text search (FTS5 syntax unless literal), best bm25 rank first."""
+        """Full-text search (FTS5 syntax unless literal), best bm25 rank of the newest matches.
+
+        `window` is how many of the newest matches are ranked (default 10,000); None ranks
+        every match (slow for common words in big archives).
+        """
         return _search.search(
             self.db,
             query,
@@ -358,6 +363,7 @@ class Archive:
             until=until,
             language=language,
             literal=literal,
+            window=window,
         )
 
     def articles(

@@ -15,48 +15,52 @@ from tests.test_archive_store import make_article
 @pytest.fixture
 def corpus(tmp_path: Path) -> Iterator[Archive]:
     with open_archive(tmp_path / "news.db") as store, store.transaction():
-        store.upsert_article(
-            make_article(
-                "https://one.org/kazakhstan-votes",
-                source="one",
-                title="Kazakhstan votes",
-                body="Voters in Kazakhstan went to the polls. Kazakhstan's capital was calm. "
-                "Observers said Kazakhstan had prepared well.",
-                published="2024-05-01T10:00:00+02:00",
-            )
-        )
-        store.upsert_article(
-            make_article(
-                "https://two.org/central-asia",
-                source="two",
-                title="Central Asia roundup",
-                body="News from the region: trade, weather, sport and a note on Kazakhstan. "
-                + "Filler sentence about markets and prices. " * 20,
-                published="2024-06-10",
-            )
-        )
-        store.upsert_article(
-            make_article(
-                "https://one.org/steppe",
-                source="one",
-                title="Steppe",
-                lead="A journey across Kazakhstan by train.",
-                body="The café car served tea. The journey took days.",
-                language="de",
-                published=None,
-                fetched_at="2026-02-01T00:00:00+00:00",
-            )
-        )
-        store.upsert_article(
-            make_article(
-                "https://two.org/unrelated",
-                source="two",
-                title="Unrelated",
-                body="Nothing to see here; a story about gardening.",
-                published="2023-01-01",
-            )
-        )
+        _add_articles(store)
         yield store
+
+
+def _add_articles(store: Archive) -> None:
+    store.upsert_article(
+        make_article(
+            "https://one.org/kazakhstan-votes",
+            source="one",
+            title="Kazakhstan votes",
+            body="Voters in Kazakhstan went to the polls. Kazakhstan's capital was calm. "
+            "Observers said Kazakhstan had prepared well.",
+            published="2024-05-01T10:00:00+02:00",
+        )
+    )
+    store.upsert_article(
+        make_article(
+            "https://two.org/central-asia",
+            source="two",
+            title="Central Asia roundup",
+            body="News from the region: trade, weather, sport and a note on Kazakhstan. "
+            + "Filler sentence about markets and prices. " * 20,
+            published="2024-06-10",
+        )
+    )
+    store.upsert_article(
+        make_article(
+            "https://one.org/steppe",
+            source="one",
+            title="Steppe",
+            lead="A journey across Kazakhstan by train.",
+            body="The café car served tea. The journey took days.",
+            language="de",
+            published=None,
+            fetched_at="2026-02-01T00:00:00+00:00",
+        )
+    )
+    store.upsert_article(
+        make_article(
+            "https://two.org/unrelated",
+            source="two",
+            title="Unrelated",
+            body="Nothing to see here; a story about gardening.",
+            published="2023-01-01",
+        )
+    )
 
 
 def ids(hits: list[SearchHit]) -> list[int]:
@@ -119,6 +123,47 @@ def test_limit_and_offset(corpus: Archive) -> None:
     assert corpus.search("kazakhstan", offset=10) == []
     with pytest.raises(ValueError, match="limit"):
         corpus.search("kazakhstan", limit=-1)
+
+
+def test_the_window_ranks_only_the_newest_matches(corpus: Archive) -> None:
+    # "kazakhstan" matches articles 1, 2 and 3; 1 ranks best, 3 is the newest archived
+    assert ids(corpus.search("kazakhstan", window=None))[0] == 1
+    assert ids(corpus.search("kazakhstan", window=3)) == ids(
+        corpus.search("kazakhstan", window=None)
+    )
+    assert set(ids(corpus.search("kazakhstan", window=2, limit=2))) == {2, 3}
+    assert ids(corpus.search("kazakhstan", window=1, limit=1)) == [3]
+    # filters apply before the window: the newest matches of site "one" are 3, then 1
+    assert ids(corpus.search("kazakhstan", site="one", window=1, limit=1)) == [3]
+    assert ids(corpus.search("kazakhstan", site="one", window=2, limit=2)) == [1, 3]
+    assert ids(corpus.search("kazakhstan", site="two", until="2024", window=1, limit=1)) == [2]
+    assert ids(corpus.search("kazakhstan", language="de", window=None)) == [3]
+    # a window smaller than the page, or paging past it, widens it rather than running dry
+    assert len(corpus.search("kazakhstan", window=1)) == 3
+    assert ids(corpus.search("kazakhstan", window=1, limit=1, offset=1)) != []
+    with pytest.raises(ValueError, match="window"):
+        corpus.search("kazakhstan", window=0)
+
+
+def test_cli_search_window_options(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crawlers.cli import main
+
+    path = str(tmp_path / "news.db")
+    with open_archive(path) as store, store.transaction():
+        _add_articles(store)
+    runner = CliRunner()
+    newest = runner.invoke(
+        main, ["search", "kazakhstan", "--archive", path, "-n", "1", "--window", "1"]
+    )
+    assert newest.exit_code == 0, newest.output
+    assert "Steppe" in newest.output
+    assert "Kazakhstan votes" not in newest.output
+    best = runner.invoke(main, ["search", "kazakhstan", "--archive", path, "-n1", "--all-matches"])
+    assert best.exit_code == 0, best.output
+    assert "Kazakhstan votes" in best.output
+    assert "Steppe" not in best.output
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "title:", "co-op", "a NOT", "NEAR("])
