@@ -19,7 +19,7 @@ SNIPPET_TOKENS = 16
 ARTICLE_DATE = "coalesce(a.published, a.first_seen)"
 # bm25 ranks the newest this-many matches (in archive order) unless told to rank them all:
 # ranking costs ~3 µs a match, and a common word matches most of a million articles
-SEARCH_WINDOW = 10_000
+SEARCH_WINDOW = 5_000
 
 # SQLite messages that mean the MATCH expression itself is malformed
 _FTS_SYNTAX_MESSAGES = (

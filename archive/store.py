@@ -350,7 +350,7 @@ class Archive:
     ) -> list[SearchHit]:
         """Full-text search (FTS5 syntax unless literal), best bm25 rank of the newest matches.
 
-        `window` is how many of the newest matches are ranked (default 10,000); None ranks
+        `window` is how many of the newest matches are ranked (default 5,000); None ranks
         every match (slow for common words in big archives).
         """
         return _search.search(

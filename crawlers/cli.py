@@ -393,7 +393,7 @@ def search(
     """Full-text search of the archive; QUERY uses SQLite FTS5 syntax (AND, OR, "phrase", pre*).
 
     Prints ranked hits: title, date, URL and a snippet. Hits are the best bm25 matches
-    among the newest 10,000 matches (by when they were archived; --window, --all-matches).
+    among the newest 5,000 matches (by when they were archived; --window, --all-matches).
     """
     with opened(archive_path) as archive:
         try:
