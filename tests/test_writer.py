@@ -103,3 +103,31 @@ def test_a_bad_article_in_a_batch_loses_only_itself(
         ]  # fmt: skip
         linked = archive.article("https://news.example.org/a/4").teasers
         assert [t.title for t in linked] == ["Headline number 4"]
+
+
+def test_pipeline_records_equal_itemadapter_dicts() -> None:
+    from itemadapter import ItemAdapter
+
+    from crawlers.article import extract_article
+    from crawlers.items import ArticleItem, FetchItem, TeaserItem
+    from crawlers.listing import Teaser
+    from crawlers.pipelines import _record
+
+    html = (
+        "<html><body><nav><a href='/'>Home</a></nav><article><h1>Harbour news</h1>"
+        "<figure><img src='/a.jpg' alt='The quay'><figcaption>The quay at dawn</figcaption>"
+        "</figure>"
+        + "<p>The ferry committee met on Tuesday to discuss the timetable.</p>" * 8
+        + "<p>Share this article</p></article></body></html>"
+    )
+    article = extract_article(html, "https://n.org/harbour")
+    assert article.images
+    assert article.removed
+    item = ArticleItem.from_article(article, source="n", fetched_at="2026-01-01", html=b"<p>")
+    teaser = Teaser("https://n.org/harbour", "Harbour news", "The ferry", None, None, True, 1)
+    others = [
+        TeaserItem.from_teaser(teaser, source="n", listing_url="https://n.org/", seen_at="t"),
+        FetchItem(url="https://n.org/harbour", kind="article", status=200),
+    ]
+    for one in (item, *others):
+        assert _record(one) == ItemAdapter(one).asdict()
