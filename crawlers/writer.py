@@ -10,13 +10,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import Archive, ArchiveError, ArchiveLock, ArticleOutcome, open_archive
+from archive import (
+    Archive,
+    ArchiveBusyError,
+    ArchiveError,
+    ArchiveLock,
+    ArticleOutcome,
+    open_archive,
+)
 
 __all__ = ["ArchiveWriter", "Source"]
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+# a batch waits up to this many busy timeouts (10 s each) for another writer's lock
+BUSY_ATTEMPTS = 30
 
 
 @dataclass(frozen=True)
@@ -131,17 +140,34 @@ class ArchiveWriter:
             if batch[-1] is _STOP or _STOP in batch:
                 stopping = True
                 batch = [b for b in batch if b is not _STOP]
-            with archive.transaction():
-                articles: list[Mapping[str, Any]] = []
-                for kind, data in batch:
-                    if kind == "article":
-                        articles.append(data)
-                        continue
-                    # a teaser may name an article queued before it: store those first
-                    self._store_articles(archive, store, articles)
-                    articles = []
-                    self._store_one(store, kind, data)
+            for attempt in range(1, BUSY_ATTEMPTS + 1):
+                try:
+                    self._store_batch(archive, store, batch)
+                    break
+                except ArchiveBusyError as exc:
+                    # another writer (a reextract, say) held the lock past the busy
+                    # timeout; nothing of the batch was written, so it can simply go again
+                    if attempt == BUSY_ATTEMPTS:
+                        raise
+                    logger.warning("%s (attempt %d of %d)", exc, attempt, BUSY_ATTEMPTS)
+
+    def _store_batch(
+        self,
+        archive: Archive,
+        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        batch: Sequence[Any],
+    ) -> None:
+        with archive.transaction():
+            articles: list[Mapping[str, Any]] = []
+            for kind, data in batch:
+                if kind == "article":
+                    articles.append(data)
+                    continue
+                # a teaser may name an article queued before it: store those first
                 self._store_articles(archive, store, articles)
+                articles = []
+                self._store_one(store, kind, data)
+            self._store_articles(archive, store, articles)
 
     def _store_articles(
         self,

@@ -131,3 +131,33 @@ def test_pipeline_records_equal_itemadapter_dicts() -> None:
     ]
     for one in (item, *others):
         assert _record(one) == ItemAdapter(one).asdict()
+
+
+def test_a_batch_waits_for_another_writers_lock_and_loses_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+    import time
+
+    import archive.store
+
+    monkeypatch.setattr(archive.store, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path), batch_size=50)
+    writer.start([SOURCE])
+    other = sqlite3.connect(path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # a reextract holding the write lock for ~0.5 s
+    released = threading.Timer(0.5, other.rollback)
+    released.start()
+    started = time.monotonic()
+    for i in range(20):
+        writer.put("teaser", _teaser(i))
+    writer.close("finished", {})
+    released.join()
+    other.close()
+    assert time.monotonic() - started >= 0.5  # it did wait for the lock
+    assert writer.counts == {"teasers_new": 20}
+    assert "locked for writing" in caplog.text
+    assert "could not store" not in caplog.text
+    with open_archive(path) as store:
+        assert store.db.execute("SELECT count(*) FROM teasers").fetchone()[0] == 20
