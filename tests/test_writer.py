@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -141,6 +142,7 @@ def test_a_batch_waits_for_another_writers_lock_and_loses_nothing(
 
     import archive.store
 
+    caplog.set_level(logging.WARNING, logger="crawlers.writer")
     monkeypatch.setattr(archive.store, "BUSY_TIMEOUT_MS", 100)
     path = tmp_path / "news.db"
     writer = ArchiveWriter(str(path), batch_size=50)
