@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,25 +111,41 @@ _SHARDS = [
 
 
 @st.composite
-def tag_soup(draw: st.DrawFn, depth: int = 0) -> str:
-    """Random, often broken, HTML: nested tags with hostile attributes and shards."""
+def markup_soup(
+    draw: st.DrawFn,
+    tags: Sequence[str],
+    shards: Sequence[str],
+    attributes: st.SearchStrategy[str],
+    width: int,
+    max_depth: int,
+    text_size: int,
+    depth: int = 0,
+) -> str:
+    """Random, often broken, markup: nested tags with hostile attributes, text and shards."""
     parts = []
-    for _ in range(draw(st.integers(0, 5 if depth < 3 else 0))):
+    for _ in range(draw(st.integers(0, width if depth < max_depth else 0))):
         kind = draw(st.integers(0, 4))
         if kind == 0:
-            parts.append(draw(st.text(max_size=30)))
+            parts.append(draw(st.text(max_size=text_size)))
         elif kind == 1:
-            parts.append(draw(st.sampled_from(_SHARDS)))
+            parts.append(draw(st.sampled_from(shards)))
         else:
-            tag = draw(st.sampled_from(_TAGS))
-            attributes = draw(
-                st.lists(st.tuples(st.sampled_from(_ATTRIBUTES), _VALUES), max_size=3)
+            tag = draw(st.sampled_from(tags))
+            attrs = draw(attributes)
+            inner = draw(
+                markup_soup(tags, shards, attributes, width, max_depth, text_size, depth + 1)
             )
-            inner = draw(tag_soup(depth + 1))
             end = f"</{tag}>" if draw(st.booleans()) else ""
-            attrs = "".join(f' {name}="{value}"' for name, value in attributes)
             parts.append(f"<{tag}{attrs}>{inner}{end}")
     return "".join(parts)
+
+
+def tag_soup() -> st.SearchStrategy[str]:
+    """Random, often broken, HTML."""
+    attributes = st.lists(st.tuples(st.sampled_from(_ATTRIBUTES), _VALUES), max_size=3).map(
+        lambda pairs: "".join(f' {name}="{value}"' for name, value in pairs)
+    )
+    return markup_soup(_TAGS, _SHARDS, attributes, width=5, max_depth=3, text_size=30)
 
 
 html_inputs = st.one_of(
@@ -377,22 +393,10 @@ _FEED_SHARDS = [
 ]  # fmt: skip
 
 
-@st.composite
-def feed_soup(draw: st.DrawFn, depth: int = 0) -> str:
+def feed_soup() -> st.SearchStrategy[str]:
     """Random, often broken, RSS/Atom/sitemap markup."""
-    parts = []
-    for _ in range(draw(st.integers(0, 4 if depth < 4 else 0))):
-        kind = draw(st.integers(0, 4))
-        if kind == 0:
-            parts.append(draw(st.text(max_size=20)))
-        elif kind == 1:
-            parts.append(draw(st.sampled_from(_FEED_SHARDS)))
-        else:
-            tag = draw(st.sampled_from(_FEED_TAGS))
-            attrs = draw(st.sampled_from(_FEED_ATTRIBUTES))
-            end = f"</{tag}>" if draw(st.booleans()) else ""
-            parts.append(f"<{tag}{attrs}>{draw(feed_soup(depth + 1))}{end}")
-    return "".join(parts)
+    attributes = st.sampled_from(_FEED_ATTRIBUTES)
+    return markup_soup(_FEED_TAGS, _FEED_SHARDS, attributes, width=4, max_depth=4, text_size=20)
 
 
 @contextmanager
