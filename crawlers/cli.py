@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -19,11 +20,11 @@ from archive import (
     Archive,
     ArchiveError,
     ArchiveFileError,
+    ArchiveLock,
     ArchiveLockedError,
     InvalidFilterError,
     NotFoundError,
     SearchSyntaxError,
-    lock_holder,
     open_archive,
     write_datasette_metadata,
 )
@@ -37,6 +38,7 @@ from crawlers.cliutil import archive_option, fail, opened, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
+from crawlers.writer import ArchiveWriteError
 
 __all__ = ["main", "run_crawl"]
 
@@ -59,11 +61,26 @@ def run_crawl(
     configs: Sequence[SiteConfig],
     archive_path: str | Path,
     settings: dict[str, Any] | None = None,
+    *,
+    archive_lock: ArchiveLock | None = None,
 ) -> int | None:
     """Run one crawl of the given sites into the archive; return its run id.
 
+    Pass `archive_lock` when you hold the archive's lock for the run already (the CLI
+    does, from its first check to the end); otherwise the crawl takes it.
     Scrapy's reactor starts once per process, so call this once per process (the CLI does).
     """
+    run_id = _crawl(configs, archive_path, settings, archive_lock).get("teaserfeed/run_id")
+    return int(run_id) if run_id is not None else None
+
+
+def _crawl(
+    configs: Sequence[SiteConfig],
+    archive_path: str | Path,
+    settings: dict[str, Any] | None,
+    archive_lock: ArchiveLock | None,
+) -> dict[str, Any]:
+    """Run one crawl; return its Scrapy stats."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
@@ -77,10 +94,9 @@ def run_crawl(
         crawl_settings.set(key, value, priority="cmdline")
     process = CrawlerProcess(crawl_settings)
     crawler = process.create_crawler(TeaserSpider)
-    process.crawl(crawler, configs=list(configs))
+    process.crawl(crawler, configs=list(configs), archive_lock=archive_lock)
     process.start()
-    run_id = crawler.stats.get_value("teaserfeed/run_id") if crawler.stats else None
-    return int(run_id) if run_id is not None else None
+    return dict(crawler.stats.get_stats()) if crawler.stats else {}
 
 
 def _listing_text(summary: dict[str, Any]) -> str:
@@ -140,16 +156,21 @@ def _program() -> str:
 EXIT_FETCH_ERRORS = 3
 
 
-def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
+def _after_crawl(archive_path: Path, stats: dict[str, Any], elapsed: float) -> None:
     """Print the run's summary and exit 1 (not finished), 3 (fetches failed) or return (0)."""
+    run_id = stats.get("teaserfeed/run_id")
+    cause = stats.get("teaserfeed/archive_error")
+    if cause is not None:
+        _summary_if_readable(archive_path, run_id, elapsed)
+        failure = ArchiveWriteError(str(archive_path), str(cause))
+        fail(failure.advice(int(stats.get("teaserfeed/not_stored", 0))), 1)
     if run_id is None:
         fail("the crawl did not start; see the messages above", 1)
-        return
     with opened(archive_path) as archive:
-        summary = _print_summary(archive, run_id, elapsed)
+        summary = _print_summary(archive, int(run_id), elapsed)
         failed = [
             f
-            for f in fetch_failures(archive.db, run_id=run_id)
+            for f in fetch_failures(archive.db, run_id=int(run_id))
             if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
         ]
     name, prog = str(archive_path), _program()
@@ -169,6 +190,29 @@ def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None
             err=True,
         )
         sys.exit(EXIT_FETCH_ERRORS)
+
+
+def _summary_if_readable(archive_path: Path, run_id: Any, elapsed: float) -> None:
+    """The summary of a run whose archive failed to write, if the archive can still be read."""
+    if run_id is None:
+        return
+    try:
+        with open_archive(archive_path, readonly=True) as archive:
+            _print_summary(archive, int(run_id), elapsed)
+    except (ArchiveError, sqlite3.Error):
+        pass  # the one line on stderr says what happened
+
+
+def _crawl_and_report(
+    configs: Sequence[SiteConfig], archive_path: Path, settings: dict[str, Any], lock: ArchiveLock
+) -> dict[str, Any]:
+    """Crawl under the held lock; the CLI prints a failed write's line itself, at the end."""
+    try:
+        return _crawl(
+            configs, archive_path, {"TEASERFEED_WRITE_FAILURE_LOG_LEVEL": "INFO", **settings}, lock
+        )
+    finally:
+        lock.release()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -268,25 +312,35 @@ def crawl(
         return
     if reconcile:
         fail("--reconcile is for --redis workers; a crawl without --redis resumes by itself")
-    _check_archive_writable(archive_path)
+    lock = _hold_archive(archive_path)
     if reset_sites:
         with opened(archive_path) as archive:
             for name in reset_sites:
                 removed = archive.reset_site(name)
                 click.echo(f"reset site {name!r}: forgot the state of {removed} listing URLs")
     started = time.monotonic()
-    run_id = run_crawl(configs, archive_path, settings)
-    _after_crawl(archive_path, run_id, time.monotonic() - started)
+    stats = _crawl_and_report(configs, archive_path, settings, lock)
+    _after_crawl(archive_path, stats, time.monotonic() - started)
 
 
-def _check_archive_writable(path: Path) -> None:
-    holder = lock_holder(path)
-    if holder is not None:
-        fail(str(ArchiveLockedError(str(path), holder)), EXIT_LOCKED)
+def _hold_archive(path: Path) -> ArchiveLock:
+    """Take the archive's lock for the whole run (exit 75 if another crawl has it); open it."""
+    lock = ArchiveLock(path, "crawl")
+    unlockable: ArchiveError | None = None
+    try:
+        lock.acquire()
+    except ArchiveLockedError as exc:
+        fail(str(exc), EXIT_LOCKED)
+    except ArchiveError as exc:
+        unlockable = exc  # e.g. no such directory: opening the archive names it better
     try:
         open_archive(path).close()
     except ArchiveError as exc:
+        lock.release()
         fail(str(exc))
+    if unlockable is not None:
+        fail(str(unlockable))
+    return lock
 
 
 @main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it.")
@@ -304,7 +358,7 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
     """Serve the bundled demo news site on 127.0.0.1 and crawl it into an archive."""
     from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
 
-    _check_archive_writable(archive_path)
+    lock = _hold_archive(archive_path)
     previous = _previous_demo_port(archive_path, DEMO_SITE_NAME) if port == 0 else None
     try:
         server = serve_demo(port=previous or port)
@@ -330,10 +384,10 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
         if verbose:
             settings["LOG_LEVEL"] = "INFO"
         started = time.monotonic()
-        run_id = run_crawl(configs, archive_path, settings)
+        stats = _crawl_and_report(configs, archive_path, settings, lock)
         elapsed = time.monotonic() - started
     click.echo(f"crawled site {DEMO_SITE_NAME!r}")
-    _after_crawl(archive_path, run_id, elapsed)
+    _after_crawl(archive_path, stats, elapsed)
 
 
 def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:

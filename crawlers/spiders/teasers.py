@@ -18,7 +18,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
 from twisted.python.failure import Failure
 
-from archive import Archive, ArchiveError, ListingState, clean_url, open_archive
+from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url, open_archive
 from crawlers.article import ATTRIBUTES_CUT, extract_from_tree
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import classify_failure
@@ -91,9 +91,12 @@ class TeaserSpider(Spider):
         url: str | None = None,
         sites_file: str | None = None,
         configs: Iterable[SiteConfig] | None = None,
+        archive_lock: ArchiveLock | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # the archive's lock, when the caller (`teaserfeed crawl`) holds it for the whole run
+        self.archive_lock = archive_lock
         self._site_arg = site
         self._url_arg = url
         self._sites_file = sites_file
