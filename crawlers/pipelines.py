@@ -76,14 +76,13 @@ class ArchivePipeline:
         path = settings.get("TEASERFEED_ARCHIVE")
         if not path:
             raise NotConfigured("TEASERFEED_ARCHIVE is empty: no archive to write to")
-        level = settings.get("TEASERFEED_WRITE_FAILURE_LOG_LEVEL")
         pipeline = cls(
             crawler,
             str(path),
             settings.getint("TEASERFEED_BATCH_SIZE"),
             settings.getint("TEASERFEED_WRITE_QUEUE"),
             settings.getint("TEASERFEED_MIN_FREE_DISK"),
-            logging.getLevelName(level) if isinstance(level, str) else int(level),
+            _log_level(settings.get("TEASERFEED_WRITE_FAILURE_LOG_LEVEL")),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -126,9 +125,8 @@ class ArchivePipeline:
         self._closing = True
         stats = json.loads(json.dumps(self.crawler.stats.get_stats(), default=str))
         stats["finish_reason"] = reason
-        failed = self.writer.failure is not None
-        status = "failed" if failed else ("finished" if reason == "finished" else reason)
-        self.writer.close(status, stats)
+        # a run that lost items to a failed write is recorded 'failed' whatever the reason
+        self.writer.close("finished" if reason == "finished" else reason, stats)
         for name, count in self.writer.counts.items():
             self.crawler.stats.set_value(f"teaserfeed/{name}", count)
         if self.writer.failure is not None:
@@ -160,3 +158,10 @@ class ArchivePipeline:
 def _reason(cause: str) -> str:
     """The spider's close reason for a failed archive write."""
     return f"archive_write_failed: {cause}"
+
+
+def _log_level(value: Any) -> int:
+    """A logging level from a setting: a name such as "ERROR" or a number (else ERROR)."""
+    if isinstance(value, int):
+        return value
+    return logging.getLevelNamesMapping().get(str(value).upper(), logging.ERROR)

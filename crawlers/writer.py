@@ -179,10 +179,8 @@ class ArchiveWriter:
             return
         try:
             free = free_disk(self.path)
-        except OSError as exc:
-            raise ArchiveWriteError(
-                self.path, f"cannot tell the free space: {exc.strerror}"
-            ) from None
+        except OSError:
+            return  # no such directory, say: opening the archive says so, naming the file
         if free < min_free:
             raise ArchiveWriteError(
                 self.path,
@@ -234,6 +232,8 @@ class ArchiveWriter:
             return
         status, stats = self._finish
         if self.failure is not None:
+            # items were lost: the run failed, whatever the crawl's own reason to stop
+            status = "failed"
             stats = {**stats, "archive_error": self.failure, "items_not_stored": self.not_stored}
         try:
             archive.finish_run(self.run_id, status, stats)
