@@ -290,8 +290,10 @@ def crawl(
     it finished but fetches failed: a listing page (any error), or an article through a
     timeout, DNS or connection error, a 5xx or 429, a bot wall, a backed-off site, a
     too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls and limits
-    do not count); 1 when the run crashed or was interrupted (not finished); 2 for a usage
-    or configuration error; 75 when another crawl is writing the same archive (try again).
+    do not count); 1 when the run crashed or was interrupted (not finished) or the archive
+    could not be written (a full disk: below TEASERFEED_MIN_FREE_DISK it does not start);
+    2 for a usage or configuration error; 75 when another crawl is writing the same archive
+    (try again).
     """
     try:
         if url:
