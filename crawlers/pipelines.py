@@ -79,8 +79,8 @@ class ArchivePipeline:
         pipeline = cls(
             crawler,
             str(path),
-            settings.getint("TEASERFEED_BATCH_SIZE"),
-            settings.getint("TEASERFEED_WRITE_QUEUE"),
+            settings.getint("TEASERFEED_BATCH_SIZE", 100),
+            settings.getint("TEASERFEED_WRITE_QUEUE", 1000),
             settings.getint("TEASERFEED_MIN_FREE_DISK"),
             _log_level(settings.get("TEASERFEED_WRITE_FAILURE_LOG_LEVEL")),
         )

@@ -88,7 +88,7 @@ TEASERFEED_WRITE_QUEUE = 1000
 # A crawl does not start (exit 1, nothing fetched) when the archive's file system has fewer
 # bytes free than this (0: no check). When a write fails anyway (a full disk, an I/O error)
 # the spider closes at once (`archive_write_failed: CAUSE`) and the run is marked failed.
-TEASERFEED_MIN_FREE_DISK = 50 * 1024 * 1024
+TEASERFEED_MIN_FREE_DISK = 50_000_000  # 50 MB
 # The level of the one line saying so; `teaserfeed crawl` prints that line itself.
 TEASERFEED_WRITE_FAILURE_LOG_LEVEL = "ERROR"
 
@@ -132,8 +132,6 @@ TEASERFEED_RETRY_BACKOFF_MAX = 60.0
 TEASERFEED_MAX_RETRY_AFTER = 120.0
 # a fetch that failed after its retries is recorded in `fetches`; no ERROR line for it
 RETRY_GIVE_UP_LOG_LEVEL = "INFO"
-# Log lines name an item by its type and URL, never with its fields (raw HTML included).
-LOG_FORMATTER = "crawlers.logformatter.LogFormatter"
 # A 200 page at most this big that looks like a challenge page is recorded as bot_wall.
 TEASERFEED_CHALLENGE_MAX_BYTES = 50_000
 # This many failed fetches in a row (timeouts, connection errors, 5xx/429, bot walls) back a
