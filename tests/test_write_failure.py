@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.defer import deferred_f_from_coro_f, maybe_deferred_to_future
 
 import archive.store
 from archive import check_archive, open_archive
@@ -228,3 +228,42 @@ async def test_a_failed_write_closes_the_spider_and_logs_no_item(
         run = store.run(done.run_id)
     assert run.status == "failed"
     assert run.stats["archive_error"] == "database or disk is full"
+
+
+@deferred_f_from_coro_f
+async def test_the_spider_is_closed_at_a_failed_write_without_waiting_for_an_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scrapy.utils.test import get_crawler
+    from twisted.internet.defer import Deferred
+
+    from crawlers.items import FetchItem
+    from crawlers.pipelines import ArchivePipeline
+    from tests.conftest import PROJECT_SETTINGS
+
+    closed: Deferred[str] = Deferred()
+
+    class Engine:
+        async def close_spider_async(self, *, reason: str) -> None:
+            closed.callback(reason)
+
+    def disk_full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    crawler = get_crawler(
+        settings_dict={**PROJECT_SETTINGS, "TEASERFEED_ARCHIVE": str(tmp_path / "news.db")}
+    )
+    crawler.engine = Engine()  # type: ignore[assignment]
+    pipeline = ArchivePipeline.from_crawler(crawler)
+    pipeline.open_spider()
+    monkeypatch.setattr(archive.store.Archive, "record_fetch", disk_full)
+    pipeline.process_item(FetchItem(url="https://n.org/", kind="listing", status=200))
+    # no further item: the writer thread's own news closes the spider
+    from twisted.internet import reactor
+
+    closed.addTimeout(10, reactor)  # fails, rather than hangs, if nothing closes it
+    reason = await maybe_deferred_to_future(closed)
+    assert reason == "archive_write_failed: database or disk is full"
+    assert crawler.stats.get_value("teaserfeed/archive_error") == "database or disk is full"
+    pipeline.spider_closed(None, reason)  # type: ignore[arg-type]
+    assert crawler.stats.get_value("teaserfeed/not_stored") == 1
