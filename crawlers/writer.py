@@ -41,7 +41,8 @@ class ArchiveWriteError(ArchiveError):
     def advice(self, not_stored: int) -> str:
         """The one line for the operator: the file, the cause, what was lost, what to do."""
         lost = f" ({not_stored} items not stored)" if not_stored else ""
-        return f"{self}{lost}; free space and run the crawl again — it resumes"
+        fix = "free space" if "full" in self.cause or "free" in self.cause else "check the disk"
+        return f"{self}{lost}; {fix} and run the crawl again — it resumes"
 
 
 def free_disk(path: str | os.PathLike[str]) -> int:

@@ -267,3 +267,22 @@ async def test_the_spider_is_closed_at_a_failed_write_without_waiting_for_an_ite
     assert crawler.stats.get_value("teaserfeed/archive_error") == "database or disk is full"
     pipeline.spider_closed(None, reason)  # type: ignore[arg-type]
     assert crawler.stats.get_value("teaserfeed/not_stored") == 1
+
+
+def test_the_last_line_comes_even_when_the_archive_cannot_be_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crawlers.cli import _after_crawl
+
+    path = tmp_path / "news.db"
+    path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84 + b"torn" * 1000)  # unreadable
+    stats = {"teaserfeed/run_id": 1, "teaserfeed/archive_error": "disk I/O error"}
+    with pytest.raises(SystemExit) as info:
+        _after_crawl(path, {**stats, "teaserfeed/not_stored": 3}, 1.0)
+    assert info.value.code == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == (
+        f"teaserfeed: cannot write the archive {path}: disk I/O error (3 items not stored); "
+        "check the disk and run the crawl again — it resumes\n"
+    )
