@@ -260,3 +260,30 @@ def test_log_lines_name_an_item_by_type_and_url_only() -> None:
     assert lines[1] == "Dropped: not stored\nArticleItem(https://n.org/story)"
     assert lines[2] == "Error processing ArticleItem(https://n.org/story)"
     assert all("<html" not in line and "Text." not in line for line in lines)
+
+
+def test_a_run_that_cannot_even_be_finished_is_marked_interrupted_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path))
+    first = writer.start([SOURCE])
+    monkeypatch.setattr(archive.store.Archive, "upsert_teaser", disk_full)
+    monkeypatch.setattr(archive.store.Archive, "finish_run", disk_full)
+    writer.put("teaser", _teaser(1))
+    writer.close("finished", {})
+    assert writer.failure == "database or disk is full"
+    monkeypatch.undo()
+    with open_archive(path) as store:
+        assert store.run(first).status == "running"  # the last write failed too
+    writer = ArchiveWriter(str(path))
+    second = writer.start([SOURCE])
+    writer.close("finished", {})
+    with open_archive(path) as store:
+        assert store.run(first).status == "interrupted"
+        assert store.run(second).status == "finished"
