@@ -326,22 +326,18 @@ def crawl(
 
 
 def _hold_archive(path: Path) -> ArchiveLock:
-    """Take the archive's lock for the whole run (exit 75 if another crawl has it); open it."""
+    """Check the archive opens; take its lock for the whole run (exit 75 if another has it)."""
+    try:
+        open_archive(path).close()  # first: a file that is no archive gets no lock file
+    except ArchiveError as exc:
+        fail(str(exc))
     lock = ArchiveLock(path, "crawl")
-    unlockable: ArchiveError | None = None
     try:
         lock.acquire()
     except ArchiveLockedError as exc:
         fail(str(exc), EXIT_LOCKED)
     except ArchiveError as exc:
-        unlockable = exc  # e.g. no such directory: opening the archive names it better
-    try:
-        open_archive(path).close()
-    except ArchiveError as exc:
-        lock.release()
         fail(str(exc))
-    if unlockable is not None:
-        fail(str(unlockable))
     return lock
 
 
