@@ -34,6 +34,7 @@ from .errors import (
     InvalidItemError,
     NotFoundError,
 )
+from .files import connect_readonly, create_atomically, existing_size, sqlite_reason
 from .integrity import CheckReport
 from .pages import StoredPage
 from .records import (
@@ -50,7 +51,6 @@ from .schema import MAIN_TABLES, known_migrations, migrations
 
 __all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
 # zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
@@ -1064,13 +1064,12 @@ def _immediate(db: Database) -> Iterator[None]:
 def _connect(path: Path, readonly: bool) -> Database:
     if path.is_dir():
         raise ArchiveFileError(path, "is a directory, not an archive file")
+    size = existing_size(path)
     if readonly:
-        if not path.exists():
+        if size is None:
             raise ArchiveFileError(path, "does not exist")
-        _check_header(path)
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        return Database(sqlite3.connect(uri, uri=True), execute_plugins=False)
-    if path.exists():
+        return Database(connect_readonly(path), execute_plugins=False)
+    if size is not None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise ArchiveFileError(path, "is not writable (open it read-only to read it)")
     elif not path.parent.is_dir():
@@ -1079,23 +1078,14 @@ def _connect(path: Path, readonly: bool) -> Database:
     if not os.access(directory, os.W_OK):
         # SQLite in WAL mode writes -wal and -shm files next to the archive
         raise ArchiveFileError(path, f"cannot be written: directory {directory} is read-only")
-    _check_header(path)
     try:
+        if size is None:
+            create_atomically(
+                path, lambda conn: _prepare(Database(conn, execute_plugins=False), path, False)
+            )
         return Database(sqlite3.connect(str(path)), execute_plugins=False)
     except sqlite3.Error as error:
         raise ArchiveFileError(path, f"cannot be opened: {error}") from error
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        raise ArchiveFileError(path, f"cannot be read: {error.strerror}") from error
-    if header and header != SQLITE_HEADER:
-        raise ArchiveFileError(path, "is not a SQLite database")
 
 
 def _prepare(db: Database, path: Path, readonly: bool) -> None:
@@ -1105,7 +1095,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
         applied = [m.name for m in migrations.applied(db)]
         tables = [name for name in db.table_names() if not name.startswith("_sqlite_")]
     except sqlite3.DatabaseError as error:
-        raise ArchiveFileError(path, f"is not a usable SQLite database ({error})") from error
+        raise ArchiveFileError(path, sqlite_reason(error)) from error
     if not applied and (tables or readonly):
         raise ArchiveFileError(path, "is a SQLite database but not a teaserfeed archive")
     unknown = sorted(set(applied) - set(known_migrations()))

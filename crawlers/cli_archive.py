@@ -195,7 +195,8 @@ def check(archive_path: Path, skip_fts: bool, as_json: bool) -> None:
     of indexed documents.
 
     Exit status: 0 when every check passed, 1 when one found a problem (each is named),
-    2 when the file is missing or not a teaserfeed archive.
+    2 when the file is missing or not a teaserfeed archive, or when a check could not run
+    for another reason than damage (a full disk, no access): "cannot verify".
     """
     if not archive_path.exists():
         fail(f"{archive_path}: no such archive; give its path with --archive")
@@ -211,6 +212,8 @@ def check(archive_path: Path, skip_fts: bool, as_json: bool) -> None:
             click.echo(line)
     if not report.ok:
         sys.exit(1)
+    if not report.verified:
+        sys.exit(2)
 
 
 # ---- helpers ----------------------------------------------------------------------
