@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sqlite3
 import stat
 from collections.abc import Callable
@@ -42,14 +43,26 @@ def existing_size(path: Path) -> int | None:
     return info.st_size
 
 
-def sqlite_reason(error: sqlite3.Error) -> str:
+def sqlite_reason(error: sqlite3.Error, path: object = None) -> str:
     """A plain-words reason for an SQLite error met while opening or reading an archive."""
     code = getattr(error, "sqlite_errorcode", None)
     if code == sqlite3.SQLITE_NOTADB:
         return "is not a SQLite database"
     if code == sqlite3.SQLITE_CORRUPT or "malformed" in str(error):
-        return "is damaged (SQLite: database disk image is malformed): run `teaserfeed check`"
-    return f"cannot be read: {error}"
+        where = f" --archive {path}" if path is not None else ""
+        return f"is damaged (SQLite: {error}): see `teaserfeed check{where}`"
+    return f"cannot be read: {error}{_disk_full_hint(path)}"
+
+
+def _disk_full_hint(path: object) -> str:
+    # reading a WAL archive needs room for its -shm file: a full disk shows as an I/O error
+    if path is None:
+        return ""
+    try:
+        free = shutil.disk_usage(Path(str(path)).resolve().parent).free
+    except OSError:
+        return ""
+    return f" (its disk is full: {free:,} bytes free)" if free < 1024 * 1024 else ""
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
@@ -68,16 +81,16 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         conn.close()
         directory = path.resolve().parent
         if os.access(directory, os.W_OK) or Path(f"{path}-wal").exists():
-            raise ArchiveFileError(path, sqlite_reason(error)) from error
+            raise ArchiveFileError(path, sqlite_reason(error, path)) from error
     except sqlite3.DatabaseError as error:
         conn.close()
-        raise ArchiveFileError(path, sqlite_reason(error)) from error
+        raise ArchiveFileError(path, sqlite_reason(error, path)) from error
     conn = sqlite3.connect(f"{base}?mode=ro&immutable=1", uri=True)
     try:
         conn.execute("PRAGMA schema_version").fetchone()
     except sqlite3.Error as error:
         conn.close()
-        raise ArchiveFileError(path, sqlite_reason(error)) from error
+        raise ArchiveFileError(path, sqlite_reason(error, path)) from error
     return conn
 
 

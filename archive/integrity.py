@@ -58,6 +58,8 @@ class CheckReport:
         indexed = "?" if self.fts_rows is None else f"{self.fts_rows:,}"
         integrity = "ok" if self.integrity == ["ok"] else f"{len(self.integrity)} problem(s)"
         foreign = "ok" if not self.foreign_keys else f"{len(self.foreign_keys)} problem(s)"
+        if not self.integrity:
+            foreign = "not run"
         lines = [
             f"archive: {self.path}",
             f"  integrity_check    {integrity if self.integrity else 'not run'}",
@@ -85,7 +87,15 @@ def check_archive(path: str | os.PathLike[str], *, fts: bool = True) -> CheckRep
     """
     file = Path(path)
     _check_file(file)
-    conn = connect_readonly(file)
+    try:
+        conn = connect_readonly(file)
+    except ArchiveFileError as error:
+        if not isinstance(error.__cause__, sqlite3.OperationalError):
+            raise
+        # not damage: SQLite could not read it here (a full disk, an I/O error, no access)
+        report = CheckReport(path=str(file))
+        report.unverified.append(f"the file could not be opened: {error.reason}")
+        return report
     try:
         conn.execute(f"PRAGMA busy_timeout = {_FTS_BUSY_MS}")
         _require_archive(conn, file)

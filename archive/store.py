@@ -389,7 +389,7 @@ class Archive:
         sql = f"SELECT a.* FROM articles a {where} ORDER BY {ARTICLE_ORDERS[order]}"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(limit)
+            params.append(_search.sql_limit(limit))
         return self._stream(self.db.execute(sql, params), full)
 
     def article(self, key: int | str) -> StoredArticle:
@@ -779,10 +779,10 @@ class Archive:
 
     def _resolve_article_key(self, key: int | str) -> int:
         if isinstance(key, int) and not isinstance(key, bool):
-            return key
+            return _article_id(key)
         text = str(key).strip()
         if text.isascii() and text.isdigit():
-            return int(text)
+            return _article_id(int(text))
         article_id = self._article_for_key(normalize_url(text))
         if article_id is None:
             raise NotFoundError(
@@ -1095,7 +1095,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
         applied = [m.name for m in migrations.applied(db)]
         tables = [name for name in db.table_names() if not name.startswith("_sqlite_")]
     except sqlite3.DatabaseError as error:
-        raise ArchiveFileError(path, sqlite_reason(error)) from error
+        raise ArchiveFileError(path, sqlite_reason(error, path)) from error
     if not applied and (tables or readonly):
         raise ArchiveFileError(path, "is a SQLite database but not a teaserfeed archive")
     unknown = sorted(set(applied) - set(known_migrations()))
@@ -1165,6 +1165,13 @@ def _check_article_shape(article: Mapping[str, Any]) -> None:
     html = article.get("html")
     if html is not None and not isinstance(html, bytes | bytearray | memoryview | str):
         raise InvalidItemError(f"article html must be bytes or None, not {type(html).__name__}")
+
+
+def _article_id(number: int) -> int:
+    # SQLite's rowids are 64-bit: a larger number names no article (not an OverflowError)
+    if not 0 < number <= _search.SQLITE_MAX_INT:
+        raise NotFoundError(f"no article with id {number}")
+    return number
 
 
 def _string_list(value: Any) -> list[str]:

@@ -33,7 +33,7 @@ from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
-from crawlers.cliutil import archive_option, fail, opened, sites_file_option
+from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
@@ -348,6 +348,7 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 @main.command(short_help="Full-text search with ranked hits and snippets.")
 @click.argument("query")
 @archive_option
+@readonly_option
 @click.option(
     "-n",
     "--limit",
@@ -380,6 +381,7 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 def search(
     query: str,
     archive_path: Path,
+    readonly: bool,
     limit: int,
     site: str | None,
     since: str | None,
@@ -395,7 +397,7 @@ def search(
     Prints ranked hits: title, date, URL and a snippet. Hits are the best bm25 matches
     among the newest 5,000 matches (by when they were archived; --window, --all-matches).
     """
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             hits = archive.search(
                 query,
@@ -428,11 +430,12 @@ def search(
 @main.command(short_help="Print one article with the teasers that linked to it.")
 @click.argument("article")
 @archive_option
+@readonly_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
-def show(article: str, archive_path: Path, as_json: bool) -> None:
+def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> None:
     """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
     key: int | str = int(article) if article.isdigit() else article
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             stored = archive.article(key)
         except NotFoundError as exc:
@@ -460,6 +463,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
 
 @main.command(short_help="Export articles as JSON lines or CSV.")
 @archive_option
+@readonly_option
 @click.option(
     "--format",
     "fmt",
@@ -483,6 +487,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
 @click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
 def export(
     archive_path: Path,
+    readonly: bool,
     fmt: str,
     output: Any,
     site: str | None,
@@ -492,7 +497,7 @@ def export(
     with_teasers: bool,
 ) -> None:
     """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             count = archive.export(
                 output,
