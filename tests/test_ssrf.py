@@ -8,13 +8,17 @@ and 127.0.0.4, which the allow-list leaves out; 127.0.0.2 is an allowed "intrane
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from scrapy import Request
 from scrapy.utils.defer import deferred_f_from_coro_f
 from twisted.internet import defer
@@ -23,6 +27,7 @@ from twisted.python.failure import Failure
 
 from archive import open_archive
 from crawlers.addresses import AddressPolicy, ip_literal
+from crawlers.cli import main
 from crawlers.failures import BlockedAddress
 from crawlers.middlewares import AddressGuardMiddleware
 from crawlers.resolver import BlockedAddressError, GuardedResolver
@@ -30,6 +35,8 @@ from crawlers.sites import SiteConfig, parse_sites
 from tests.conftest import crawl
 from tests.internal_hosts import (
     ALLOWED,
+    INTRANET_HOST,
+    LISTING_HOST,
     METADATA_HOST,
     SECRET_HOST,
     Network,
@@ -521,3 +528,82 @@ def test_an_unset_allowed_domains_keeps_the_config_hash() -> None:
     star = SiteConfig(name="x", start_urls=("https://a.example/",), allowed_domains=("*",))
     assert star.as_dict()["allowed_domains"] == ["*"]
     assert star.config_hash != plain.config_hash
+
+
+# ---- the command line: --allow-address, -s, the summary --------------------------------
+
+BIN = Path(sys.executable).parent
+
+
+def _teaserfeed(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "teaserfeed"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def _sites_file(net: Network, directory: Path, extra: str = "") -> Path:
+    path = directory / "sites.toml"
+    path.write_text(
+        f'[sites.listing]\nstart_urls = ["{net.listing.url}/"]\nteaser = "article.teaser"\n'
+        f'link = "h2 a::attr(href)"\nmax_pages = 1\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_teaserfeed_crawl_guards_addresses_and_scopes_sites(
+    network: Network, tmp_path: Path
+) -> None:
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    # both forms of the allow-list, merged: the option and the setting
+    allow = ["--allow-address", LISTING_HOST, "-s", f"TEASERFEED_ALLOWED_ADDRESSES={INTRANET_HOST}"]
+    sites = _sites_file(network, tmp_path)
+    scoped = _teaserfeed(
+        "crawl", "--sites", str(sites), "--archive", "a.db", *fast, *allow, cwd=tmp_path
+    )
+    assert scoped.returncode == 0, scoped.stdout + scoped.stderr
+    assert "2 off-site (not followed: allowed_domains)" in scoped.stdout
+    assert network.intranet.requests == 0
+
+    sites = _sites_file(network, tmp_path, 'allowed_domains = ["*"]\n')
+    anywhere = _teaserfeed(
+        "crawl", "--sites", str(sites), "--archive", "b.db", *fast, *allow, cwd=tmp_path
+    )
+    # refused internal addresses are policy, not failed fetches: exit 0
+    assert anywhere.returncode == 0, anywhere.stdout + anywhere.stderr
+    assert "errors             2 (blocked_address: 2)" in anywhere.stdout
+    assert network.secret.requests == 0
+    assert network.metadata.requests == 0
+    assert network.intranet.hits["/wiki/1"] == 1
+    assert network.listing.hits["/story/1"] == 2  # once per run
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--allow-address", "10.0.0.0/33"],
+            "--allow-address: '10.0.0.0/33' is not a host name, IP address or CIDR network",
+        ),
+        (
+            ["-s", "TEASERFEED_ALLOWED_ADDRESSES=intranet.example,http://10.0.0.1/"],
+            "-s TEASERFEED_ALLOWED_ADDRESSES: 'http://10.0.0.1/' is not a host name",
+        ),
+    ],
+)
+def test_a_bad_allow_list_entry_is_one_line_and_exit_2(
+    args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["crawl", "--url", "https://news.example.org/", "--archive", str(tmp_path / "a.db"), *args],
+    )
+    assert result.exit_code == 2
+    [line] = result.output.strip().splitlines()
+    assert message in line
+    assert not (tmp_path / "a.db").exists()  # refused before anything was opened or fetched
