@@ -20,16 +20,18 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from scrapy import Request
+from scrapy.exceptions import CannotResolveHostError
 from scrapy.utils.defer import deferred_f_from_coro_f
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 from twisted.python.failure import Failure
 
+import crawlers.settings
 from archive import open_archive
 from crawlers.addresses import AddressPolicy, ip_literal
 from crawlers.cli import main
 from crawlers.failures import BlockedAddress
-from crawlers.middlewares import AddressGuardMiddleware
+from crawlers.middlewares import AddressGuardMiddleware, BlockedConnectMiddleware
 from crawlers.resolver import BlockedAddressError, GuardedResolver
 from crawlers.sites import SiteConfig, parse_sites
 from tests.conftest import crawl
@@ -156,7 +158,8 @@ class RebindingResolver(GuardedResolver):
         from twisted.internet import reactor
 
         super().__init__(reactor, 0, 5.0, policy)  # type: ignore[arg-type]
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = Counter()  # lookups when connecting
+        self.checked: list[str] = []  # lookups of the middleware's check before sending
 
     def lookup(self, name: str, timeout: Any) -> defer.Deferred[str]:
         self.calls[name] += 1
@@ -171,15 +174,13 @@ def rebinding_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[RebindingRes
     `rebind.test` got a public address."""
     from twisted.internet import reactor
 
-    checked: list[str] = []
+    resolver = RebindingResolver(AddressPolicy.from_entries(ALLOWED))
 
     async def public_first(host: str) -> str | None:
-        checked.append(host)
+        resolver.checked.append(host)
         return "93.184.216.34" if host == "rebind.test" else host
 
     monkeypatch.setattr(AddressGuardMiddleware, "_resolve", staticmethod(public_first))
-    resolver = RebindingResolver(AddressPolicy.from_entries(ALLOWED))
-    resolver.checked = checked  # type: ignore[attr-defined]
     previous = reactor.installResolver(resolver)  # type: ignore[attr-defined]
     try:
         yield resolver
@@ -208,9 +209,31 @@ async def test_dns_rebinding_is_refused_at_connect_time(
     assert "--allow-address rebind.test" in error
     # the check before sending passed (robots.txt and the article); the connections were
     # refused, once each: no retries
-    assert rebinding_resolver.checked.count("rebind.test") == 2  # type: ignore[attr-defined]
+    assert rebinding_resolver.checked.count("rebind.test") == 2
     assert rebinding_resolver.calls["rebind.test"] == 2
     assert crawled.stats.get("retry/count", 0) == 0
+
+
+def test_only_lookups_the_guard_refused_become_blocked_address() -> None:
+    connect = BlockedConnectMiddleware()
+    request = Request("http://gone.example.org/story")
+    # an ordinary DNS failure stays one (and is retried as before)
+    assert connect.process_exception(request, CannotResolveHostError("no such host")) is None
+    refused = StubResolver({"gone.example.org": "10.9.9.9"}, AddressPolicy())
+    with pytest.raises(BlockedAddressError):
+        _resolve(refused, "gone.example.org")
+    with pytest.raises(BlockedAddress, match=r"gone\.example\.org resolves to 10\.9\.9\.9"):
+        connect.process_exception(request, CannotResolveHostError("no results"))
+    # reported once: the next failure of that host is a DNS error again
+    assert connect.process_exception(request, CannotResolveHostError("no such host")) is None
+    # it must see exceptions before the retry middleware (they pass from high to low)
+    order = crawlers.settings.DOWNLOADER_MIDDLEWARES
+    assert order["crawlers.middlewares.BlockedConnectMiddleware"] > order[
+        "crawlers.middlewares.BackoffRetryMiddleware"
+    ]
+    assert order["crawlers.middlewares.AddressGuardMiddleware"] < order[
+        "crawlers.middlewares.robotstxt.RobotsTxtMiddleware"
+    ]
 
 
 def _resolve(resolver: GuardedResolver, name: str) -> str:
