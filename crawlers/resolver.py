@@ -14,10 +14,10 @@ from twisted.internet.error import DNSLookupError
 
 from crawlers.addresses import AddressPolicy, ip_literal, policy_from_settings
 
-__all__ = ["BlockedAddressError", "GuardedResolver", "pop_blocked"]
+__all__ = ["BlockedAddressError", "GuardedResolver", "refusal"]
 
-# host -> why the resolver refused it, until a middleware reports it as blocked_address
-_BLOCKED: LocalCache[str, str] = LocalCache(10_000)
+# host -> why the resolver refused its latest lookup (read by BlockedConnectMiddleware)
+_REFUSED: LocalCache[str, str] = LocalCache(10_000)
 
 
 class BlockedAddressError(DNSLookupError):
@@ -31,9 +31,13 @@ class BlockedAddressError(DNSLookupError):
         return self.reason
 
 
-def pop_blocked(host: str) -> str | None:
-    """Why the resolver last refused `host` (and forget it), or None if it did not."""
-    return _BLOCKED.pop(host.strip().lower().rstrip("."), None)
+def _key(host: str) -> str:
+    return host.strip().lower().rstrip(".")
+
+
+def refusal(host: str) -> str | None:
+    """Why the resolver refused the latest lookup of `host`, or None if it did not."""
+    return _REFUSED.get(_key(host))
 
 
 class GuardedResolver(CachingThreadedResolver):
@@ -66,7 +70,7 @@ class GuardedResolver(CachingThreadedResolver):
         if refused is not None:
             return defer.fail(self._blocked(name, refused))
         answer = self.lookup(name, timeout)
-        answer.addCallback(self._checked, name)
+        answer.addCallbacks(self._checked, self._failed, callbackArgs=(name,), errbackArgs=(name,))
         return answer
 
     def lookup(self, name: str, timeout: Sequence[int]) -> defer.Deferred[str]:
@@ -78,9 +82,15 @@ class GuardedResolver(CachingThreadedResolver):
         refused = None if address is None else self.policy.check_address(name, address)
         if refused is not None:
             raise self._blocked(name, refused)
+        _REFUSED.pop(_key(name), None)
         return answer
 
     @staticmethod
+    def _failed(failure: Any, name: str) -> Any:
+        _REFUSED.pop(_key(name), None)  # a plain DNS failure, reported as one
+        return failure
+
+    @staticmethod
     def _blocked(name: str, message: str) -> BlockedAddressError:
-        _BLOCKED[name.strip().lower().rstrip(".")] = message
+        _REFUSED[_key(name)] = message
         return BlockedAddressError(message)

@@ -224,16 +224,21 @@ def test_only_lookups_the_guard_refused_become_blocked_address() -> None:
         _resolve(refused, "gone.example.org")
     with pytest.raises(BlockedAddress, match=r"gone\.example\.org resolves to 10\.9\.9\.9"):
         connect.process_exception(request, CannotResolveHostError("no results"))
-    # reported once: the next failure of that host is a DNS error again
+    # only while the host's latest lookup is a refusal: an answer the guard takes (or a
+    # plain DNS failure) makes a later failure of that host a DNS error again
+    refused.answers["gone.example.org"] = "93.184.216.34"
+    assert _resolve(refused, "gone.example.org") == "93.184.216.34"
     assert connect.process_exception(request, CannotResolveHostError("no such host")) is None
     # it must see exceptions before the retry middleware (they pass from high to low)
     order = crawlers.settings.DOWNLOADER_MIDDLEWARES
-    assert order["crawlers.middlewares.BlockedConnectMiddleware"] > order[
-        "crawlers.middlewares.BackoffRetryMiddleware"
-    ]
-    assert order["crawlers.middlewares.AddressGuardMiddleware"] < order[
-        "crawlers.middlewares.robotstxt.RobotsTxtMiddleware"
-    ]
+    assert (
+        order["crawlers.middlewares.BlockedConnectMiddleware"]
+        > order["crawlers.middlewares.BackoffRetryMiddleware"]
+    )
+    assert (
+        order["crawlers.middlewares.AddressGuardMiddleware"]
+        < order["crawlers.middlewares.robotstxt.RobotsTxtMiddleware"]
+    )
 
 
 def _resolve(resolver: GuardedResolver, name: str) -> str:

@@ -11,7 +11,7 @@ from scrapy.utils.httpobj import urlparse_cached
 
 from crawlers.addresses import AddressPolicy, ip_literal, policy_from_settings
 from crawlers.failures import BlockedAddress
-from crawlers.resolver import BlockedAddressError, pop_blocked
+from crawlers.resolver import BlockedAddressError
 
 __all__ = ["AddressGuardMiddleware"]
 
@@ -64,7 +64,6 @@ class AddressGuardMiddleware:
         try:
             answer = await maybe_deferred_to_future(resolver.resolve(host))
         except BlockedAddressError as exc:  # GuardedResolver refused the answer
-            pop_blocked(host)
             raise BlockedAddress(exc.reason) from None
         except Exception:
             return None

@@ -8,7 +8,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.error import DNSLookupError
 
 from crawlers.failures import BlockedAddress
-from crawlers.resolver import pop_blocked
+from crawlers.resolver import refusal
 
 __all__ = ["BlockedConnectMiddleware"]
 
@@ -31,6 +31,6 @@ class BlockedConnectMiddleware:
             host = urlparse_cached(request).hostname
         except ValueError:
             return
-        reason = pop_blocked(host) if host else None
+        reason = refusal(host) if host else None
         if reason is not None:
             raise BlockedAddress(reason)
