@@ -605,6 +605,11 @@ def test_teaserfeed_crawl_guards_addresses_and_scopes_sites(
     # refused internal addresses are policy, not failed fetches: exit 0
     assert anywhere.returncode == 0, anywhere.stdout + anywhere.stderr
     assert "errors             2 (blocked_address: 2)" in anywhere.stdout
+    # the terminal says how to allow each refused host, once
+    assert anywhere.stderr.count("host 127.0.0.3 is a loopback address") == 1
+    assert "--allow-address 127.0.0.4 or -s TEASERFEED_ALLOWED_ADDRESSES=127.0.0.4" in (
+        anywhere.stderr
+    )
     assert network.secret.requests == 0
     assert network.metadata.requests == 0
     assert network.intranet.hits["/wiki/1"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -14,6 +15,8 @@ from crawlers.failures import BlockedAddress
 from crawlers.resolver import BlockedAddressError
 
 __all__ = ["AddressGuardMiddleware"]
+
+logger = logging.getLogger(__name__)
 
 
 class AddressGuardMiddleware:
@@ -30,6 +33,8 @@ class AddressGuardMiddleware:
 
     def __init__(self, policy: AddressPolicy) -> None:
         self.policy = policy
+        # hosts refused so far: the first refusal of each is a WARNING saying how to allow it
+        self.warned: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuardMiddleware:
@@ -44,27 +49,36 @@ class AddressGuardMiddleware:
         if not host:
             return
         refused = self.policy.check_host(host)
+        if refused is None and ip_literal(host) is None and not self.policy.allows_name(host):
+            try:
+                answer = await self._resolve(host)
+            except BlockedAddressError as exc:  # GuardedResolver refused the answer
+                refused = exc.reason
+            else:
+                address = ip_literal(answer) if answer else None
+                if address is not None:
+                    refused = self.policy.check_address(host, address)
         if refused is not None:
-            raise BlockedAddress(refused)
-        if ip_literal(host) is not None or self.policy.allows_name(host):
-            return
-        answer = await self._resolve(host)
-        address = ip_literal(answer) if answer else None
-        refused = None if address is None else self.policy.check_address(host, address)
-        if refused is not None:
-            raise BlockedAddress(refused)
+            self._refuse(host, refused)
+
+    def _refuse(self, host: str, reason: str) -> None:
+        if host not in self.warned:
+            self.warned.add(host)
+            logger.warning("%s", reason)
+        raise BlockedAddress(reason)
 
     @staticmethod
     async def _resolve(host: str) -> str | None:
         """The host's address through the reactor's resolver; None if the lookup failed
-        (the download then fails and is recorded as `dns`)."""
+        (the download then fails and is recorded as `dns`). BlockedAddressError when
+        GuardedResolver refused the answer."""
         from twisted.internet import reactor
 
         resolver: Any = reactor
         try:
             answer = await maybe_deferred_to_future(resolver.resolve(host))
-        except BlockedAddressError as exc:  # GuardedResolver refused the answer
-            raise BlockedAddress(exc.reason) from None
+        except BlockedAddressError:
+            raise
         except Exception:
             return None
         return str(answer)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from scrapy.exceptions import CannotResolveHostError
 from scrapy.http import Request
 from scrapy.utils.httpobj import urlparse_cached
@@ -11,6 +13,8 @@ from crawlers.failures import BlockedAddress
 from crawlers.resolver import refusal
 
 __all__ = ["BlockedConnectMiddleware"]
+
+logger = logging.getLogger(__name__)
 
 
 class BlockedConnectMiddleware:
@@ -33,4 +37,5 @@ class BlockedConnectMiddleware:
             return
         reason = refusal(host) if host else None
         if reason is not None:
+            logger.warning("connection refused at connect time: %s", reason)
             raise BlockedAddress(reason)
