@@ -8,7 +8,7 @@ import os
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +100,9 @@ RUN_SUMMARY_KEYS: dict[str, str] = {
     "stopped_at_seen": "listing chains whose paging stopped at a page of known teasers",
     "revisits": "archived articles fetched again because a revisit was due",
     "articles_recovered": "teasers of earlier runs whose article was fetched at last",
+    "teasers_offsite": (
+        "main teasers linking outside their site's allowed_domains: recorded, not followed"
+    ),
 }
 # run_summary keys read from the crawler's stats (teaserfeed/<key>), 0 when absent
 _STATS_KEYS = (
@@ -108,6 +111,7 @@ _STATS_KEYS = (
     "stopped_at_seen",
     "revisits",
     "articles_recovered",
+    "teasers_offsite",
 )
 
 
@@ -544,10 +548,15 @@ class Archive:
         return _crawlstate.due_revisits(self.db, source, now or datetime.now(UTC), schedule, limit)
 
     def unfetched_teasers(
-        self, sources: Sequence[str] | None = None, *, limit: int = 1000
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        limit: int = 1000,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, str]]:
-        """(site, URL) of teasers whose article never arrived and may still be fetched."""
-        return _crawlstate.unfetched_teasers(self.db, sources, limit)
+        """(site, URL) of teasers whose article never arrived and may still be fetched
+        (only URLs `accept` takes, when given)."""
+        return _crawlstate.unfetched_teasers(self.db, sources, limit, accept)
 
     def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
         """The sites among these whose last run (before `before_run`) did not finish."""

@@ -29,6 +29,7 @@ from archive import (
 )
 from archive.health import fetch_failures
 from archive.search import SEARCH_WINDOW
+from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
 from crawlers.cli_reextract import reextract
@@ -100,6 +101,12 @@ def _revisit_text(summary: dict[str, Any]) -> str:
     return text + (f", {recovered} unfinished teasers fetched again" if recovered else "")
 
 
+def _teaser_text(summary: dict[str, Any]) -> str:
+    text = f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"
+    offsite = summary.get("teasers_offsite", 0)
+    return text + (f", {offsite} off-site (not followed: allowed_domains)" if offsite else "")
+
+
 def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, Any]:
     summary = archive.run_summary(run_id)
     errors: dict[str, int] = summary.get("errors", {})
@@ -108,7 +115,7 @@ def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, A
         ("sites", ", ".join(summary.get("sites", []))),
         ("requests", str(summary.get("requests", 0))),
         ("listing pages", _listing_text(summary)),
-        ("teasers", f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"),
+        ("teasers", _teaser_text(summary)),
         (
             "articles",
             f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
@@ -221,6 +228,16 @@ def main() -> None:
     help="With --redis: first re-queue the articles of archived teasers that never arrived "
     "(e.g. a killed worker held them); reads --archive.",
 )
+@click.option(
+    ALLOW_OPTION,
+    "allow_addresses",
+    multiple=True,
+    metavar="HOST|NETWORK",
+    help="Let the crawl fetch this internal host name, IP address or CIDR network "
+    "(repeatable), e.g. --allow-address intranet.example --allow-address 10.1.0.0/16. "
+    "Loopback, private, link-local and other non-public addresses are refused otherwise "
+    f"(SSRF guard); the same as -s {ALLOW_SETTING}=A,B.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def crawl(
     sites: tuple[str, ...],
@@ -232,6 +249,7 @@ def crawl(
     reset_sites: tuple[str, ...],
     redis_url: str | None,
     reconcile: bool,
+    allow_addresses: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
@@ -245,9 +263,10 @@ def crawl(
     Exit status: 0 when the run finished and nothing failed that should not have; 3 when
     it finished but fetches failed: a listing page (any error), or an article through a
     timeout, DNS or connection error, a 5xx or 429, a bot wall, a backed-off site, a
-    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls and limits
-    do not count); 1 when the run crashed or was interrupted (not finished); 2 for a usage
-    or configuration error; 75 when another crawl is writing the same archive (try again).
+    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls, limits and
+    internal addresses refused by the SSRF guard do not count); 1 when the run crashed or
+    was interrupted (not finished); 2 for a usage or configuration error; 75 when another
+    crawl is writing the same archive (try again).
     """
     try:
         if url:
@@ -259,6 +278,7 @@ def crawl(
     except TeaserfeedError as exc:
         fail(str(exc))
     settings: dict[str, Any] = dict(_parse_settings(overrides))
+    _allow_addresses(settings, allow_addresses)
     if verbose:
         settings.setdefault("LOG_LEVEL", "INFO")
     if backfill:
@@ -277,6 +297,19 @@ def crawl(
     started = time.monotonic()
     run_id = run_crawl(configs, archive_path, settings)
     _after_crawl(archive_path, run_id, time.monotonic() - started)
+
+
+def _allow_addresses(settings: dict[str, Any], extra: Sequence[str]) -> None:
+    """Add --allow-address values to TEASERFEED_ALLOWED_ADDRESSES; exit 2 on a bad entry."""
+    given = settings.get(ALLOW_SETTING, "")
+    entries = [e.strip() for e in str(given).split(",") if e.strip()]
+    try:
+        AddressPolicy.from_entries(entries, f"-s {ALLOW_SETTING}")
+        AddressPolicy.from_entries(extra, ALLOW_OPTION)
+    except ValueError as exc:
+        fail(str(exc))
+    if entries or extra:
+        settings[ALLOW_SETTING] = [*entries, *extra]
 
 
 def _check_archive_writable(path: Path) -> None:
@@ -322,6 +355,8 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
         click.echo(f"demo site serving at {server.url}/")
         configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
         settings: dict[str, Any] = {
+            # our own loopback server: the SSRF guard lets the crawl reach it, and only it
+            ALLOW_SETTING: [urlsplit(server.url).hostname],
             # Our own loopback server: no need to be slow.
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
