@@ -15,6 +15,7 @@ import numpy.typing as npt
 from sqlite_utils import Database
 
 from .records import Cluster, ClusterMember
+from .search import sql_limit
 
 __all__ = [
     "BANDS",
@@ -303,7 +304,7 @@ def clusters(db: Database, *, min_size: int = 2, limit: int | None = None) -> It
     params: list[Any] = [min_size]
     if limit is not None:
         sql += " LIMIT ?"
-        params.append(limit)
+        params.append(sql_limit(limit))
     for cluster_id, size in db.execute(sql, params).fetchall():
         members = [
             ClusterMember(

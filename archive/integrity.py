@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ArchiveFileError, ArchiveLockedError
+from .files import connect_readonly, existing_size
 from .lock import ArchiveLock
 
 __all__ = ["CheckReport", "check_archive", "check_connection"]
 
-_HEADER = b"SQLite format 3\x00"
 # integrity_check stops after this many problems; more say nothing new
 _MAX_ERRORS = 20
 # how long the full-text check waits for a writer before it says the archive is busy
@@ -35,15 +35,22 @@ class CheckReport:
     extra_in_fts: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # checks that could not run for a reason other than damage (a full disk, no access)
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when no check found a problem (a skipped check is a note, not a problem)."""
         return not self.problems
 
+    @property
+    def verified(self) -> bool:
+        """True when every check could run (so `ok` speaks for the whole file)."""
+        return not self.unverified
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict, with `ok`."""
-        return {"ok": self.ok, **asdict(self)}
+        return {"ok": self.ok, "verified": self.verified, **asdict(self)}
 
     def lines(self) -> list[str]:
         """The report as short lines for a terminal."""
@@ -51,6 +58,8 @@ class CheckReport:
         indexed = "?" if self.fts_rows is None else f"{self.fts_rows:,}"
         integrity = "ok" if self.integrity == ["ok"] else f"{len(self.integrity)} problem(s)"
         foreign = "ok" if not self.foreign_keys else f"{len(self.foreign_keys)} problem(s)"
+        if not self.integrity:
+            foreign = "not run"
         lines = [
             f"archive: {self.path}",
             f"  integrity_check    {integrity if self.integrity else 'not run'}",
@@ -59,8 +68,12 @@ class CheckReport:
             f"  articles           {articles} rows, {indexed} in the full-text index",
         ]
         lines += [f"  note: {note}" for note in self.notes]
+        lines += [f"  cannot verify: {reason}" for reason in self.unverified]
         lines += [f"  PROBLEM: {problem}" for problem in self.problems]
-        lines.append("OK" if self.ok else f"{len(self.problems)} problem(s) found")
+        if not self.ok:
+            lines.append(f"{len(self.problems)} problem(s) found")
+        else:
+            lines.append("OK" if self.verified else "no problem found, but not fully verified")
         return lines
 
 
@@ -74,11 +87,15 @@ def check_archive(path: str | os.PathLike[str], *, fts: bool = True) -> CheckRep
     """
     file = Path(path)
     _check_file(file)
-    uri = f"{file.resolve().as_uri()}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True)
-    except sqlite3.Error as error:
-        raise ArchiveFileError(file, f"cannot be opened: {error}") from error
+        conn = connect_readonly(file)
+    except ArchiveFileError as error:
+        if not isinstance(error.__cause__, sqlite3.OperationalError):
+            raise
+        # not damage: SQLite could not read it here (a full disk, an I/O error, no access)
+        report = CheckReport(path=str(file))
+        report.unverified.append(f"the file could not be opened: {error.reason}")
+        return report
     try:
         conn.execute(f"PRAGMA busy_timeout = {_FTS_BUSY_MS}")
         _require_archive(conn, file)
@@ -104,6 +121,10 @@ def check_connection(
         report.integrity = [
             str(row[0]) for row in conn.execute(f"PRAGMA integrity_check({_MAX_ERRORS})").fetchall()
         ]
+    except sqlite3.OperationalError as error:
+        # not damage: the file could not be read (no access, I/O, a full disk for temp space)
+        report.unverified.append(f"integrity_check could not run: {error}")
+        return report
     except sqlite3.DatabaseError as error:
         report.integrity = [f"SQLite: {error}"]
     if report.integrity != ["ok"]:
@@ -143,17 +164,10 @@ def check_connection(
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ArchiveFileError(path, "does not exist")
     if path.is_dir():
         raise ArchiveFileError(path, "is a directory, not an archive file")
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(_HEADER))
-    except OSError as error:
-        raise ArchiveFileError(path, f"cannot be read: {error.strerror}") from error
-    if header != _HEADER:
-        raise ArchiveFileError(path, "is not a SQLite database")
+    if existing_size(path) is None:
+        raise ArchiveFileError(path, "does not exist")
 
 
 def _require_archive(conn: sqlite3.Connection, path: Path) -> None:
@@ -219,7 +233,7 @@ def _fts_integrity(conn: sqlite3.Connection, report: CheckReport) -> None:
         conn.execute("INSERT INTO articles_fts(articles_fts, rank) VALUES ('integrity-check', 1)")
     except sqlite3.OperationalError as error:
         report.fts = "not checked"
-        report.notes.append(f"full-text check skipped: {error}")
+        report.unverified.append(f"the full-text check could not run: {error}")
         return
     except sqlite3.DatabaseError as error:
         report.fts = "DAMAGED"

@@ -11,7 +11,15 @@ from sqlite_utils import Database
 from .errors import InvalidFilterError, SearchSyntaxError
 from .records import SearchHit
 
-__all__ = ["HIGHLIGHT", "SEARCH_WINDOW", "date_clauses", "search", "sql_text"]
+__all__ = [
+    "HIGHLIGHT",
+    "SEARCH_WINDOW",
+    "SQLITE_MAX_INT",
+    "date_clauses",
+    "search",
+    "sql_limit",
+    "sql_text",
+]
 
 HIGHLIGHT = ("[", "]")
 SNIPPET_TOKENS = 16
@@ -31,7 +39,7 @@ _FTS_SYNTAX_MESSAGES = (
 )
 
 
-_SQLITE_MAX_INT = 2**63 - 1
+SQLITE_MAX_INT = 2**63 - 1
 # lone surrogates (undecodable bytes of a command line) cannot be encoded for SQLite
 _SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
@@ -44,6 +52,13 @@ _DATE_PREFIX = re.compile(
 def sql_text(value: str) -> str:
     """A user's string as SQLite can take it: lone surrogates become U+FFFD."""
     return _SURROGATE_RE.sub("\ufffd", value)
+
+
+def sql_limit(value: int, name: str = "limit") -> int:
+    """A row count for LIMIT: at least 0; past SQLite's largest integer it means "all"."""
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, not {value}")
+    return min(value, SQLITE_MAX_INT)
 
 
 def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[str], list[Any]]:
@@ -86,10 +101,8 @@ def search(
     """
     if not isinstance(query, str) or not query.replace("\x00", " ").strip():
         raise SearchSyntaxError(str(query), "the query is empty", "give a word to search for")
-    if limit < 0 or offset < 0:
-        raise ValueError(f"limit and offset must be >= 0, not {limit} and {offset}")
+    limit, offset = sql_limit(limit), sql_limit(offset, "offset")
     # SQLite would bind larger numbers only to overflow; no archive holds that many rows
-    limit, offset = min(limit, _SQLITE_MAX_INT), min(offset, _SQLITE_MAX_INT)
     # FTS5 reads the query as a C string: a NUL would cut it short (unterminated quotes)
     text = sql_text(query.replace("\x00", " "))
     match = db.quote_fts(text) if literal else text
@@ -128,7 +141,7 @@ def search(
                 SELECT f.rowid AS id, f.rank AS rank FROM articles_fts f
                 WHERE {where} ORDER BY f.rowid DESC LIMIT ?)
             ORDER BY rank LIMIT ? OFFSET ?"""
-        window_args = [min(max(window, limit + offset), _SQLITE_MAX_INT)]
+        window_args = [min(max(window, limit + offset), SQLITE_MAX_INT)]
     # snippet() only for the rows kept; CROSS JOIN makes SQLite look each one up by rowid
     # instead of scanning every match a second time
     sql = f"""

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from .errors import (
     InvalidItemError,
     NotFoundError,
 )
+from .files import connect_readonly, create_atomically, existing_size, sqlite_reason
 from .integrity import CheckReport
 from .pages import StoredPage
 from .records import (
@@ -50,7 +51,6 @@ from .schema import MAIN_TABLES, known_migrations, migrations
 
 __all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
 # zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
@@ -100,6 +100,9 @@ RUN_SUMMARY_KEYS: dict[str, str] = {
     "stopped_at_seen": "listing chains whose paging stopped at a page of known teasers",
     "revisits": "archived articles fetched again because a revisit was due",
     "articles_recovered": "teasers of earlier runs whose article was fetched at last",
+    "teasers_offsite": (
+        "main teasers linking outside their site's allowed_domains: recorded, not followed"
+    ),
 }
 # run_summary keys read from the crawler's stats (teaserfeed/<key>), 0 when absent
 _STATS_KEYS = (
@@ -108,6 +111,7 @@ _STATS_KEYS = (
     "stopped_at_seen",
     "revisits",
     "articles_recovered",
+    "teasers_offsite",
 )
 
 
@@ -389,7 +393,7 @@ class Archive:
         sql = f"SELECT a.* FROM articles a {where} ORDER BY {ARTICLE_ORDERS[order]}"
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(limit)
+            params.append(_search.sql_limit(limit))
         return self._stream(self.db.execute(sql, params), full)
 
     def article(self, key: int | str) -> StoredArticle:
@@ -544,10 +548,15 @@ class Archive:
         return _crawlstate.due_revisits(self.db, source, now or datetime.now(UTC), schedule, limit)
 
     def unfetched_teasers(
-        self, sources: Sequence[str] | None = None, *, limit: int = 1000
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        limit: int = 1000,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, str]]:
-        """(site, URL) of teasers whose article never arrived and may still be fetched."""
-        return _crawlstate.unfetched_teasers(self.db, sources, limit)
+        """(site, URL) of teasers whose article never arrived and may still be fetched
+        (only URLs `accept` takes, when given)."""
+        return _crawlstate.unfetched_teasers(self.db, sources, limit, accept)
 
     def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
         """The sites among these whose last run (before `before_run`) did not finish."""
@@ -779,10 +788,10 @@ class Archive:
 
     def _resolve_article_key(self, key: int | str) -> int:
         if isinstance(key, int) and not isinstance(key, bool):
-            return key
+            return _article_id(key)
         text = str(key).strip()
         if text.isascii() and text.isdigit():
-            return int(text)
+            return _article_id(int(text))
         article_id = self._article_for_key(normalize_url(text))
         if article_id is None:
             raise NotFoundError(
@@ -1064,13 +1073,12 @@ def _immediate(db: Database) -> Iterator[None]:
 def _connect(path: Path, readonly: bool) -> Database:
     if path.is_dir():
         raise ArchiveFileError(path, "is a directory, not an archive file")
+    size = existing_size(path)
     if readonly:
-        if not path.exists():
+        if size is None:
             raise ArchiveFileError(path, "does not exist")
-        _check_header(path)
-        uri = f"{path.resolve().as_uri()}?mode=ro"
-        return Database(sqlite3.connect(uri, uri=True), execute_plugins=False)
-    if path.exists():
+        return Database(connect_readonly(path), execute_plugins=False)
+    if size is not None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise ArchiveFileError(path, "is not writable (open it read-only to read it)")
     elif not path.parent.is_dir():
@@ -1079,23 +1087,14 @@ def _connect(path: Path, readonly: bool) -> Database:
     if not os.access(directory, os.W_OK):
         # SQLite in WAL mode writes -wal and -shm files next to the archive
         raise ArchiveFileError(path, f"cannot be written: directory {directory} is read-only")
-    _check_header(path)
     try:
+        if size is None:
+            create_atomically(
+                path, lambda conn: _prepare(Database(conn, execute_plugins=False), path, False)
+            )
         return Database(sqlite3.connect(str(path)), execute_plugins=False)
     except sqlite3.Error as error:
         raise ArchiveFileError(path, f"cannot be opened: {error}") from error
-
-
-def _check_header(path: Path) -> None:
-    try:
-        with path.open("rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except FileNotFoundError:
-        return
-    except OSError as error:
-        raise ArchiveFileError(path, f"cannot be read: {error.strerror}") from error
-    if header and header != SQLITE_HEADER:
-        raise ArchiveFileError(path, "is not a SQLite database")
 
 
 def _prepare(db: Database, path: Path, readonly: bool) -> None:
@@ -1105,7 +1104,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
         applied = [m.name for m in migrations.applied(db)]
         tables = [name for name in db.table_names() if not name.startswith("_sqlite_")]
     except sqlite3.DatabaseError as error:
-        raise ArchiveFileError(path, f"is not a usable SQLite database ({error})") from error
+        raise ArchiveFileError(path, sqlite_reason(error, path)) from error
     if not applied and (tables or readonly):
         raise ArchiveFileError(path, "is a SQLite database but not a teaserfeed archive")
     unknown = sorted(set(applied) - set(known_migrations()))
@@ -1175,6 +1174,13 @@ def _check_article_shape(article: Mapping[str, Any]) -> None:
     html = article.get("html")
     if html is not None and not isinstance(html, bytes | bytearray | memoryview | str):
         raise InvalidItemError(f"article html must be bytes or None, not {type(html).__name__}")
+
+
+def _article_id(number: int) -> int:
+    # SQLite's rowids are 64-bit: a larger number names no article (not an OverflowError)
+    if not 0 < number <= _search.SQLITE_MAX_INT:
+        raise NotFoundError(f"no article with id {number}")
+    return number
 
 
 def _string_list(value: Any) -> list[str]:

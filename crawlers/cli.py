@@ -30,11 +30,12 @@ from archive import (
 )
 from archive.health import fetch_failures
 from archive.search import SEARCH_WINDOW
+from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
-from crawlers.cliutil import archive_option, fail, opened, sites_file_option
+from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
@@ -116,6 +117,12 @@ def _revisit_text(summary: dict[str, Any]) -> str:
     return text + (f", {recovered} unfinished teasers fetched again" if recovered else "")
 
 
+def _teaser_text(summary: dict[str, Any]) -> str:
+    text = f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"
+    offsite = summary.get("teasers_offsite", 0)
+    return text + (f", {offsite} off-site (not followed: allowed_domains)" if offsite else "")
+
+
 def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, Any]:
     summary = archive.run_summary(run_id)
     errors: dict[str, int] = summary.get("errors", {})
@@ -124,7 +131,7 @@ def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, A
         ("sites", ", ".join(summary.get("sites", []))),
         ("requests", str(summary.get("requests", 0))),
         ("listing pages", _listing_text(summary)),
-        ("teasers", f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"),
+        ("teasers", _teaser_text(summary)),
         (
             "articles",
             f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
@@ -265,6 +272,16 @@ def main() -> None:
     help="With --redis: first re-queue the articles of archived teasers that never arrived "
     "(e.g. a killed worker held them); reads --archive.",
 )
+@click.option(
+    ALLOW_OPTION,
+    "allow_addresses",
+    multiple=True,
+    metavar="HOST|NETWORK",
+    help="Let the crawl fetch this internal host name, IP address or CIDR network "
+    "(repeatable), e.g. --allow-address intranet.example --allow-address 10.1.0.0/16. "
+    "Loopback, private, link-local and other non-public addresses are refused otherwise "
+    f"(SSRF guard); the same as -s {ALLOW_SETTING}=A,B.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def crawl(
     sites: tuple[str, ...],
@@ -276,6 +293,7 @@ def crawl(
     reset_sites: tuple[str, ...],
     redis_url: str | None,
     reconcile: bool,
+    allow_addresses: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
@@ -289,11 +307,11 @@ def crawl(
     Exit status: 0 when the run finished and nothing failed that should not have; 3 when
     it finished but fetches failed: a listing page (any error), or an article through a
     timeout, DNS or connection error, a 5xx or 429, a bot wall, a backed-off site, a
-    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls and limits
-    do not count); 1 when the run crashed or was interrupted (not finished) or the archive
-    could not be written (a full disk: below TEASERFEED_MIN_FREE_DISK it does not start);
-    2 for a usage or configuration error; 75 when another crawl is writing the same archive
-    (try again).
+    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls, limits and
+    internal addresses refused by the SSRF guard do not count); 1 when the run crashed or
+    was interrupted (not finished) or the archive could not be written (a full disk: below
+    TEASERFEED_MIN_FREE_DISK it does not start); 2 for a usage or configuration error; 75
+    when another crawl is writing the same archive (try again).
     """
     try:
         if url:
@@ -305,6 +323,7 @@ def crawl(
     except TeaserfeedError as exc:
         fail(str(exc))
     settings: dict[str, Any] = dict(_parse_settings(overrides))
+    _allow_addresses(settings, allow_addresses)
     if verbose:
         settings.setdefault("LOG_LEVEL", "INFO")
     if backfill:
@@ -323,6 +342,19 @@ def crawl(
     started = time.monotonic()
     stats = _crawl_and_report(configs, archive_path, settings, lock)
     _after_crawl(archive_path, stats, time.monotonic() - started)
+
+
+def _allow_addresses(settings: dict[str, Any], extra: Sequence[str]) -> None:
+    """Add --allow-address values to TEASERFEED_ALLOWED_ADDRESSES; exit 2 on a bad entry."""
+    given = settings.get(ALLOW_SETTING, "")
+    entries = [e.strip() for e in str(given).split(",") if e.strip()]
+    try:
+        AddressPolicy.from_entries(entries, f"-s {ALLOW_SETTING}")
+        AddressPolicy.from_entries(extra, ALLOW_OPTION)
+    except ValueError as exc:
+        fail(str(exc))
+    if entries or extra:
+        settings[ALLOW_SETTING] = [*entries, *extra]
 
 
 def _hold_archive(path: Path) -> ArchiveLock:
@@ -374,6 +406,8 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
         click.echo(f"demo site serving at {server.url}/")
         configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
         settings: dict[str, Any] = {
+            # our own loopback server: the SSRF guard lets the crawl reach it, and only it
+            ALLOW_SETTING: [urlsplit(server.url).hostname],
             # Our own loopback server: no need to be slow.
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
@@ -400,6 +434,7 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 @main.command(short_help="Full-text search with ranked hits and snippets.")
 @click.argument("query")
 @archive_option
+@readonly_option
 @click.option(
     "-n",
     "--limit",
@@ -432,6 +467,7 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 def search(
     query: str,
     archive_path: Path,
+    readonly: bool,
     limit: int,
     site: str | None,
     since: str | None,
@@ -447,7 +483,7 @@ def search(
     Prints ranked hits: title, date, URL and a snippet. Hits are the best bm25 matches
     among the newest 5,000 matches (by when they were archived; --window, --all-matches).
     """
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             hits = archive.search(
                 query,
@@ -480,11 +516,12 @@ def search(
 @main.command(short_help="Print one article with the teasers that linked to it.")
 @click.argument("article")
 @archive_option
+@readonly_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
-def show(article: str, archive_path: Path, as_json: bool) -> None:
+def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> None:
     """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
     key: int | str = int(article) if article.isdigit() else article
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             stored = archive.article(key)
         except NotFoundError as exc:
@@ -512,6 +549,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
 
 @main.command(short_help="Export articles as JSON lines or CSV.")
 @archive_option
+@readonly_option
 @click.option(
     "--format",
     "fmt",
@@ -535,6 +573,7 @@ def show(article: str, archive_path: Path, as_json: bool) -> None:
 @click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
 def export(
     archive_path: Path,
+    readonly: bool,
     fmt: str,
     output: Any,
     site: str | None,
@@ -544,7 +583,7 @@ def export(
     with_teasers: bool,
 ) -> None:
     """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             count = archive.export(
                 output,

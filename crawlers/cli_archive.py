@@ -20,7 +20,7 @@ from archive import (
     check_archive,
 )
 from archive.health import FailureCount, fetch_failures
-from crawlers.cliutil import archive_option, fail, opened
+from crawlers.cliutil import archive_option, fail, opened, readonly_option
 
 __all__ = ["check", "clusters", "diff", "stats"]
 
@@ -31,6 +31,7 @@ _ADDED = re.compile(r"\{\+(.*?)\+\}", re.DOTALL)
 @click.command(short_help="Word diff between stored versions of an article.")
 @click.argument("article")
 @archive_option
+@readonly_option
 @click.option("--from", "old", type=int, help="Older version (default: the one before --to).")
 @click.option("--to", "new", type=int, help="Newer version (default: the current one).")
 @click.option("--all", "every", is_flag=True, help="Diff every version against the one before.")
@@ -43,14 +44,20 @@ _ADDED = re.compile(r"\{\+(.*?)\+\}", re.DOTALL)
     help="Unchanged words shown around each change.",
 )
 def diff(
-    article: str, archive_path: Path, old: int | None, new: int | None, every: bool, context: int
+    article: str,
+    archive_path: Path,
+    readonly: bool,
+    old: int | None,
+    new: int | None,
+    every: bool,
+    context: int,
 ) -> None:
     """Print a unified word diff between versions of ARTICLE (its id or any of its URLs).
 
     Removed words are shown as [-words-], added ones as {+words+} (coloured on a terminal).
     """
     key: int | str = int(article) if article.isdigit() else article
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         try:
             versions = archive.versions(key)
             if len(versions) < 2 and old is None and new is None:
@@ -73,6 +80,7 @@ def diff(
 
 @click.command(short_help="Crawl health per site, articles per day, optional PNG chart.")
 @archive_option
+@readonly_option
 @click.option(
     "--trailing",
     type=click.IntRange(1, 100),
@@ -93,6 +101,7 @@ def diff(
 @click.option("--check", is_flag=True, help="Exit with status 1 when a site is flagged.")
 def stats(
     archive_path: Path,
+    readonly: bool,
     trailing: int,
     plot_path: Path | None,
     site: str | None,
@@ -107,7 +116,7 @@ def stats(
     example URL and message. A site is flagged when its latest run found 0 teasers, a
     field's completeness fell sharply, or it was backed off after repeated failures.
     """
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         health = archive.health(trailing=trailing)
         failures = fetch_failures(archive.db)
         totals = _totals(archive)
@@ -154,15 +163,16 @@ def stats(
 
 @click.command(short_help="Near-duplicate clusters, largest first.")
 @archive_option
+@readonly_option
 @click.option(
     "-n", "--limit", type=click.IntRange(1), default=20, show_default=True, help="Clusters shown."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print clusters as JSON lines.")
-def clusters(archive_path: Path, limit: int, as_json: bool) -> None:
+def clusters(archive_path: Path, readonly: bool, limit: int, as_json: bool) -> None:
     """List clusters of articles with near-identical bodies (the same story under several
     URLs: syndication, republished copies, URL variants), largest first.
     """
-    with opened(archive_path) as archive:
+    with opened(archive_path, readonly=readonly) as archive:
         found = list(archive.clusters(limit=limit))
     if as_json:
         for cluster in found:
@@ -195,7 +205,8 @@ def check(archive_path: Path, skip_fts: bool, as_json: bool) -> None:
     of indexed documents.
 
     Exit status: 0 when every check passed, 1 when one found a problem (each is named),
-    2 when the file is missing or not a teaserfeed archive.
+    2 when the file is missing or not a teaserfeed archive, or when a check could not run
+    for another reason than damage (a full disk, no access): "cannot verify".
     """
     if not archive_path.exists():
         fail(f"{archive_path}: no such archive; give its path with --archive")
@@ -211,6 +222,8 @@ def check(archive_path: Path, skip_fts: bool, as_json: bool) -> None:
             click.echo(line)
     if not report.ok:
         sys.exit(1)
+    if not report.verified:
+        sys.exit(2)
 
 
 # ---- helpers ----------------------------------------------------------------------

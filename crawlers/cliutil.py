@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,8 +13,16 @@ from typing import NoReturn
 import click
 
 from archive import Archive, ArchiveError, open_archive
+from archive.files import sqlite_reason
 
-__all__ = ["DEFAULT_ARCHIVE", "archive_option", "fail", "opened", "sites_file_option"]
+__all__ = [
+    "DEFAULT_ARCHIVE",
+    "archive_option",
+    "fail",
+    "opened",
+    "readonly_option",
+    "sites_file_option",
+]
 
 DEFAULT_ARCHIVE = "news.db"
 
@@ -24,6 +33,13 @@ archive_option = click.option(
     default=lambda: os.environ.get("TEASERFEED_ARCHIVE", DEFAULT_ARCHIVE),
     show_default=f"$TEASERFEED_ARCHIVE or {DEFAULT_ARCHIVE}",
     help="SQLite archive file.",
+)
+
+readonly_option = click.option(
+    "--readonly",
+    is_flag=True,
+    help="Open the archive read-only: never upgrade its schema nor write beside it "
+    "(also used by itself when the file or its directory is not writable).",
 )
 
 sites_file_option = click.option(
@@ -43,15 +59,28 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextmanager
-def opened(path: Path, *, must_exist: bool = True) -> Iterator[Archive]:
-    """The archive at path, or a clear error and exit; closed afterwards."""
+def opened(path: Path, *, must_exist: bool = True, readonly: bool = False) -> Iterator[Archive]:
+    """The archive at path, or a clear error and exit; closed afterwards.
+
+    SQLite errors met while the archive is in use become one line and exit 2: a damaged
+    file points at `teaserfeed check`, any other names the cause.
+    """
     if must_exist and not path.exists():
         fail(f"{path}: no such archive; run `teaserfeed crawl` or `teaserfeed demo` first")
+    if not readonly and must_exist and not _writable(path):
+        readonly = True
     try:
-        archive = open_archive(path)
+        archive = open_archive(path, readonly=readonly)
     except ArchiveError as exc:
         fail(str(exc))
     try:
         yield archive
+    except sqlite3.DatabaseError as exc:
+        fail(f"{path}: {sqlite_reason(exc, path)}")
     finally:
         archive.close()
+
+
+def _writable(path: Path) -> bool:
+    directory = path.parent if str(path.parent) else Path(".")
+    return os.access(path, os.W_OK) and os.access(directory, os.W_OK)

@@ -102,6 +102,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 DOWNLOADER_MIDDLEWARES = {
     # a backed-off site's requests are dropped before anything else (even robots.txt)
     "crawlers.middlewares.CircuitBreakerMiddleware": 90,
+    # no request (robots.txt and redirect hops included) to an internal address (SSRF)
+    "crawlers.middlewares.AddressGuardMiddleware": 95,
     # Scrapy 2.19's robots.txt middleware lets through requests that waited for a host's
     # robots.txt alongside the first one; this subclass makes every one of them obey it
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -111,6 +113,8 @@ DOWNLOADER_MIDDLEWARES = {
     # replaces Scrapy's RetryMiddleware: same RETRY_* settings, but waits between tries
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # exceptions pass from high to low numbers: before the retries, so not retried
+    "crawlers.middlewares.BlockedConnectMiddleware": 560,
     # responses pass from high to low numbers: after decompression (590), before retries
     "crawlers.middlewares.PaywallMiddleware": 582,
     "crawlers.middlewares.BotWallMiddleware": 585,
@@ -122,6 +126,13 @@ SPIDER_MIDDLEWARES = {
     "crawlers.middlewares.PageLimitMiddleware": 950,
     "crawlers.middlewares.TeaserLimitMiddleware": 960,
 }
+# SSRF guard: requests to loopback, private, link-local, CGNAT, multicast and reserved
+# addresses (IPv4 and IPv6, any literal form, `localhost`, names resolving there) are refused
+# as error kind `blocked_address`, checked before sending and again at connect time (the
+# resolver below). Allowed: these host names, IP addresses and CIDR networks (a list, or
+# comma-separated: -s TEASERFEED_ALLOWED_ADDRESSES=intranet.example,10.1.0.0/16).
+TEASERFEED_ALLOWED_ADDRESSES: list[str] = []
+TWISTED_DNS_RESOLVER = "crawlers.resolver.GuardedResolver"
 # robots.txt Crawl-delay raises a host's delay, up to this many seconds.
 TEASERFEED_MAX_CRAWL_DELAY = 60.0
 # Retries (RETRY_TIMES of them) wait TEASERFEED_RETRY_BACKOFF s, doubling each time up to

@@ -246,11 +246,25 @@ def test_other_sqlite_database_is_refused(tmp_path: Path) -> None:
         open_archive(path)
 
 
-def test_empty_file_becomes_an_archive(tmp_path: Path) -> None:
+@pytest.mark.parametrize("readonly", [False, True])
+def test_an_empty_file_is_refused_not_taken_over(tmp_path: Path, readonly: bool) -> None:
+    # SQLite alone would make a 0-byte file a new database: it may be someone's file
     path = tmp_path / "empty.db"
     path.touch()
+    with pytest.raises(ArchiveFileError, match=r"empty file \(0 bytes\).*remove it"):
+        open_archive(path, readonly=readonly)
+    assert path.stat().st_size == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_a_new_archive_never_exists_half_made(tmp_path: Path) -> None:
+    path = tmp_path / "news.db"
     with open_archive(path) as store:
         assert store.counts()["articles"] == 0
+    # built under a temporary name and linked into place: no leftovers beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["news.db"]
+    with open_archive(path, readonly=True) as again:
+        assert again.counts()["articles"] == 0
 
 
 def test_unwritable_file_message_names_the_path(

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from crawlers.demo import DemoServer, DemoSite
+from tests.conftest import ALLOW_TEST_HOSTS, ALLOW_TEST_HOSTS_SETTING
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -158,7 +159,7 @@ def test_crawl_configured_site(
     db = tmp_path / "news.db"
     result = teaserfeed(
         "crawl", "demo-news", "--sites", str(demo_sites_file), "--archive", str(db),
-        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *ALLOW_TEST_HOSTS,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "duplicates merged  2" in result.stdout
@@ -169,7 +170,10 @@ def test_scrapy_crawl_site_and_url(
     demo_server: DemoServer, demo_site: DemoSite, demo_sites_file: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "scrapy.db"
-    common = ["-s", f"TEASERFEED_ARCHIVE={db}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"]
+    common = [
+        "-s", f"TEASERFEED_ARCHIVE={db}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
+        *ALLOW_TEST_HOSTS_SETTING,
+    ]  # fmt: skip
     result = run(
         str(BIN / "scrapy"), "crawl", "teasers", "-a", "site=demo-news",
         "-s", f"TEASERFEED_SITES={demo_sites_file}", *common,
@@ -181,6 +185,7 @@ def test_scrapy_crawl_site_and_url(
     result = run(
         str(BIN / "scrapy"), "crawl", "teasers", "-a", f"url={demo_server.url}/science/",
         "-s", f"TEASERFEED_ARCHIVE={single}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
+        *ALLOW_TEST_HOSTS_SETTING,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     conn = sqlite3.connect(single)

@@ -38,6 +38,7 @@ from crawlers.middlewares.robotstxt import RobotsTxtMiddleware
 from crawlers.redisqueue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.sites import parse_sites
 from crawlers.spiders.distributed import DistributedTeaserSpider
+from tests.conftest import ALLOW_TEST_HOSTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEASERFEED = str(Path(sys.executable).parent / "teaserfeed")
@@ -46,6 +47,7 @@ FAST = [
     *("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"),
     *("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "TEASERFEED_PROGRESS=off"),
     *("-s", "TEASERFEED_REDIS_IDLE_CLOSE=1", "-s", "TEASERFEED_REDIS_POLL=0.2"),
+    *ALLOW_TEST_HOSTS,
 ]
 _databases = itertools.count(1)
 

@@ -12,6 +12,7 @@ import pytest
 
 from archive import ArchiveLock, ArchiveLockedError, lock_holder
 from crawlers.demo import DemoServer
+from tests.conftest import ALLOW_TEST_HOSTS
 
 BIN = Path(sys.executable).parent
 
@@ -86,6 +87,7 @@ def test_two_crawls_started_together_one_runs_the_other_exits_75(
         command = [
             str(BIN / "teaserfeed"), "crawl", "--sites", str(sites), "--archive", str(path),
             "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0",
+            *ALLOW_TEST_HOSTS,
         ]  # fmt: skip
         procs = [
             subprocess.Popen(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from archive import ArchiveLock
 from crawlers.demo import DemoServer
+from tests.conftest import ALLOW_TEST_HOSTS_SETTING
 
 BIN = Path(sys.executable).parent
 
@@ -59,6 +60,7 @@ def test_items_export_as_json_lines(tmp_path: Path, demo_server: DemoServer) -> 
         "AUTOTHROTTLE_ENABLED=0",
         "-s",
         "LOG_LEVEL=WARNING",
+        *ALLOW_TEST_HOSTS_SETTING,
         "-o",
         str(out),
         cwd=tmp_path,

@@ -27,7 +27,7 @@ from benchmarks.sitegen import generate_site, sites_toml
 from crawlers.demo import DemoServer
 from crawlers.sites import SiteConfig
 from crawlers.writer import free_disk
-from tests.conftest import crawl
+from tests.conftest import ALLOW_TEST_HOSTS, crawl
 
 BIN = Path(sys.executable).parent
 SITE_PAGES = 15  # listing pages of 20 teasers: 315 pages with robots.txt
@@ -36,6 +36,7 @@ MIN_FREE = 1_000_000  # the same setting for both runs: met at first, not once f
 FAST = [
     *("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"),
     *("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", f"TEASERFEED_MIN_FREE_DISK={MIN_FREE}"),
+    *ALLOW_TEST_HOSTS,
 ]
 HTML_MARKS = ("<html", "<!doctype", "<p>", "html=b'", "html': b")
 

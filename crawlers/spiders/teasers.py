@@ -259,7 +259,9 @@ class TeaserSpider(Spider):
                 config.name, self._revisit_schedule(config), now=self.now(), limit=limit
             )
             unfetched = self.seen_store.unfetched_teasers(
-                [config.name], limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000)
+                [config.name],
+                limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000),
+                accept=config.follows,
             )
         except ArchiveError as exc:
             logger.warning("site %s: cannot read revisits from the archive: %s", config.name, exc)
@@ -443,7 +445,8 @@ class TeaserSpider(Spider):
     def _teasers(
         self, teasers: Sequence[Teaser], config: SiteConfig, listing_url: str
     ) -> Generator[Any, None, int]:
-        """Teaser sightings and requests for articles not archived yet; returns how many were."""
+        """Teaser sightings and requests for articles not archived yet (on the site's
+        allowed_domains); returns how many teasers need no fetch: archived or off-site."""
         seen_at = self._stamp()
         urls = {t.url: clean_url(t.url) for t in teasers if t.region == "main"}
         known: set[str] = set()
@@ -460,6 +463,12 @@ class TeaserSpider(Spider):
             if teaser.region != "main":
                 continue
             fetch_url = urls[teaser.url]
+            if not config.follows(fetch_url):
+                # another site's article: the sighting is archived, the page is not fetched
+                count += 1
+                self.crawler.stats.inc_value("teaserfeed/teasers_offsite")
+                logger.debug("off-site teaser not followed (allowed_domains): %s", fetch_url)
+                continue
             if fetch_url in known:
                 count += 1
                 self.crawler.stats.inc_value("teaserfeed/articles_known")
