@@ -28,6 +28,7 @@ from archive import (
     open_archive,
     write_datasette_metadata,
 )
+from archive.files import damaged_reason, is_damage
 from archive.health import fetch_failures
 from archive.search import SEARCH_WINDOW
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
@@ -167,6 +168,10 @@ def _after_crawl(archive_path: Path, stats: dict[str, Any], elapsed: float) -> N
     """Print the run's summary and exit 1 (not finished), 3 (fetches failed) or return (0)."""
     run_id = stats.get("teaserfeed/run_id")
     cause = stats.get("teaserfeed/archive_error")
+    damage = stats.get("teaserfeed/archive_damaged") or (cause if is_damage(cause) else None)
+    if damage is not None:
+        _summary_if_readable(archive_path, run_id, elapsed)
+        fail(f"{archive_path}: {damaged_reason(str(damage), archive_path)}", 2)
     if cause is not None:
         _summary_if_readable(archive_path, run_id, elapsed)
         failure = ArchiveWriteError(str(archive_path), str(cause))
@@ -215,9 +220,8 @@ def _crawl_and_report(
 ) -> dict[str, Any]:
     """Crawl under the held lock; the CLI prints a failed write's line itself, at the end."""
     try:
-        return _crawl(
-            configs, archive_path, {"TEASERFEED_WRITE_FAILURE_LOG_LEVEL": "INFO", **settings}, lock
-        )
+        quiet = {"TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": "INFO"}
+        return _crawl(configs, archive_path, {**quiet, **settings}, lock)
     finally:
         lock.release()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from itemadapter import ItemAdapter
@@ -10,7 +11,14 @@ from scrapy import logformatter as scrapy_logformatter
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-__all__ = ["LogFormatter", "item_name"]
+__all__ = ["LogFormatter", "item_name", "log_level"]
+
+
+def log_level(value: Any) -> int:
+    """A logging level from a setting: a name such as "ERROR" or a number (else ERROR)."""
+    if isinstance(value, int):
+        return value
+    return logging.getLevelNamesMapping().get(str(value).upper(), logging.ERROR)
 
 
 def item_name(item: Any) -> str:

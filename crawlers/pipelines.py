@@ -14,6 +14,7 @@ from scrapy.utils.defer import deferred_from_coro
 
 from archive import ArchiveError, ArchiveLock, ArchiveLockedError
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
+from crawlers.logformatter import log_level
 from crawlers.writer import ArchiveWriteError, ArchiveWriter, Source
 
 __all__ = ["ArchivePipeline"]
@@ -82,7 +83,7 @@ class ArchivePipeline:
             settings.getint("TEASERFEED_BATCH_SIZE", 100),
             settings.getint("TEASERFEED_WRITE_QUEUE", 1000),
             settings.getint("TEASERFEED_MIN_FREE_DISK"),
-            _log_level(settings.get("TEASERFEED_WRITE_FAILURE_LOG_LEVEL")),
+            log_level(settings.get("TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL")),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -159,9 +160,3 @@ def _reason(cause: str) -> str:
     """The spider's close reason for a failed archive write."""
     return f"archive_write_failed: {cause}"
 
-
-def _log_level(value: Any) -> int:
-    """A logging level from a setting: a name such as "ERROR" or a number (else ERROR)."""
-    if isinstance(value, int):
-        return value
-    return logging.getLevelNamesMapping().get(str(value).upper(), logging.ERROR)

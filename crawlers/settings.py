@@ -89,8 +89,9 @@ TEASERFEED_WRITE_QUEUE = 1000
 # bytes free than this (0: no check). When a write fails anyway (a full disk, an I/O error)
 # the spider closes at once (`archive_write_failed: CAUSE`) and the run is marked failed.
 TEASERFEED_MIN_FREE_DISK = 50_000_000  # 50 MB
-# The level of the one line saying so; `teaserfeed crawl` prints that line itself.
-TEASERFEED_WRITE_FAILURE_LOG_LEVEL = "ERROR"
+# The level of the one line saying so (or that the archive is damaged, which also ends the
+# crawl); `teaserfeed crawl` prints that line itself.
+TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL = "ERROR"
 
 LOG_LEVEL = "INFO"
 # Log lines name an item by its type and URL, never with its fields (raw HTML included).
