@@ -241,13 +241,15 @@ class Ingest:
         return str(self.client.info("server").get("run_id", ""))
 
     def _align(self) -> None:
-        finished = [k for k, g in self._generations.items() if g.finished]
-        ended = self.crawl.align(self._newest, finished)
+        # generations this archive finished or found stale: none may go on in Redis
+        done = [k for k, g in self._generations.items() if g.finished]
+        ended = self.crawl.align(self._newest, [*done, *self._stale_logged])
         if ended:
             logger.warning(
-                "generation %d in Redis is older than this archive (a replayed snapshot?): "
-                "marked ended; the next worker opens generation %d",
-                ended, self._newest + 1,
+                "generation %d in Redis is not current for this archive (finished, stale or "
+                "older than its generation %d: a replayed snapshot?): marked ended, so the "
+                "next worker opens a new one",
+                ended, self._newest,
             )  # fmt: skip
 
     def _store(self, archive: Archive, raws: Sequence[bytes]) -> None:
@@ -265,10 +267,13 @@ class Ingest:
             messages.append(message)
         known: list[str] = []
         ended: list[int] = []
+        stale = len(self._stale_logged)
         with archive.transaction():
             for message in messages:
                 self._apply(archive, message, known, ended)
         self.report.counts["messages"] += len(raws)
+        if len(self._stale_logged) > stale:
+            self._align()
         if known:
             self.client.sadd(self.keys.known, *known)
         for gen in ended:
