@@ -147,18 +147,23 @@ class WorkerLink:
         self.gave_up = False
         self.flushers: list[Callable[[], bool]] = []
         self.give_ups: list[Callable[[], None]] = []
-        self.held: list[Callable[[], tuple[str, int]]] = []
+        # (kind, held back now, lost for good) of the pipeline ("items"), scheduler ("requests")
+        self.held: list[Callable[[], tuple[str, int, int]]] = []
 
     def flush(self) -> bool:
         """Deliver what is held back; True when nothing is left."""
         return all(flush() for flush in self.flushers)
 
-    def holding(self) -> dict[str, int]:
+    def waiting(self) -> int:
+        """Items and requests held back now, to deliver when Redis is back."""
+        return sum(held()[1] for held in self.held)
+
+    def undelivered(self) -> dict[str, int]:
         """What is held back or was lost, by kind ("items", "requests")."""
         counts: dict[str, int] = {}
         for held in self.held:
-            kind, count = held()
-            counts[kind] = counts.get(kind, 0) + count
+            kind, waiting, lost = held()
+            counts[kind] = counts.get(kind, 0) + waiting + lost
         return counts
 
     def give_up(self) -> None:
@@ -195,7 +200,7 @@ class RedisItemPipeline:
         self._room: list[Deferred[None]] = []
         link.flushers.append(self.flush)
         link.give_ups.append(self._give_up)
-        link.held.append(lambda: ("items", self.undelivered + len(self.buffer)))
+        link.held.append(lambda: ("items", len(self.buffer), self.undelivered))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisItemPipeline:
@@ -276,7 +281,7 @@ class ResilientScheduler(Scheduler):  # type: ignore[misc]
         scheduler.lost = 0
         scheduler.link.flushers.append(scheduler.flush_pending)
         scheduler.link.give_ups.append(scheduler._give_up)
-        scheduler.link.held.append(lambda: ("requests", scheduler.lost + len(scheduler.pending)))
+        scheduler.link.held.append(lambda: ("requests", len(scheduler.pending), scheduler.lost))
         return scheduler
 
     pending: deque[tuple[Request, bool]]
@@ -463,7 +468,7 @@ class RedisWorker:
             outage.failed(exc)
 
     def _give_up(self) -> None:
-        held = self.link.holding()
+        held = self.link.undelivered()
         logger.error(
             "Redis at %s stayed away for %.0f s (TEASERFEED_REDIS_RETRY_FOR): stopping with "
             "%d items and %d new requests not delivered",
@@ -499,7 +504,7 @@ class RedisWorker:
         """
         if self.link.gave_up:
             return
-        if self.link.outage.down or any(self.link.holding().values()):
+        if self.link.outage.down or self.link.waiting():
             self._idle_since = None
             self._waiting = True
             raise DontCloseSpider
@@ -532,7 +537,7 @@ class RedisWorker:
         assert stats is not None
         # a last try: Redis may be back by now
         delivered = self.link.flush()
-        for kind, count in self.link.holding().items():
+        for kind, count in self.link.undelivered().items():
             if count:
                 stats.set_value(f"teaserfeed/redis_undelivered/{kind}", count)
         if not self.gen or not delivered or self.link.gave_up:

@@ -138,6 +138,8 @@ class Ingest:
         self._take_over = client.register_script(_TAKE_OVER)
         self.outage = Outage(_client_url(client), retry_for, "the ingest waits")
         self._server: str | None = None
+        # a batch the archive committed but Redis may not have acknowledged (an outage)
+        self._unacked: list[bytes] = []
 
     def run(
         self, *, idle_exit: float | None = None, stop: threading.Event | None = None
@@ -211,15 +213,22 @@ class Ingest:
     def _resume(self, archive: Archive) -> None:
         """At start and after an outage: align Redis with the archive, store leftovers."""
         self._server = self._server_id()
+        if self._unacked:
+            # stored before Redis went away: drop them unless the ack got through after all
+            self.queue.ack_stored(self._unacked)
+            self._unacked = []
         self._align()
         self._publish_known(archive)
         leftover = self.queue.claimed()
         if leftover:
             logger.info("storing %d messages taken before and never acknowledged", len(leftover))
             for start in range(0, len(leftover), self.batch_size):
-                chunk = leftover[start : start + self.batch_size]
-                self._store(archive, chunk)
-                self.queue.ack(len(chunk))
+                self._store_and_ack(archive, leftover[start : start + self.batch_size])
+
+    def _store_and_ack(self, archive: Archive, batch: Sequence[bytes]) -> None:
+        self._store(archive, batch)  # sets _unacked once the archive committed
+        self.queue.ack(len(batch))
+        self._unacked = []
 
     def _pass(self, archive: Archive, idle_exit: float | None, last: float) -> bool:
         """One batch stored (True), or nothing came and the idle checks ran (False)."""
@@ -229,8 +238,7 @@ class Ingest:
             wait = min(wait, max(0.0, idle_exit - (time.monotonic() - last)))
         batch = self.queue.claim(self.batch_size, timeout=wait)
         if batch:
-            self._store(archive, batch)
-            self.queue.ack(len(batch))
+            self._store_and_ack(archive, batch)
             return True
         if self._server_id() != self._server:
             # Redis restarted between two commands: it may hold an older snapshot
@@ -271,6 +279,7 @@ class Ingest:
         with archive.transaction():
             for message in messages:
                 self._apply(archive, message, known, ended)
+        self._unacked = list(raws)
         self.report.counts["messages"] += len(raws)
         if len(self._stale_logged) > stale:
             self._align()
@@ -336,7 +345,8 @@ class Ingest:
             why = "which this archive finished already" if known.finished else None
         elif gen < self._newest:
             why = f"older than generation {self._newest}, the archive's newest"
-        elif not opening:
+        elif not opening and not key.startswith("gen-"):
+            # (messages from before generation tokens are taken as the old ingest did)
             why = "whose opening this archive never stored"
         else:
             why = None

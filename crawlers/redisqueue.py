@@ -347,6 +347,20 @@ class ItemQueue:
         if count > 0:
             self.client.ltrim(self.keys.processing, 0, -count - 1)
 
+    def ack_stored(self, raws: Sequence[bytes]) -> bool:
+        """Drop these messages if they are still the oldest claimed ones; whether they were.
+
+        Safe to repeat (after an ack whose answer was lost, say): it never drops others.
+        """
+        count = len(raws)
+        if not count:
+            return False
+        oldest = cast(list[bytes], self.client.lrange(self.keys.processing, -count, -1))
+        if list(reversed(oldest)) != list(raws):
+            return False
+        self.ack(count)
+        return True
+
     def reject(self, raw: bytes) -> None:
         """Keep an unreadable message aside (teaserfeed:items:failed) for inspection."""
         self.client.lpush(self.keys.failed, raw)

@@ -425,3 +425,18 @@ def test_ingest_waits_for_redis_and_gives_up_past_the_bound(
     with pytest.raises(RedisUnavailableError, match="stayed away for"):
         Ingest(client, tmp_path / "b.db", retry_for=1).run(idle_exit=0)
     aof_redis.start()
+
+
+def test_an_acknowledgement_repeated_after_an_outage_drops_nothing_else(
+    aof_redis: RedisServer,
+) -> None:
+    client = redis.Redis.from_url(aof_redis.url)
+    queue = ItemQueue(client)
+    for n in range(5):
+        queue.push({"type": "teaser", "n": n})
+    stored = queue.claim(3)
+    assert queue.ack_stored(stored)
+    later = queue.claim(2)
+    # the answer to the first ack was lost: trying it again must not drop the next batch
+    assert not queue.ack_stored(stored)
+    assert queue.claimed() == later
