@@ -48,6 +48,7 @@ from twisted.internet.defer import Deferred
 
 from archive import normalize_url
 from crawlers import redisjson
+from crawlers import settings as defaults
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.redisqueue import (
     OUTAGE_ERRORS,
@@ -140,10 +141,11 @@ class WorkerLink:
         settings = crawler.settings
         self.outage = Outage(
             _redis_url(crawler),
-            settings.getfloat("TEASERFEED_REDIS_RETRY_FOR"),
+            settings.getfloat("TEASERFEED_REDIS_RETRY_FOR", defaults.TEASERFEED_REDIS_RETRY_FOR),
             "keeping items and new requests in memory",
         )
-        self.limit = max(1, settings.getint("TEASERFEED_REDIS_BUFFER"))
+        buffer = settings.getint("TEASERFEED_REDIS_BUFFER", defaults.TEASERFEED_REDIS_BUFFER)
+        self.limit = max(1, buffer)
         self.gave_up = False
         self.flushers: list[Callable[[], bool]] = []
         self.give_ups: list[Callable[[], None]] = []
@@ -321,6 +323,12 @@ class ResilientScheduler(Scheduler):  # type: ignore[misc]
 
     def _hold(self, request: Request, checked: bool) -> None:
         if len(self.pending) >= self.link.limit:
+            if not self.lost:
+                logger.error(
+                    "%d new requests wait for Redis (TEASERFEED_REDIS_BUFFER): dropping "
+                    "more, counted as not delivered; reconcile fetches them later",
+                    len(self.pending),
+                )
             self.lost += 1
             return
         self.pending.append((request, checked))
@@ -402,9 +410,9 @@ class RedisWorker:
         worker = cls(
             crawler,
             SharedCrawl(connect(_redis_url(crawler))),
-            settings.getfloat("TEASERFEED_REDIS_IDLE_CLOSE"),
-            settings.getfloat("TEASERFEED_REDIS_WORKER_TTL"),
-            max(0.05, settings.getfloat("TEASERFEED_REDIS_POLL")),
+            settings.getfloat("TEASERFEED_REDIS_IDLE_CLOSE", defaults.TEASERFEED_REDIS_IDLE_CLOSE),
+            settings.getfloat("TEASERFEED_REDIS_WORKER_TTL", defaults.TEASERFEED_REDIS_WORKER_TTL),
+            max(0.05, settings.getfloat("TEASERFEED_REDIS_POLL", defaults.TEASERFEED_REDIS_POLL)),
             link_for(crawler),
         )
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
@@ -455,9 +463,14 @@ class RedisWorker:
             logger.warning("Redis heartbeat failed: %s", exc)
             return
         was_down = outage.down
-        outage.ok()
+        held = self.link.undelivered()
         if not self.link.flush():
             return
+        if was_down:
+            outage.ok(
+                f"; delivered the {held.get('items', 0)} items and {held.get('requests', 0)} "
+                "new requests held back meanwhile"
+            )
         try:
             if was_down or (
                 self._waiting and (self.crawl.frontier() > 0 or self._idle_enough())

@@ -501,11 +501,11 @@ class Outage:
             self._delay = min(self._delay * 2, self.MAX_DELAY)
         self._next = now + self._delay
 
-    def ok(self) -> None:
-        """A command went through: end the outage (logged once)."""
+    def ok(self, detail: str = "") -> None:
+        """A command went through: end the outage (logged once, with `detail`)."""
         if self.since is not None:
             logger.warning(
-                "Redis at %s is back after %.1f s", self.url, time.monotonic() - self.since
+                "Redis at %s is back after %.1f s%s", self.url, self.away(), detail
             )
             self.since = None
 

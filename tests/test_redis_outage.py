@@ -8,6 +8,7 @@ snapshot replays are never stored as the current generation.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,11 +19,17 @@ from pathlib import Path
 
 import pytest
 import redis
+from scrapy import Request
+from scrapy.utils.test import get_crawler
 
 from archive import open_archive
+from crawlers import redisjson
 from crawlers.demo import DemoServer, demo_sites_toml, serve_demo
+from crawlers.distributed import ResilientScheduler
 from crawlers.ingest import Ingest, IngestBusyError
 from crawlers.redisqueue import ItemQueue, RedisKeys, RedisUnavailableError, SharedCrawl
+from crawlers.sites import parse_sites
+from crawlers.spiders.distributed import DistributedTeaserSpider
 from tests.test_distributed import (
     FAST,
     REDIS_SERVER,
@@ -189,6 +196,10 @@ def test_redis_stopped_mid_crawl_and_started_again_loses_nothing(
         assert err.count("is away") == 1, err
         assert err.count("is back after") == 1, err
         assert "not delivered" not in out
+    # what the workers held back while Redis was away went out when it was back
+    held = [int(m) for _, _, err in results for m in re.findall(r"delivered the (\d+) items", err)]
+    assert len(held) == 2
+    assert sum(held) > 0
     assert ingest.poll() is None, "the ingest exited during the outage"
     client = redis.Redis.from_url(url)
     wait_for(settled(client), "the ingest to store the generation")
@@ -228,7 +239,7 @@ def test_worker_that_gives_up_on_redis_is_not_finished_and_reconcile_completes_t
         cwd=outage_dir,
     )  # fmt: skip
     wait_for(lambda: fetched(slow_site, "quitter") >= 20, "the crawl to get going")
-    outage(aof_redis, 4.0)
+    outage(aof_redis, 2.5)
     code, out, err = finish(quitter)
     assert code == 1, out + err
     assert "redis_unavailable" in out
@@ -440,3 +451,46 @@ def test_an_acknowledgement_repeated_after_an_outage_drops_nothing_else(
     # the answer to the first ack was lost: trying it again must not drop the next batch
     assert not queue.ack_stored(stored)
     assert queue.claimed() == later
+
+
+def test_requests_made_while_redis_is_away_wait_and_reach_the_frontier(
+    aof_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crawler = get_crawler(DistributedTeaserSpider, {"REDIS_URL": aof_redis.url})
+    spider = DistributedTeaserSpider.from_crawler(crawler, configs=parse_sites(
+        demo_sites_toml("http://127.0.0.1:9")).values())  # fmt: skip
+    scheduler = ResilientScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    client = redis.Redis.from_url(aof_redis.url)
+    frontier = RedisKeys().requests
+
+    def urls() -> set[str]:
+        return {redisjson.loads(m)["url"] for m in client.zrange(frontier, 0, -1)}
+
+    assert scheduler.enqueue_request(Request("http://x.test/1/"))
+    aof_redis.shutdown()
+    for n in (2, 3):
+        assert scheduler.enqueue_request(Request(f"http://x.test/{n}/"))
+    assert scheduler.has_pending_requests()
+    assert scheduler.next_request() is None
+    aof_redis.start()
+    # a request whose fingerprint went in but whose push failed is not a duplicate later
+    push = scheduler.queue.push
+    calls = []
+
+    def flaky(request: Request) -> None:
+        calls.append(request.url)
+        if len(calls) == 1:
+            raise redis.ConnectionError("gone again")
+        push(request)
+
+    monkeypatch.setattr(scheduler.queue, "push", flaky)
+    assert not scheduler.flush_pending()
+    assert scheduler.flush_pending()
+    assert urls() == {f"http://x.test/{n}/" for n in (1, 2, 3)}
+    assert calls == ["http://x.test/2/", "http://x.test/2/", "http://x.test/3/"]
+    # Redis is back (the worker's heartbeat says so): a real duplicate is still one
+    scheduler.link.outage.ok()
+    assert not scheduler.enqueue_request(Request("http://x.test/3/"))
+    assert scheduler.next_request().url == "http://x.test/1/"
+    assert scheduler.lost == 0
