@@ -276,9 +276,22 @@ class Ingest:
         known: list[str] = []
         ended: list[int] = []
         stale = len(self._stale_logged)
-        with archive.transaction():
-            for message in messages:
-                self._apply(archive, message, known, ended)
+        count, newest = len(self._generations), self._newest
+        running = [g for g in self._generations.values() if not g.finished]
+        counts, runs = Counter(self.report.counts), dict(self.report.runs)
+        try:
+            with archive.transaction():
+                for message in messages:
+                    self._apply(archive, message, known, ended)
+        except BaseException:
+            # rolled back: so is what the batch told about runs (opened, finished)
+            for key in list(self._generations)[count:]:
+                del self._generations[key]
+            for generation in running:
+                generation.finished = False
+            self._newest = newest
+            self.report.counts, self.report.runs = counts, runs
+            raise
         self._unacked = list(raws)
         self.report.counts["messages"] += len(raws)
         if len(self._stale_logged) > stale:
@@ -356,8 +369,9 @@ class Ingest:
         if key not in self._stale_logged:
             self._stale_logged.add(key)
             logger.warning(
-                "not storing messages of generation %d (%s) %s: replayed from an older "
-                "Redis snapshot, or another archive's crawl",
+                "not storing messages of generation %d (%s) %s: replayed (an older Redis "
+                "snapshot, or a batch stored just before an ingest was killed), or another "
+                "archive's crawl",
                 gen, key, why,
             )  # fmt: skip
         return True

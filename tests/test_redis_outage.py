@@ -494,3 +494,32 @@ def test_requests_made_while_redis_is_away_wait_and_reach_the_frontier(
     assert not scheduler.enqueue_request(Request("http://x.test/3/"))
     assert scheduler.next_request().url == "http://x.test/1/"
     assert scheduler.lost == 0
+
+
+def test_a_batch_rolled_back_when_redis_went_away_is_stored_again_whole(
+    tmp_path: Path, aof_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = redis.Redis.from_url(aof_redis.url)
+    crawl, queue = SharedCrawl(client), ItemQueue(client)
+    _messages(crawl, queue, "w1", 3)
+    assert crawl.leave("w1", 1, {"reason": "finished", "stats": {}})
+    ingest = Ingest(client, tmp_path / "news.db")
+    real = ingest.crawl.worker_stats
+    calls: list[int] = []
+
+    def flaky(gen: int) -> dict[str, dict[str, object]]:
+        # Redis goes away while the batch (opening, articles, end) is being stored
+        calls.append(gen)
+        if len(calls) == 1:
+            raise redis.ConnectionError("gone for a moment")
+        return real(gen)
+
+    monkeypatch.setattr(ingest.crawl, "worker_stats", flaky)
+    report = ingest.run(idle_exit=0)
+    assert calls == [1, 1]
+    assert report.runs == {1: "finished"}
+    assert report.counts["articles_new"] == 3
+    with open_archive(tmp_path / "news.db", readonly=True) as archive:
+        assert [(r.id, r.status) for r in [archive.run(1)]] == [(1, "finished")]
+        assert archive.last_run().id == 1
+        assert len(list(archive.articles())) == 3
