@@ -105,12 +105,15 @@ def crawl_worker(
     if items_lost or requests_lost:
         rows.append(("not delivered", f"{items_lost} items, {requests_lost} new requests "
                                       "(Redis was away)"))  # fmt: skip
+    if stats.get("teaserfeed/redis_counted_lost"):
+        rows.append(("counted lost", "Redis was out of reach longer than the worker TTL"))
     for label, value in rows:
         click.echo(f"  {label:<15} {value}")
     if stats.get("teaserfeed/generation_ended"):
         click.echo(f"  generation {gen} ended with this worker")
     click.echo(f"the archive is written by: teaserfeed ingest --redis {redact(redis_url)}")
-    if reason != "finished" or items_lost or requests_lost:
+    unfinished = items_lost or requests_lost or stats.get("teaserfeed/redis_counted_lost")
+    if reason != "finished" or unfinished:
         if items_lost or requests_lost:
             click.echo(
                 f"teaserfeed: this worker did not finish ({reason}): what it did not deliver "

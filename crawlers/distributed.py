@@ -453,7 +453,7 @@ class RedisWorker:
         if self.link.gave_up or not outage.due():
             return
         try:
-            self.crawl.beat(self.worker, self.ttl)
+            counted_lost = self.crawl.beat(self.worker, self.ttl)
         except OUTAGE_ERRORS as exc:
             outage.failed(exc)
             if outage.expired():
@@ -462,6 +462,8 @@ class RedisWorker:
         except redis.RedisError as exc:
             logger.warning("Redis heartbeat failed: %s", exc)
             return
+        if counted_lost:
+            self._counted_lost()
         was_down = outage.down
         held = self.link.undelivered()
         if not self.link.flush():
@@ -479,6 +481,21 @@ class RedisWorker:
                 self._wake()
         except OUTAGE_ERRORS as exc:
             outage.failed(exc)
+
+    def _counted_lost(self) -> None:
+        # Redis ran but this worker could not reach it for longer than its TTL: the others
+        # counted it as gone, and its generation may have ended without it (the ingest
+        # then refuses what it sends): not a finished run, whatever follows
+        stats = self.crawler.stats
+        assert stats is not None
+        if not stats.get_value("teaserfeed/redis_counted_lost"):
+            logger.error(
+                "this worker was counted as gone: Redis was unreachable for longer than "
+                "TEASERFEED_REDIS_WORKER_TTL (%.0f s) while it ran; its generation ends "
+                "worker_lost, and what it sends after its generation ended is not stored",
+                self.ttl,
+            )
+        stats.inc_value("teaserfeed/redis_counted_lost")
 
     def _give_up(self) -> None:
         held = self.link.undelivered()

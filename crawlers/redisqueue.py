@@ -139,8 +139,7 @@ _BEAT = (
     _NOW
     + """
 catch_up(KEYS[2])
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return 1
+return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 """
 )
 # KEYS: crawl; ARGV: the archive's newest generation, tokens of generations it finished
@@ -394,9 +393,13 @@ class SharedCrawl:
         gen, opened, token = cast(list[Any], self._join(keys=self._keys(), args=args))
         return int(gen), bool(opened), _text(token)
 
-    def beat(self, worker: str, ttl: float) -> None:
-        """Tell the others this worker is alive for another `ttl` seconds."""
-        self._beat(keys=[self.keys.workers, self.keys.crawl], args=[worker, ttl])
+    def beat(self, worker: str, ttl: float) -> bool:
+        """Tell the others this worker is alive for another `ttl` seconds.
+
+        True when it had been counted as gone (its heartbeat ran out) and is back.
+        """
+        added = self._beat(keys=[self.keys.workers, self.keys.crawl], args=[worker, ttl])
+        return bool(added)
 
     def align(self, newest: int, finished: Iterable[str]) -> int:
         """Keep generation numbers past the archive's `newest`; end a stale current one.

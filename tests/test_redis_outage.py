@@ -383,6 +383,9 @@ def test_heartbeats_do_not_run_out_while_redis_is_down(aof_redis: RedisServer) -
     assert crawl.status()["workers"] == ["w1"]
     wait_for(lambda: crawl.end_if_done() == 1, "the worker's heartbeat to run out", timeout=5)
     assert client.hget(RedisKeys().crawl, "lost") == b"1"
+    # a worker that only could not reach Redis learns that it was counted as gone
+    assert crawl.beat("w1", 30)
+    assert not crawl.beat("w1", 30)
 
 
 def test_restarted_ingest_takes_the_lease_of_its_dead_predecessor(
