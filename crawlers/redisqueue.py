@@ -16,11 +16,15 @@ crawls on one server):
   teaserfeed:ingest            the lease of the one ingest process (host:pid:tag:ingest)
 
 A *generation* is one crawl across all workers. The first worker to join when no
-worker is alive and the frontier is empty opens a new one: it clears the dupefilter,
-so listing pages are fetched again, while a worker joining a running generation shares
-its dupefilter (its own start requests are dropped as duplicates). A generation ends
-when its last worker leaves with the frontier empty, or when the ingest finds no live
-worker and an empty frontier; an "end" message then follows its items in the queue.
+worker is alive and the frontier is empty (or when the generation ended) opens a new
+one: it clears the dupefilter, so listing pages are fetched again, while a worker
+joining a running generation shares its dupefilter (its own start requests are dropped
+as duplicates). A generation ends when its last worker leaves with the frontier empty,
+or when the ingest finds no live worker and an empty frontier; an "end" message then
+follows its items in the queue. Each generation has a random token besides its number;
+every message carries both, so the ingest can tell a generation replayed from an older
+snapshot from the current one (crawlers.ingest), and the ingest's floor keeps numbers
+growing past the archive's newest whatever Redis lost.
 """
 
 from __future__ import annotations
@@ -121,7 +125,9 @@ local ended = redis.call('HGET', KEYS[4], 'ended') == '1'
 if ended or gen == 0
    or (redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0) then
   if gen > 0 and not ended then end_message(gen) end
-  redis.call('DEL', KEYS[3])
+  -- whoever is still listed belongs to the ended generation (a replayed snapshot's
+  -- workers, say): not to be counted as lost by the new one
+  redis.call('DEL', KEYS[3], KEYS[1])
   local floor = tonumber(redis.call('HGET', KEYS[4], 'floor') or '0')
   gen = math.max(gen, floor) + 1
   redis.call('HSET', KEYS[4], 'gen', gen, 'ended', '0', 'lost', '0', 'token', ARGV[4])

@@ -360,6 +360,8 @@ def test_replayed_snapshot_is_not_ingested_as_the_current_generation(
     gen2, token2 = _messages(crawl, queue, "w2", 2)
     assert gen2 == 2
     assert token2 != token
+    # the snapshot's worker w1 belongs to the ended generation, not to this one
+    assert crawl.status()["workers"] == ["w2"]
     report = Ingest(client, archive_path).run(idle_exit=0)
     assert report.counts["stale"] == 0
     assert report.counts["articles_new"] == 2
