@@ -182,8 +182,8 @@ class Archive:
                 [name, _dumps(list(start_urls)), config_json, _sha256(config_json), now, now],
             )
 
-    def start_run(self, sites: Sequence[str]) -> int:
-        """Open a crawl run (status 'running') and return its id.
+    def start_run(self, sites: Sequence[str], stats: Mapping[str, Any] | None = None) -> int:
+        """Open a crawl run (status 'running', with initial `stats`) and return its id.
 
         Runs still marked 'running' were cut short (one crawl per archive holds the lock):
         they are marked 'interrupted'.
@@ -191,10 +191,22 @@ class Archive:
         with self._writing():
             self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             cursor = self.db.execute(
-                "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, '{}')",
-                [_now(), _dumps(list(sites))],
+                "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, ?)",
+                [_now(), _dumps(list(sites)), _dumps(dict(stats or {}))],
             )
         return _lastrowid(cursor)
+
+    def generation_runs(self) -> list[tuple[int, int, str, bool]]:
+        """(run id, generation, token, finished) of each run of a distributed crawl."""
+        rows = self.db.execute(
+            """
+            SELECT id, json_extract(stats, '$.generation'),
+                   json_extract(stats, '$.generation_token'), finished IS NOT NULL
+            FROM runs WHERE json_extract(stats, '$.generation_token') IS NOT NULL
+            ORDER BY id
+            """
+        ).fetchall()
+        return [(int(r), int(g or 0), str(t), bool(f)) for r, g, t, f in rows]
 
     def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
         """Close a run with its final status and stats; freezes its duplicate count."""

@@ -306,7 +306,9 @@ def crawl(
     workers on any machines (same sites file): they split one frontier and never fetch
     a page twice; `teaserfeed ingest --redis URL` writes their items into the archive.
     A worker exits when the shared frontier stayed empty for 30 s
-    (-s TEASERFEED_REDIS_IDLE_CLOSE=SECONDS); exit status 0 when it finished.
+    (-s TEASERFEED_REDIS_IDLE_CLOSE=SECONDS); exit status 0 when it finished. While
+    Redis is away it keeps items and new requests in memory and retries for 120 s
+    (-s TEASERFEED_REDIS_RETRY_FOR=SECONDS), then exits 1 saying what it did not deliver.
 
     Exit status: 0 when the run finished and nothing failed that should not have; 3 when
     it finished but fetches failed: a listing page (any error), or an article through a

@@ -153,3 +153,19 @@ TEASERFEED_SITE_MAX_FAILURES = 10
 # (0: no limit); what goes beyond is dropped and recorded once as error kind `limit`.
 TEASERFEED_MAX_TEASERS_PER_PAGE = 500
 TEASERFEED_MAX_PAGES_PER_SITE = 10_000
+
+
+# ---- Distributed crawling (teaserfeed crawl --redis; crawlers/distributed.py)
+# A worker exits once the shared frontier stayed empty this long (seconds).
+TEASERFEED_REDIS_IDLE_CLOSE = 30.0
+# A worker without a heartbeat for this long counts as gone, e.g. killed (seconds of Redis
+# uptime: the time Redis was down does not count).
+TEASERFEED_REDIS_WORKER_TTL = 30.0
+# Seconds between heartbeats and frontier checks.
+TEASERFEED_REDIS_POLL = 1.0
+# While Redis is away, workers keep items and new requests in memory (up to
+# TEASERFEED_REDIS_BUFFER of each; a full item buffer holds the crawl back) and try again
+# with back-off; away for longer than RETRY_FOR seconds, the worker stops with reason
+# `redis_unavailable` and reports what it could not deliver.
+TEASERFEED_REDIS_RETRY_FOR = 120.0
+TEASERFEED_REDIS_BUFFER = 10_000

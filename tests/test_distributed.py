@@ -348,15 +348,15 @@ def test_ingest_killed_mid_batch_loses_nothing(tmp_path: Path, redis_url: str) -
     queue = ItemQueue(client)
     crawl = SharedCrawl(client)
     sources = [{"name": "s", "start_urls": ["http://x.test/"], "config": {}}]
-    gen, opened = crawl.join("w1", 30, {"sites": ["s"], "sources": sources})
+    gen, opened, token = crawl.join("w1", 30, {"sites": ["s"], "sources": sources})
     assert (gen, opened) == (1, True)
     html = ("<html><body>" + "Own words for a test page. " * 200 + "</body></html>").encode()
     for n in range(5):
         url = f"http://x.test/story-{n}/"
-        queue.push({"type": "teaser", "gen": 1, "item": {
+        queue.push({"type": "teaser", "gen": 1, "token": token, "item": {
             "source": "s", "listing_url": "http://x.test/", "url": url, "position": n,
             "title": f"Story {n}"}})  # fmt: skip
-        queue.push({"type": "article", "gen": 1, "item": {
+        queue.push({"type": "article", "gen": 1, "token": token, "item": {
             "source": "s", "url": url, "final_url": url, "title": f"Story {n}",
             "body": f"Body of story {n}.", "html": html, "encoding": "utf-8"}})  # fmt: skip
     client.lpush(RedisKeys().items, b"\x00 not json")
