@@ -159,4 +159,3 @@ class ArchivePipeline:
 def _reason(cause: str) -> str:
     """The spider's close reason for a failed archive write."""
     return f"archive_write_failed: {cause}"
-
