@@ -57,6 +57,8 @@ def sqlite_reason(error: sqlite3.Error, path: object = None) -> str:
         return "is not a SQLite database"
     if code == sqlite3.SQLITE_CORRUPT or is_damage(str(error)):
         return damaged_reason(str(error), path)
+    if code == sqlite3.SQLITE_FULL:
+        return f"cannot be written: {error}; free space and try again"
     return f"cannot be read: {error}{_disk_full_hint(path)}"
 
 
