@@ -7,7 +7,6 @@ import json
 import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,7 +25,6 @@ from archive import (
     NotFoundError,
     SearchSyntaxError,
     open_archive,
-    write_datasette_metadata,
 )
 from archive.files import damaged_reason, is_damage
 from archive.health import fetch_failures
@@ -606,8 +604,10 @@ def export(
     click.echo(f"exported {count} articles", err=True)
 
 
-@main.command(short_help="Browse an archive in datasette (read-only) with teaserfeed's metadata.")
-@click.argument("archive_file", type=click.Path(dir_okay=False, path_type=Path))
+@main.command(short_help="Browse archives in datasette (read-only) with teaserfeed's metadata.")
+@click.argument(
+    "archive_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
 @click.option(
@@ -617,40 +617,87 @@ def export(
     help="Your own datasette metadata (JSON or YAML, e.g. more canned queries), merged "
     "over teaserfeed's.",
 )
-def serve(archive_file: Path, host: str, port: int, extra_metadata: Path | None) -> None:
-    """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries).
+@click.option(
+    "--setting",
+    "settings",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A datasette setting, e.g. --setting sql_time_limit_ms 3000 (datasette --help-settings).",
+)
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open the browser when ready.")
+def serve(
+    archive_files: tuple[Path, ...],
+    host: str,
+    port: int,
+    extra_metadata: Path | None,
+    settings: tuple[tuple[str, str], ...],
+    open_browser: bool,
+) -> None:
+    """Open ARCHIVE_FILES in datasette with teaserfeed's metadata and reader pages.
 
-    The archive is served read-only: datasette reads it as it changes (a crawl may write
-    it meanwhile) and every write through datasette, a writable canned query included,
-    fails.
+    Plain `datasette news.db` shows an archive the same way (teaserfeed's datasette plugin
+    recognises it by its schema); this command adds that the archives are served read-only:
+    datasette reads them as they change (a crawl may write them meanwhile) and every write
+    through datasette, a writable canned query included, fails.
     """
     try:
         import datasette  # noqa: F401
     except ImportError:
         fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
-    if not archive_file.exists():
-        fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
-    _upgrade_if_older(archive_file)
+    for archive_file in archive_files:
+        if not archive_file.exists():
+            fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `crawl` first")
+        _upgrade_if_older(archive_file)
+    options = [*_datasette_settings(settings), *(["--open"] if open_browser else [])]
+    if extra_metadata is not None:
+        options += ["--metadata", str(_checked_metadata(extra_metadata))]
+    from archive.datasette import register as register_plugin
     from crawlers.datasette_readonly import register
 
-    register([archive_file])
-    with tempfile.TemporaryDirectory() as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        write_datasette_metadata(archive_file, metadata)
-        if extra_metadata is not None:
-            _merge_metadata(metadata, extra_metadata)
-        from datasette.cli import cli as datasette_cli
+    register(archive_files)
+    register_plugin()
+    from datasette.cli import cli as datasette_cli
 
-        # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
-        datasette_cli.main(
-            args=[
-                "serve", str(archive_file), "--metadata", str(metadata),
-                "--host", host, "--port", str(port),
-                # article bodies are long: tables show their start, the row page all of it
-                "--setting", "truncate_cells_html", "240",
-            ],
-            prog_name="datasette",
-        )  # fmt: skip
+    # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
+    datasette_cli.main(
+        args=["serve", *map(str, archive_files), "--host", host, "--port", str(port), *options],
+        prog_name="datasette",
+    )
+
+
+# what `teaserfeed serve` sets unless told otherwise
+SERVE_SETTINGS = {
+    # article bodies are long: tables show their start, the article page all of it
+    "truncate_cells_html": "240",
+}
+
+
+def _datasette_settings(settings: tuple[tuple[str, str], ...]) -> list[str]:
+    """`--setting NAME VALUE` arguments for datasette, each checked here with a one-line error."""
+    from datasette.cli import Setting
+
+    chosen = {**SERVE_SETTINGS, **dict(settings)}
+    arguments = []
+    for name, value in chosen.items():
+        try:
+            Setting().convert((name, value), None, None)
+        except click.BadParameter as exc:
+            fail(f"--setting {name} {value}: {exc.message}")
+        arguments += ["--setting", name, value]
+    return arguments
+
+
+def _checked_metadata(path: Path) -> Path:
+    """The user's datasette metadata file, once it is known to be a readable mapping."""
+    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
+    try:
+        extra = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        fail(f"{path}: cannot read datasette metadata: {exc}")
+    if not isinstance(extra, dict):
+        fail(f"{path}: datasette metadata must be a mapping (databases:, title:, …)")
+    return path
 
 
 def _upgrade_if_older(path: Path) -> None:
@@ -663,28 +710,6 @@ def _upgrade_if_older(path: Path) -> None:
             fail(str(exc))
     with opened(path):
         pass  # brings an older archive up to the current schema before datasette reads it
-
-
-def _merge_metadata(ours: Path, theirs: Path) -> None:
-    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
-    try:
-        extra = yaml.safe_load(theirs.read_text(encoding="utf-8"))  # JSON is YAML too
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        fail(f"{theirs}: cannot read datasette metadata: {exc}")
-    if not isinstance(extra, dict):
-        fail(f"{theirs}: datasette metadata must be a mapping (databases:, title:, …)")
-    merged = _deep_merge(json.loads(ours.read_text(encoding="utf-8")), extra)
-    ours.write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
-
-
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in extra.items():
-        old = result.get(key)
-        result[key] = (
-            _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-        )
-    return result
 
 
 main.add_command(diff)
