@@ -1252,6 +1252,7 @@ class DetectedTeaser:
     excerpt_els: tuple[Element, ...]
     image_el: Element | None
     date_el: Element | None
+    confidence: float = 1.0
 
     @property
     def block(self) -> Element:
