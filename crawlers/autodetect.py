@@ -324,11 +324,19 @@ def _slug_points(segment: str) -> float:
         points += 2
     elif len(stem) >= 16 or _CJK_RE.search(stem):
         points += 1.5
-    if _ID_RE.search(stem):
+    if _ID_RE.search(stem) or _opaque_id(stem):
         points += 1.5
     elif stem.isdigit():
         points += 0.5
     return points
+
+
+def _opaque_id(stem: str) -> bool:
+    """A generated id of letters and digits (c05v28eqjyvo, a1b2c3d4): one item, not a hub."""
+    if len(stem) < 8 or len(stem) > 40 or not stem.isalnum() or not stem.isascii():
+        return False
+    digits = sum(map(str.isdigit, stem))
+    return 2 <= digits <= len(stem) - 2
 
 
 @lru_cache(maxsize=8192)
@@ -607,7 +615,7 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
     urls = {link.url for link in links}
     if len(urls) < 2:
         return False, 0.0
-    article = sum(link.score >= 1 for link in links) / n
+    article = _article_share(links)
     title = sum(_title_like(link) for link in links) / n
     heading = sum(link.heading is not None for link in links) / n
     from_attr = sum(link.from_attr for link in links) / n
@@ -624,6 +632,22 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
         article + title + 0.5 * heading - 0.5 * from_attr + min(words, 10) / 10 + 0.1 * math.log2(n)
     )
     return ok, quality
+
+
+def _article_share(links: list[_Link]) -> float:
+    """Share of the links that point to articles: by URL score, or by the page's own URL
+    pattern (one shape below a fixed path, a different last segment each, headline texts:
+    /blog/gofix, /news/12345)."""
+    shapes = Counter(
+        shape for link in links if len(shape := _url_shape(link.url)) >= 2 and link.score > -1
+    )
+    common, count = shapes.most_common(1)[0] if shapes else ((), 0)
+    learned = count >= 3 and count >= 0.5 * len(links)
+    return sum(
+        link.score >= 1
+        or (learned and link.score > -1 and link.words >= 3 and _url_shape(link.url) == common)
+        for link in links
+    ) / len(links)
 
 
 def _record_roots(links: list[_Link]) -> list[Element]:
@@ -1112,12 +1136,12 @@ def _richness(listing: _Listing) -> float:
 def _assign_regions(listings: list[_Listing]) -> None:
     """Main: the richest listing outside widgets and those close to it; secondary: the rest
     (same-site ones unlike the main articles and with short texts are dropped)."""
-    primary = [lst for lst in listings if not lst.secondary_ctx and lst.site_share >= 0.6]
+    # Structure and prominence decide, not the host: aggregators and press-mention pages
+    # list other sites' articles (the config's article_url_pattern decides what is followed).
+    primary = [lst for lst in listings if not lst.secondary_ctx]
     # When every listing sits in a widget-like box, the best one is still the page's own
     # (themes that build pages from "widgets"), unless a "Related"-style heading says not.
-    pool = primary or [
-        lst for lst in listings if lst.site_share >= 0.6 and not lst.under_widget_heading
-    ]
+    pool = primary or [lst for lst in listings if not lst.under_widget_heading]
     best = max(pool, key=lambda lst: lst.richness, default=None)
     for listing in listings:
         if listing is best or (
@@ -1315,18 +1339,18 @@ def detect(root: Element, url: str) -> Detection:
 
 
 def _one_per_target(cluster: list[_Link]) -> list[_Link]:
-    """One link per article among siblings (an image link and a read-more link side by side
-    share a tag path): the one with the most title-like text."""
-    best: dict[tuple[str, Element | None], _Link] = {}
-    for link in cluster:
-        key = (link.url, link.el.getparent())
-        other = best.get(key)
-        if other is None or _link_rank(link) > _link_rank(other):
-            best[key] = link
-    if len(best) == len(cluster):
-        return cluster
-    kept = set(map(id, best.values()))
-    return [link for link in cluster if id(link) in kept]
+    """One link per article and card: links to one URL with no other link of the group
+    between them (an image link and a title link in sibling boxes, a comment count inside
+    the headline) are one teaser; the one with the most title-like text stays."""
+    kept: list[_Link] = []
+    for link in sorted(cluster, key=lambda lnk: lnk.order):
+        last = kept[-1] if kept else None
+        if last is not None and last.url == link.url:
+            if _link_rank(link) > _link_rank(last):
+                kept[-1] = link
+            continue
+        kept.append(link)
+    return kept if len(kept) < len(cluster) else cluster
 
 
 def _link_rank(link: _Link) -> tuple[bool, bool, float]:
