@@ -500,6 +500,9 @@ class _Page:
         else:
             title_el, text = el, clean_text(el.text)
         from_attr = False
+        if not text and el.get("aria-label"):
+            # an empty overlay anchor over a card: its label is the card's headline
+            text = clean_text(el.get("aria-label"))
         if not text:
             text = clean_text(el.get("title") or (image.get("alt") if image is not None else ""))
             from_attr = bool(text)
@@ -705,6 +708,8 @@ def _heading_titles(links: list[_Link]) -> bool:
     found = 0
     for link, root in zip(links, roots, strict=True):
         heading = _record_heading(root)
+        if heading is None:
+            heading = _preceding_heading(root)
         if heading is not None:
             text = element_text(heading)
             if text and text != link.text:
@@ -724,6 +729,16 @@ def _record_heading(root: Element) -> Element | None:
         if cls and _TITLE_CLASS_RE.search(cls) and isinstance(el.tag, str) and el.tag != "a":
             return el
     return None
+
+
+def _preceding_heading(root: Element) -> Element | None:
+    """An unlinked heading just before a record (a headline over a "Full story" block)."""
+    sibling = root.getprevious()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getprevious()
+    if sibling is None or sibling.tag not in HEADINGS or is_hidden(sibling):
+        return None
+    return None if next(sibling.iter("a"), None) is not None else sibling
 
 
 class _Claims:
@@ -1353,9 +1368,11 @@ def _one_per_target(cluster: list[_Link]) -> list[_Link]:
     return kept if len(kept) < len(cluster) else cluster
 
 
-def _link_rank(link: _Link) -> tuple[bool, bool, float]:
-    """Which of two links to one article on the same spot to keep: a title over the rest."""
-    return _title_like(link), not is_read_more(link.text), link.words
+def _link_rank(link: _Link) -> tuple[bool, bool, bool, float]:
+    """Which of two links to one article on the same spot to keep: a title over the rest,
+    a read-more link over a comment link."""
+    comments = bool(_COMMENT_FRAGMENT_RE.match(link.fragment))
+    return _title_like(link), not comments, not is_read_more(link.text), link.words
 
 
 def _worth_heading_titles(cluster: list[_Link]) -> bool:
@@ -1377,9 +1394,11 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
             continue
         links = [link for link, taken in zip(cluster, inside, strict=True) if not taken]
         roots = _record_roots(links)
-        if any(r in claims.above or claims.covers(r) for r in roots):
+        clash = [r in claims.above or claims.covers(r) for r in roots]
+        if sum(clash) > 0.25 * len(roots):
             continue
-        keep = [i for i, link in enumerate(links) if link.score > -2]
+        # A few records overlapping taken ones (a card at the edge of another listing) go.
+        keep = [i for i, link in enumerate(links) if link.score > -2 and not clash[i]]
         links, roots = [links[i] for i in keep], [roots[i] for i in keep]
         if len({link.url for link in links}) < 2:
             continue
