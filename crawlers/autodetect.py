@@ -87,7 +87,7 @@ _DIGITS_RE = re.compile(r"\d+")
 _HUB_SEGMENTS = frozenset(
     {
         "category", "categories", "tag", "tags", "author", "authors", "autor", "auteur",
-        "autore", "user", "users", "profile", "profiles", "members", "feed", "rss", "atom",
+        "autore", "u", "user", "users", "profile", "profiles", "members", "feed", "rss", "atom",
         "search", "suche", "buscar", "recherche", "login", "logout", "register", "signup",
         "signin", "wp-login.php", "wp-admin", "cart", "checkout", "account", "my-account",
         "label", "labels", "kategorie", "kategori", "categoria", "categorie", "rubrik",
@@ -122,6 +122,12 @@ _HOST_RE = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)", re.I)
 _ID_RE = re.compile(r"\d{3,}")
 _PIECE_SPLIT_RE = re.compile(r"[-_+.,~]+")
 _COMMENT_FRAGMENT_RE = re.compile(r"^(comments?|respond|disqus_thread|comment-\d+|reply)", re.I)
+# Comment-count link texts: "Comments (4 posted)", "12 comments", "comments: none", "7".
+_COMMENT_TEXT_RE = re.compile(
+    r"^\W*(?:\d+\s*)?(?:comments?|kommentare?|commentaires?|comentarios?|commenti|reacties|"
+    r"komentarze?|комментари\w*|コメント|评论|댓글)\b|^\W*\d+\W*$",
+    re.I,
+)
 
 # Class/id words of containers of secondary material: sidebars, widgets, menus, footers.
 _SECONDARY_SUBSTR_RE = re.compile(
@@ -431,10 +437,36 @@ class _Page:
         # Kept on the page: it also keeps lxml's element proxies alive for later passes.
         info = self._ancestor_info
         info[root] = ((str(root.tag),), None) if isinstance(root.tag, str) else None
+        order_of: dict[Element, int] = {}
         for order, el in enumerate(root.iter("a"), 1):
+            order_of[el] = order
             state = self._info(el, info)
             if state is not None:
                 self._add_link(el, state[0], state[1], order)
+        self._headline_links(order_of)
+
+    def _headline_links(self, order_of: dict[Element, int]) -> None:
+        """Headlines that are no link, each with the article link of its card ("Full story",
+        "Comments (N)", "Read more", an empty overlay): one link with the headline as text."""
+        info = self._ancestor_info
+        for heading in self.root.iter(*HEADINGS):
+            if next(heading.iter("a"), None) is not None:
+                continue
+            state = self._info(heading, info)
+            if state is None or any(a.tag == "a" for a in heading.iterancestors()):
+                continue
+            text = element_text(heading)
+            words = wordish(text)
+            if words < 1.5 or words > 45:
+                continue
+            anchor = _card_link(heading, self)
+            if anchor is None or anchor not in order_of:
+                continue
+            link = self.make_link(anchor, (*state[0], "a"), heading, order_of[anchor], False)
+            if link is None or link.score <= -1:
+                continue
+            link.text, link.words, link.title_el, link.from_attr = text, words, heading, False
+            self.links.append(link)
 
     def _info(
         self, el: Element, info: dict[Element, tuple[tuple[str, ...], Element | None] | None]
@@ -523,6 +555,42 @@ class _Page:
         link.score = url_score(url)
         link.site = same_site(url, self.url)
         return link
+
+
+def _card_link(heading: Element, page: _Page) -> Element | None:
+    """The article link of an unlinked headline's card: in the blocks after it (up to the next
+    heading), else in the smallest ancestor holding no other heading; None when the card has
+    a link with its own headline-like text (that link is the teaser)."""
+    for sibling, _ in zip(heading.itersiblings(), range(4), strict=False):
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling.tag in HEADINGS or next(sibling.iter(*HEADINGS), None) is not None:
+            break
+        found = _not_title_link(sibling.iter("a"), page)
+        if found is not None:
+            return found
+    node = heading.getparent()
+    for _ in range(3):
+        if node is None or node.tag in ("body", "html"):
+            return None
+        if sum(1 for _ in node.iter(*HEADINGS)) > 1:
+            return None
+        if next(node.iter("a"), None) is not None:
+            return _not_title_link(node.iter("a"), page)
+        node = node.getparent()
+    return None
+
+
+def _not_title_link(anchors: Iterator[Element], page: _Page) -> Element | None:
+    """The first of these links whose text is not a headline: read-more, comment count, empty;
+    None when a headline-like link comes first."""
+    for a in anchors:
+        if page.target(a) is None:
+            continue
+        text = element_text(a)
+        if not text or is_read_more(text) or _COMMENT_TEXT_RE.match(text):
+            return a
+    return None
 
 
 def _prose_link(el: Element, text: str) -> bool:
@@ -624,8 +692,10 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
     from_attr = sum(link.from_attr for link in links) / n
     texts = {link.text.casefold() for link in links}
     words = median(link.words for link in links)
+    hubs = sum(link.score <= -1 for link in links) / n  # author, user, section links
     ok = (
         article >= 0.5
+        and hubs < 0.35
         and title >= 0.5
         and len(urls) >= 0.75 * n
         and len(texts) >= 0.7 * n
