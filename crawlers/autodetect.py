@@ -590,7 +590,17 @@ def _not_title_link(anchors: Iterator[Element], page: _Page) -> Element | None:
         text = element_text(a)
         if not text or is_read_more(text) or _COMMENT_TEXT_RE.match(text):
             return a
+        if wordish(text) >= 2 and not _in_prose(a, text):
+            return None
     return None
+
+
+def _in_prose(a: Element, text: str) -> bool:
+    """True for a link inside a paragraph with much more text than its own."""
+    block = a.getparent()
+    while block is not None and block.tag not in BLOCK_TAGS:
+        block = block.getparent()
+    return block is not None and len(element_text(block)) >= 2 * len(text) + 30
 
 
 def _prose_link(el: Element, text: str) -> bool:
@@ -692,10 +702,8 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
     from_attr = sum(link.from_attr for link in links) / n
     texts = {link.text.casefold() for link in links}
     words = median(link.words for link in links)
-    hubs = sum(link.score <= -1 for link in links) / n  # author, user, section links
     ok = (
         article >= 0.5
-        and hubs < 0.35
         and title >= 0.5
         and len(urls) >= 0.75 * n
         and len(texts) >= 0.7 * n
@@ -1468,7 +1476,13 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
         if sum(clash) > 0.25 * len(roots):
             continue
         # A few records overlapping taken ones (a card at the edge of another listing) go.
-        keep = [i for i, link in enumerate(links) if link.score > -2 and not clash[i]]
+        # Hub-like links go (on the page's own site even slightly hub-like ones: authors,
+        # users); another site's front page can be an aggregator's item.
+        keep = [
+            i
+            for i, link in enumerate(links)
+            if link.score > (-1 if link.site else -2) and not clash[i]
+        ]
         links, roots = [links[i] for i in keep], [roots[i] for i in keep]
         if len({link.url for link in links}) < 2:
             continue
