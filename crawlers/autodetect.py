@@ -857,6 +857,7 @@ class _Record:
     date_el: Element | None = None
     has_read_more: bool = False
     excerpt_words: float = 0.0
+    confidence: float = 1.0
 
 
 @dataclass(eq=False)
@@ -1195,9 +1196,7 @@ def _widget_heading(records: list[_Record]) -> bool:
     for _ in range(2):
         if node is None:
             return False
-        heading = next(
-            (h for h in node.iter(*HEADINGS) if h not in records[0].link.el.iterancestors()), None
-        )
+        heading = _heading_before(node, first, records[0].link.el)
         for sibling in node.itersiblings(preceding=True):
             if isinstance(sibling.tag, str):
                 if sibling.tag in HEADINGS or (heading is None and len(sibling) <= 2):
@@ -1207,6 +1206,18 @@ def _widget_heading(records: list[_Record]) -> bool:
             return True
         node = node.getparent()
     return False
+
+
+def _heading_before(container: Element, first: Element, link: Element) -> Element | None:
+    """The container's first heading if it comes before the first record (a box's title; a
+    heading further down belongs to what follows it) and is not the link's own heading."""
+    own = set(link.iterancestors())
+    for el in container.iter():
+        if el is first:
+            return None
+        if el.tag in HEADINGS and el not in own:
+            return el
+    return None
 
 
 def _richness(listing: _Listing) -> float:
@@ -1396,6 +1407,7 @@ def detect(root: Element, url: str) -> Detection:
     for link in page.links:
         groups.setdefault(link.path, []).append(link)
     candidates: list[tuple[float, list[_Link]]] = []
+    rejected: list[tuple[float, list[_Link]]] = []
     singles: list[_Link] = []
     for group in groups.values():
         for cluster in _split(group):
@@ -1407,28 +1419,94 @@ def detect(root: Element, url: str) -> Detection:
             if not ok and _worth_heading_titles(cluster) and _heading_titles(cluster):
                 ok, quality = _listing_quality(cluster)
                 quality -= 0.5  # the title is not the link's own text
-            if ok:
-                candidates.append((quality, cluster))
-    candidates.sort(key=lambda c: (-c[0], -len(c[1]), c[1][0].order))
+            (candidates if ok else rejected).append((quality, cluster))
+    candidates.sort(key=_candidate_order)
     claims = _Claims()
     listings = _claim(candidates, claims)
     memo: dict[Element, bool] = {}
     for listing in listings:
-        _RecordReader(page, listing.records).read()
-        listing.richness = _richness(listing)
-        in_widget = sum(_secondary_context(r.parts[0], memo) for r in listing.records)
-        listing.under_widget_heading = _widget_heading(listing.records)
-        listing.secondary_ctx = (
-            in_widget >= 0.5 * len(listing.records) or listing.under_widget_heading
-        )
-        listing.site_share = sum(r.link.site for r in listing.records) / len(listing.records)
+        _read_listing(page, listing, memo)
     _assign_regions(listings)
     main_listings = [lst for lst in listings if lst.region == "main"]
     heroes = _heroes(page, singles, main_listings, claims, memo)
     main = [r for lst in main_listings for r in lst.records] + heroes
+    if not main:
+        main = _fallback(page, rejected, singles, claims, memo)
     lone = _lone_widget_links(page, singles, main, claims, memo)
     secondary = [r for lst in listings if lst.region == "secondary" for r in lst.records] + lone
     return _assemble(main, secondary)
+
+
+def _candidate_order(candidate: tuple[float, list[_Link]]) -> tuple[float, int, int]:
+    """Best link groups first: quality, then size, then page order."""
+    return -candidate[0], -len(candidate[1]), candidate[1][0].order
+
+
+def _read_listing(page: _Page, listing: _Listing, memo: dict[Element, bool]) -> None:
+    """Read a listing's records and judge its context (widget box, heading, richness)."""
+    _RecordReader(page, listing.records).read()
+    listing.richness = _richness(listing)
+    in_widget = sum(_secondary_context(r.parts[0], memo) for r in listing.records)
+    listing.under_widget_heading = _widget_heading(listing.records)
+    listing.secondary_ctx = in_widget >= 0.5 * len(listing.records) or listing.under_widget_heading
+    listing.site_share = sum(r.link.site for r in listing.records) / len(listing.records)
+
+
+# Confidence of teasers that only the fallback found: a listing that failed the tests, or
+# loose headline-like links.
+FALLBACK_GROUP_CONFIDENCE = 0.3
+FALLBACK_LINK_CONFIDENCE = 0.2
+
+
+def _fallback(
+    page: _Page,
+    rejected: list[tuple[float, list[_Link]]],
+    singles: list[_Link],
+    claims: _Claims,
+    memo: dict[Element, bool],
+) -> list[_Record]:
+    """Never nothing when the page has teaser-like links: the best rejected link groups of
+    headline-like texts, else loose headline-like links, marked with a lower confidence."""
+    loose = [c for c in rejected if _fallback_group(c[1])]
+    loose.sort(key=_candidate_order)
+    records: list[_Record] = []
+    for listing in _claim(loose[:3], claims):
+        _read_listing(page, listing, memo)
+        if not listing.under_widget_heading:
+            records.extend(listing.records)
+    confidence = FALLBACK_GROUP_CONFIDENCE
+    if not records:
+        confidence = FALLBACK_LINK_CONFIDENCE
+        links = [link for c in rejected for link in c[1]] + singles
+        seen: set[str] = set()
+        for link in sorted(links, key=lambda lnk: lnk.order):
+            if (
+                link.url in seen
+                or link.words < 4
+                or link.score <= -1
+                or not _title_like(link)
+                or claims.covers(link.el)
+                or _secondary_context(link.el, memo)
+            ):
+                continue
+            seen.add(link.url)
+            records.append(_Record(link=link, parts=[link.el]))
+        _RecordReader(page, records).read()
+    for record in records:
+        record.confidence = confidence
+    return records
+
+
+def _fallback_group(links: list[_Link]) -> bool:
+    """A link group that failed the listing tests but still reads like headlines."""
+    n = len(links)
+    urls = {link.url for link in links}
+    return (
+        len(urls) >= 2
+        and len(urls) >= 0.5 * n
+        and sum(link.score > -1 for link in links) >= 0.5 * n
+        and sum(_title_like(link) and link.words >= 3 for link in links) >= 0.5 * n
+    )
 
 
 def _one_per_target(cluster: list[_Link]) -> list[_Link]:
@@ -1520,6 +1598,7 @@ def _assemble(main: list[_Record], secondary: list[_Record]) -> Detection:
                     excerpt_els=tuple(record.excerpt_els),
                     image_el=record.image_el,
                     date_el=record.date_el,
+                    confidence=record.confidence,
                 )
             )
     return Detection(teasers=tuple(out))

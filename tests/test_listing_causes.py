@@ -1,0 +1,168 @@
+"""Regression pages for the causes that made the detector drop whole listings (issue 16):
+two links per card, article URLs without a slug, off-site teasers, headlines without their
+own link, and the fallback that never returns nothing. Every page is generated here."""
+
+from __future__ import annotations
+
+from crawlers.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
+from crawlers.listing import Teaser, find_teasers
+
+SITE = "https://paper.example.org"
+WORDS = [
+    "harbour",
+    "lantern",
+    "council",
+    "orchard",
+    "ferry",
+    "glacier",
+    "museum",
+    "rail",
+    "bakery",
+    "river",
+    "festival",
+    "archive",
+    "bridge",
+    "market",
+    "library",
+    "tunnel",
+    "garden",
+    "vineyard",
+    "school",
+    "beacon",
+    "meadow",
+    "quarry",
+    "workshop",
+    "canal",
+]
+
+
+def headline(i: int, n: int = 6) -> str:
+    """A generated headline of n words, different for every i."""
+    return " ".join(WORDS[(i * 7 + k * 3) % len(WORDS)] for k in range(n)).capitalize()
+
+
+def lead(i: int) -> str:
+    """A generated standfirst sentence."""
+    return f"The {WORDS[i % len(WORDS)]} and the {WORDS[(i + 5) % len(WORDS)]} " + (
+        "were discussed at length by residents who came to the evening meeting."
+    )
+
+
+def page(body: str) -> str:
+    nav = "".join(f'<li><a href="/{w}">{w.title()}</a></li>' for w in WORDS[:5])
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Paper</title></head>'
+        f"<body><header><nav><ul>{nav}</ul></nav></header><main>{body}</main>"
+        f'<footer><a href="/about">About us</a> <a href="/privacy">Privacy policy</a></footer>'
+        "</body></html>"
+    )
+
+
+def sidebar(n: int = 3) -> str:
+    items = "".join(
+        f'<li><a href="/2026/03/{WORDS[i]}-{WORDS[i + 1]}-{WORDS[i + 2]}">{headline(90 + i)}</a></li>'
+        for i in range(n)
+    )
+    return f'<aside class="sidebar"><h3>Most read</h3><ul>{items}</ul></aside>'
+
+
+def main_teasers(html: str, url: str = SITE + "/") -> list[Teaser]:
+    return [t for t in find_teasers(html, url) if t.region == "main"]
+
+
+def test_image_link_and_title_link_in_sibling_boxes_are_one_teaser() -> None:
+    urls = [f"{SITE}/2026/03/{i}/{WORDS[i]}-{WORDS[i + 1]}-story" for i in range(6)]
+    cards = "".join(
+        f'<div class="card"><div class="pic"><a href="{u}"><img src="/img/{i}.jpg" alt=""></a>'
+        f'</div><div class="txt"><a href="{u}">{headline(i)}</a><p>{lead(i)}</p></div></div>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f'<section class="grid">{cards}</section>{sidebar()}'))
+    assert [t.url for t in found] == urls
+    assert [t.title for t in found] == [headline(i) for i in range(6)]
+    assert all(t.image and t.excerpt == lead(i) for i, t in enumerate(found))
+
+
+def test_comment_count_inside_the_headline_does_not_split_the_listing() -> None:
+    urls = [f"{SITE}/story/{i}/{WORDS[i]}-{WORDS[i + 2]}-{WORDS[i + 4]}" for i in range(5)]
+    items = "".join(
+        f'<article><h2><span><a href="{u}">{headline(i)}</a></span> '
+        f'<span><a href="{u}#comments">{i + 3}</a></span></h2><p>{lead(i)}</p></article>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f"<div>{items}</div>{sidebar()}"))
+    assert [t.url for t in found] == urls
+    assert [t.title for t in found] == [headline(i) for i in range(5)]
+
+
+def test_article_urls_without_a_slug_are_learnt_from_the_page() -> None:
+    opaque = [f"{SITE}/news/articles/c{i}x7q{i}rk2v{i}z" for i in range(5)]
+    one_word = [f"{SITE}/notes/{WORDS[i]}" for i in range(8)]
+    first = "".join(
+        f'<div class="item"><a href="{u}"><h3>{headline(i)}</h3></a><p>{lead(i)}</p></div>'
+        for i, u in enumerate(opaque)
+    )
+    second = "".join(
+        f'<p class="entry"><a href="{u}">{headline(20 + i)}</a></p><p class="sum">{lead(i)}</p>'
+        for i, u in enumerate(one_word)
+    )
+    assert [t.url for t in main_teasers(page(f"<section>{first}</section>"))] == opaque
+    found = main_teasers(page(f"<h1>Notes</h1><div>{second}</div>"))
+    assert [t.url for t in found] == one_word
+    assert [t.title for t in found] == [headline(20 + i) for i in range(8)]
+
+
+def test_off_site_teasers_of_an_aggregator_are_main() -> None:
+    urls = [f"https://site{i}.example.net/{2020 + i}/{WORDS[i]}-{WORDS[i + 3]}" for i in range(8)]
+    rows = "".join(
+        f'<li><span class="rank">{i + 1}.</span> <a href="{u}">{headline(i)}</a> '
+        f'<span class="src">(site{i}.example.net)</span><br><span class="sub">{i * 7} points | '
+        f'<a href="/item?id={1000 + i}">{i + 2} comments</a></span></li>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f"<ol>{rows}</ol>{sidebar()}"))
+    assert [t.url for t in found] == urls
+    assert all(t.confidence == 1.0 for t in found)
+
+
+def test_unlinked_headlines_take_the_full_story_link() -> None:
+    urls = [f"{SITE}/Articles/{5000 + i}/" for i in range(5)]
+    blocks = "".join(
+        f'<h2 class="headline">{headline(i)}</h2><div class="blurb"><span>Posted by someone</span>'
+        f'<p>{lead(i)}</p><p><a href="{u}">Full Story</a> '
+        f'(<a href="{u}#Comments">comments: {i}</a>)</p></div>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f'<div class="front">{blocks}</div>'))
+    assert [t.url for t in found] == urls
+    assert [t.title for t in found] == [headline(i) for i in range(5)]
+    assert all(lead(i) in (t.excerpt or "") for i, t in enumerate(found))
+
+
+def test_overlay_anchor_over_a_card_with_a_plain_text_title() -> None:
+    urls = [f"{SITE}/quick/{700 + i}/{WORDS[i]}-{WORDS[i + 1]}-{WORDS[i + 6]}" for i in range(6)]
+    cards = "".join(
+        f'<div class="post" role="article"><a class="overlay" aria-label="{headline(i)}" '
+        f'href="{u}"></a><div class="meta">Staff <a href="{u}#comments">{i}</a></div>'
+        f'<div class="title">{headline(i)}</div><p>{lead(i)}</p></div>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f'<div class="stream">{cards}</div>'))
+    assert [t.url for t in found] == urls
+    assert [t.title for t in found] == [headline(i) for i in range(6)]
+
+
+def test_no_listing_falls_back_to_the_best_links_with_a_low_confidence() -> None:
+    # Two teasers only, in differently shaped boxes: no group passes the listing tests.
+    body = (
+        f'<div class="a"><p><a href="{SITE}/read/alpha">{headline(1)}</a></p></div>'
+        f'<section class="b"><span><a href="{SITE}/read/beta">{headline(2)}</a></span></section>'
+    )
+    found = main_teasers(page(body))
+    assert [t.url for t in found] == [f"{SITE}/read/alpha", f"{SITE}/read/beta"]
+    assert {t.confidence for t in found} <= {FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE}
+    assert all(t.confidence < 1 for t in found)
+
+
+def test_fallback_finds_nothing_on_a_page_of_navigation() -> None:
+    assert main_teasers(page("<p>Nothing to read here.</p>")) == []
