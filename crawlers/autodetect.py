@@ -719,6 +719,9 @@ def _article_share(links: list[_Link]) -> float:
     """Share of the links that point to articles: by URL score, or by the page's own URL
     pattern (one shape below a fixed path, a different last segment each, headline texts:
     /blog/gofix, /news/12345)."""
+    plain = sum(link.score >= 1 for link in links)
+    if plain == len(links):
+        return 1.0
     shapes = Counter(
         shape for link in links if len(shape := _url_shape(link.url)) >= 2 and link.score > -1
     )

@@ -4,8 +4,15 @@ own link, and the fallback that never returns nothing. Every page is generated h
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from pathlib import Path
+
+from archive import open_archive
 from crawlers.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
+from crawlers.configure import check_site, suggest_selectors
+from crawlers.items import TeaserItem
 from crawlers.listing import Teaser, find_teasers
+from crawlers.sites import parse_sites
 
 SITE = "https://paper.example.org"
 WORDS = [
@@ -64,6 +71,14 @@ def sidebar(n: int = 3) -> str:
         for i in range(n)
     )
     return f'<aside class="sidebar"><h3>Most read</h3><ul>{items}</ul></aside>'
+
+
+def fallback_page() -> str:
+    """Two teasers only, in differently shaped boxes: no link group passes the tests."""
+    return page(
+        f'<div class="a"><p><a href="{SITE}/read/alpha">{headline(1)}</a></p></div>'
+        f'<section class="b"><span><a href="{SITE}/read/beta">{headline(2)}</a></span></section>'
+    )
 
 
 def main_teasers(html: str, url: str = SITE + "/") -> list[Teaser]:
@@ -153,12 +168,7 @@ def test_overlay_anchor_over_a_card_with_a_plain_text_title() -> None:
 
 
 def test_no_listing_falls_back_to_the_best_links_with_a_low_confidence() -> None:
-    # Two teasers only, in differently shaped boxes: no group passes the listing tests.
-    body = (
-        f'<div class="a"><p><a href="{SITE}/read/alpha">{headline(1)}</a></p></div>'
-        f'<section class="b"><span><a href="{SITE}/read/beta">{headline(2)}</a></span></section>'
-    )
-    found = main_teasers(page(body))
+    found = main_teasers(fallback_page())
     assert [t.url for t in found] == [f"{SITE}/read/alpha", f"{SITE}/read/beta"]
     assert {t.confidence for t in found} <= {FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE}
     assert all(t.confidence < 1 for t in found)
@@ -166,3 +176,25 @@ def test_no_listing_falls_back_to_the_best_links_with_a_low_confidence() -> None
 
 def test_fallback_finds_nothing_on_a_page_of_navigation() -> None:
     assert main_teasers(page("<p>Nothing to read here.</p>")) == []
+
+
+def test_confidence_is_recorded_in_the_archive(tmp_path: Path) -> None:
+    teaser = Teaser(f"{SITE}/read/alpha", headline(1), None, None, None, False, 1, "main", 0.3)
+    item = TeaserItem.from_teaser(teaser, source="paper", listing_url=SITE + "/", seen_at="t")
+    with open_archive(tmp_path / "news.db") as store:
+        store.upsert_teaser(asdict(item))
+        row = store.db.execute("SELECT confidence FROM teasers").fetchone()
+    assert row[0] == 0.3
+
+
+def test_sites_check_and_suggest_say_when_teasers_are_a_fallback_guess() -> None:
+    config = parse_sites(f'[sites.paper]\nstart_urls = ["{SITE}/"]\n')["paper"]
+    report = check_site(config, fallback_page())
+    assert report.ok
+    assert any("fallback" in problem for problem in report.problems)
+    assert any("fallback" in note for note in suggest_selectors(fallback_page(), SITE + "/").notes)
+
+
+def test_suggest_says_why_when_every_teaser_is_secondary() -> None:
+    notes = suggest_selectors(page(sidebar(4)), SITE + "/").notes
+    assert any("only secondary teasers (4)" in note and "sidebars" in note for note in notes)
