@@ -137,6 +137,9 @@ _SECONDARY_SUBSTR_RE = re.compile(
 )
 _SECONDARY_TOKENS = frozenset({"menu", "nav", "navbar", "navigation", "aside", "rss", "side"})
 _SECONDARY_TAGS = frozenset({"aside", "nav", "footer"})
+_MENU_SUBSTR_RE = re.compile(r"dropdown|megamenu|submenu|navbar|navigation", re.I)
+_MENU_TOKENS = frozenset({"menu", "nav", "navbar", "navigation"})
+_WIDGET_BOX_RE = re.compile(r"sidebar|widget", re.I)
 # Headings of widget boxes ("Most read", "Popular", "Related", …) in a few languages.
 _WIDGET_HEADING_RE = re.compile(
     r"^\W*(most\s+(read|popular|viewed|shared|commented|emailed)|popular(\s+(posts|stories|now))?|"
@@ -1188,6 +1191,28 @@ def _secondary_names(names: str) -> bool:
     return not tokens.isdisjoint(_SECONDARY_TOKENS)
 
 
+def _in_menu(el: Element) -> bool:
+    """True inside the site's navigation: a nav element or a menu/nav-named container, but
+    not one inside a sidebar widget (themes build "Most viewed" boxes as menus)."""
+    menu = False
+    for node in el.iterancestors():
+        names = f"{node.get('id') or ''} {node.get('class') or ''}"
+        if node.tag == "aside" or _WIDGET_BOX_RE.search(names):
+            return False
+        menu = menu or node.tag == "nav" or bool(names.strip() and _menu_names(names))
+    return menu
+
+
+@lru_cache(maxsize=4096)
+def _menu_names(names: str) -> bool:
+    """True when id/class words name a menu or navigation."""
+    if _MENU_SUBSTR_RE.search(names):
+        return True
+    tokens = {t for t in re.split(r"[\s_]+", names.lower()) if t}
+    tokens |= {p for t in tokens for p in t.split("-")}
+    return not tokens.isdisjoint(_MENU_TOKENS)
+
+
 def _widget_heading(records: list[_Record]) -> bool:
     """True when the listing sits under a "Most read"/"Related"-style heading."""
     first = records[0].parts[0]
@@ -1266,8 +1291,12 @@ def _assign_regions(listings: list[_Listing]) -> None:
         site_records = [r for r in listing.records if r.link.site]
         if listing.region != "secondary" or not site_records:
             continue
+        words = median(r.link.words for r in listing.records)
+        if words < 4 and _in_menu(listing.records[0].parts[0]):
+            listing.region = "drop"  # a menu of section names, not headlines
+            continue
         fit = sum(_url_shape(r.link.url) in shapes for r in site_records) / len(site_records)
-        if fit < 0.5 and median(r.link.words for r in listing.records) < 4:
+        if fit < 0.5 and words < 4:
             listing.region = "drop"  # same-site links unlike the articles: pages, tools
 
 

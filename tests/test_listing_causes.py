@@ -198,3 +198,25 @@ def test_sites_check_and_suggest_say_when_teasers_are_a_fallback_guess() -> None
 def test_suggest_says_why_when_every_teaser_is_secondary() -> None:
     notes = suggest_selectors(page(sidebar(4)), SITE + "/").notes
     assert any("only secondary teasers (4)" in note and "sidebars" in note for note in notes)
+
+
+def test_menu_of_section_names_is_no_teaser_but_a_widget_menu_is_secondary() -> None:
+    def menu_items(first: int) -> str:
+        return "".join(
+            f'<li><a href="{SITE}/{WORDS[i]}-{WORDS[i + 1]}-{4000 + i}">{WORDS[i].title()} '
+            f"{WORDS[i + 1]}</a></li>"
+            for i in range(first, first + 6)
+        )
+
+    urls = [f"{SITE}/{WORDS[i]}-{WORDS[i + 2]}-{WORDS[i + 4]}-{5000 + i}" for i in range(5)]
+    cards = "".join(
+        f'<div class="card"><h3><a href="{u}">{headline(i)}</a></h3><p>{lead(i)}</p></div>'
+        for i, u in enumerate(urls)
+    )
+    widget = f'<aside class="sidebar"><div class="widget"><ul class="menu">{menu_items(10)}</ul></div></aside>'
+    html = page(f'<div class="megamenu"><ul>{menu_items(0)}</ul></div><div>{cards}</div>{widget}')
+    found = find_teasers(html, SITE + "/")
+    assert [t.url for t in found if t.region == "main"] == urls
+    # the header menu is dropped; the same links in a sidebar widget stay secondary
+    secondary = [t.url for t in found if t.region == "secondary"]
+    assert secondary == [f"{SITE}/{WORDS[i]}-{WORDS[i + 1]}-{4000 + i}" for i in range(10, 16)]
