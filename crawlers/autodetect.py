@@ -92,7 +92,9 @@ _HUB_SEGMENTS = frozenset(
         "signin", "wp-login.php", "wp-admin", "cart", "checkout", "account", "my-account",
         "label", "labels", "kategorie", "kategori", "categoria", "categorie", "rubrik",
         "rubrique", "etiqueta", "etiquetas", "schlagwort", "schlagworte", "sharer",
-        "sharer.php", "share.php", "intent", "wp-content", "uploads", "cdn-cgi",
+        "sharer.php", "share.php", "intent", "wp-content", "uploads", "cdn-cgi", "spons",
+        "sponsored", "sponsor", "advertorial", "advertorials", "paid-content", "paidpost",
+        "partner-content", "brandstudio",
     }
 )  # fmt: skip
 # Segments that mark a hub only at the end of a path (/archive/2016/ but not /archive/…/story).
@@ -137,6 +139,14 @@ _SECONDARY_SUBSTR_RE = re.compile(
 )
 _SECONDARY_TOKENS = frozenset({"menu", "nav", "navbar", "navigation", "aside", "rss", "side"})
 _SECONDARY_TAGS = frozenset({"aside", "nav", "footer"})
+# Labels of advertisers' items, in a few languages.
+_SPONSORED_LABEL_RE = re.compile(
+    r"^\W*(sponsored(\s+(content|post|story|by\b.*))?|paid(\s+(content|post|for\s+by\b.*))|"
+    r"partner(\s+content)|promoted(\s+content)?|advertorial|advertisement|anzeige|werbung|"
+    r"gesponsert|publicidad|patrocinado|contenido\s+patrocinado|publicité|sponsorisé|"
+    r"contenu\s+sponsorisé|publireportage|реклама|広告|スポンサー)\W*$",
+    re.I,
+)
 _MENU_SUBSTR_RE = re.compile(r"dropdown|megamenu|submenu|navbar|navigation", re.I)
 _MENU_TOKENS = frozenset({"menu", "nav", "navbar", "navigation"})
 _WIDGET_BOX_RE = re.compile(r"sidebar|widget", re.I)
@@ -556,6 +566,8 @@ class _Page:
         )
         link.words = wordish(text)
         link.score = url_score(url)
+        if "sponsored" in (el.get("rel") or "").lower().split():
+            link.score -= 5  # an advertiser's link (rel=sponsored)
         link.site = same_site(url, self.url)
         return link
 
@@ -1191,6 +1203,48 @@ def _secondary_names(names: str) -> bool:
     return not tokens.isdisjoint(_SECONDARY_TOKENS)
 
 
+def _sponsored_record(record: _Record) -> bool:
+    """True for an advertiser's item: a "Sponsored"/"Partner content" label line."""
+    return any(
+        len(text) <= 40 and _SPONSORED_LABEL_RE.match(text)
+        for text in (*record.meta_texts, *record.excerpt_texts[:2])
+    )
+
+
+def _labelled_box(records: list[_Record]) -> bool:
+    """True when the box holding the records is labelled as paid or sponsored content (a
+    label before the first record in the box or its parent, not in another box of links)."""
+    first = records[0].parts[0]
+    container = first.getparent()
+    if len(records) > 1:
+        shared = set(records[1].parts[0].iterancestors())
+        container = next((a for a in first.iterancestors() if a in shared), container)
+    top = container
+    for _ in range(2):  # the box, its wrapper and the wrapper's header
+        parent = top.getparent() if top is not None else None
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        top = parent
+    return top is not None and _label_before(top, first)
+
+
+def _label_before(node: Element, first: Element) -> bool:
+    """A sponsored label in node before first, skipping boxes of more than three links."""
+    ancestors = set(first.iterancestors())
+    for child in node:
+        if child is first:
+            return False
+        if child in ancestors:
+            return _label_before(child, first)
+        if not isinstance(child.tag, str) or sum(1 for _ in child.iter("a")) > 3:
+            continue
+        for el in child.iter():
+            text = el.text
+            if text and len(text) <= 40 and _SPONSORED_LABEL_RE.match(text.strip()):
+                return True
+    return False
+
+
 def _in_menu(el: Element) -> bool:
     """True inside the site's navigation: a nav element or a menu/nav-named container, but
     not one inside a sidebar widget (themes build "Most viewed" boxes as menus)."""
@@ -1458,6 +1512,7 @@ def detect(root: Element, url: str) -> Detection:
     memo: dict[Element, bool] = {}
     for listing in listings:
         _read_listing(page, listing, memo)
+    listings = [lst for lst in listings if lst.records]
     _assign_regions(listings)
     main_listings = [lst for lst in listings if lst.region == "main"]
     heroes = _heroes(page, singles, main_listings, claims, memo)
@@ -1475,8 +1530,15 @@ def _candidate_order(candidate: tuple[float, list[_Link]]) -> tuple[float, int, 
 
 
 def _read_listing(page: _Page, listing: _Listing, memo: dict[Element, bool]) -> None:
-    """Read a listing's records and judge its context (widget box, heading, richness)."""
+    """Read a listing's records and judge its context (widget box, heading, richness);
+    sponsored records go, and the whole listing under a "Paid content"-style label."""
     _RecordReader(page, listing.records).read()
+    if _labelled_box(listing.records):
+        listing.records = []
+    listing.records = [r for r in listing.records if not _sponsored_record(r)]
+    if not listing.records:
+        listing.region = "drop"
+        return
     listing.richness = _richness(listing)
     in_widget = sum(_secondary_context(r.parts[0], memo) for r in listing.records)
     listing.under_widget_heading = _widget_heading(listing.records)

@@ -220,3 +220,32 @@ def test_menu_of_section_names_is_no_teaser_but_a_widget_menu_is_secondary() -> 
     # the header menu is dropped; the same links in a sidebar widget stay secondary
     secondary = [t.url for t in found if t.region == "secondary"]
     assert secondary == [f"{SITE}/{WORDS[i]}-{WORDS[i + 1]}-{4000 + i}" for i in range(10, 16)]
+
+
+def test_sponsored_items_and_paid_boxes_are_not_teasers() -> None:
+    urls = [f"{SITE}/2026/04/{WORDS[i]}-{WORDS[i + 3]}-{WORDS[i + 5]}" for i in range(6)]
+
+    def card(i: int, url: str, label: str = "", rel: str = "") -> str:
+        mark = f'<span class="label">{label}</span>' if label else ""
+        return (
+            f'<li class="item">{mark}<h3><a href="{url}"{rel}>{headline(i)}</a></h3>'
+            f"<p>{lead(i)}</p></li>"
+        )
+
+    ads = [
+        card(10, f"{SITE}/2026/04/partner-offer-one", "Sponsored"),
+        card(11, f"{SITE}/spons/cloud-offer-for-teams/9001"),
+        card(12, f"{SITE}/2026/04/vendor-offer-two", rel=' rel="sponsored"'),
+    ]
+    items = [card(i, u) for i, u in enumerate(urls)]
+    listing = "".join(items[:2] + ads[:1] + items[2:4] + ads[1:] + items[4:])
+    paid = "".join(
+        card(20 + i, f"{SITE}/2026/04/{WORDS[i + 8]}-{WORDS[i + 9]}-{WORDS[i + 2]}")
+        for i in range(4)
+    )
+    html = page(
+        f'<section><ul class="feed">{listing}</ul></section>'
+        f'<section><div class="head"><span>Paid content</span><h2>From our partners</h2></div>'
+        f'<div class="box"><ul class="feed">{paid}</ul></div></section>'
+    )
+    assert [t.url for t in find_teasers(html, SITE + "/")] == urls
