@@ -843,18 +843,24 @@ class _Claims:
     def __init__(self) -> None:
         self.roots: set[Element] = set()
         self.above: set[Element] = set()
+        self.owner: dict[Element, str] = {}
 
-    def add(self, parts: list[Element]) -> None:
-        """Take a record made of these elements."""
+    def add(self, parts: list[Element], url: str = "") -> None:
+        """Take a record made of these elements (the teaser of url)."""
         for part in parts:
             self.roots.add(part)
+            self.owner[part] = url
             self.above.update(part.iterancestors())
 
     def covers(self, el: Element) -> bool:
         """True when el is inside (or is) a record already taken."""
+        return self.covering(el) is not None
+
+    def covering(self, el: Element) -> Element | None:
+        """The taken record element el is in (or is), if any."""
         if el in self.roots:
-            return True
-        return any(a in self.roots for a in el.iterancestors())
+            return el
+        return next((a for a in el.iterancestors() if a in self.roots), None)
 
 
 # ---------------------------------------------------------------- records
@@ -899,9 +905,12 @@ class _Segment:
 class _RecordReader:
     """Reads title, excerpt, image, date and read-more of the records of one listing."""
 
-    def __init__(self, page: _Page, records: list[_Record]) -> None:
+    def __init__(
+        self, page: _Page, records: list[_Record], taken: set[Element] | None = None
+    ) -> None:
         self.page = page
         self.records = records
+        self.taken = taken or set()  # elements of every record: one nested in another is skipped
 
     def read(self) -> None:
         """Fill in every record's fields."""
@@ -934,9 +943,12 @@ class _RecordReader:
         title = link.heading if link.heading is not None else link.title_el
         card = link.title_el is not link.el  # a link around a whole card (heading inside)
         target = self.page.target
+        taken, own = self.taken, set(record.parts)
 
         def skip(el: Element) -> bool:
             if el is title or (el is link.el and not card):
+                return True
+            if el in taken and el not in own:
                 return True
             if el.tag == "a" and el is not link.el and target(el) == link.url:
                 text = element_text(el)
@@ -1511,7 +1523,7 @@ def detect(root: Element, url: str) -> Detection:
     listings = _claim(candidates, claims)
     memo: dict[Element, bool] = {}
     for listing in listings:
-        _read_listing(page, listing, memo)
+        _read_listing(page, listing, memo, claims)
     listings = [lst for lst in listings if lst.records]
     _assign_regions(listings)
     main_listings = [lst for lst in listings if lst.region == "main"]
@@ -1529,10 +1541,12 @@ def _candidate_order(candidate: tuple[float, list[_Link]]) -> tuple[float, int, 
     return -candidate[0], -len(candidate[1]), candidate[1][0].order
 
 
-def _read_listing(page: _Page, listing: _Listing, memo: dict[Element, bool]) -> None:
+def _read_listing(
+    page: _Page, listing: _Listing, memo: dict[Element, bool], claims: _Claims
+) -> None:
     """Read a listing's records and judge its context (widget box, heading, richness);
     sponsored records go, and the whole listing under a "Paid content"-style label."""
-    _RecordReader(page, listing.records).read()
+    _RecordReader(page, listing.records, claims.roots).read()
     if _labelled_box(listing.records):
         listing.records = []
     listing.records = [r for r in listing.records if not _sponsored_record(r)]
@@ -1565,7 +1579,7 @@ def _fallback(
     loose.sort(key=_candidate_order)
     records: list[_Record] = []
     for listing in _claim(loose[:3], claims):
-        _read_listing(page, listing, memo)
+        _read_listing(page, listing, memo, claims)
         if not listing.under_widget_heading:
             records.extend(listing.records)
     confidence = FALLBACK_GROUP_CONFIDENCE
@@ -1639,12 +1653,28 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
     """Listings from the best link groups first; later groups inside taken records drop out."""
     listings: list[_Listing] = []
     for _, cluster in candidates:
-        inside = [claims.covers(link.el) for link in cluster]
+        covering = [claims.covering(link.el) for link in cluster]
+        # Headlines of other articles inside a taken record (small cards beside a hero that
+        # took their whole block) are teasers of their own, with records inside it.
+        nested = [
+            c is not None and claims.owner.get(c) != link.url and _nested_teaser(link)
+            for link, c in zip(cluster, covering, strict=True)
+        ]
+        if len({c for c, n in zip(covering, nested, strict=True) if n}) > 1:
+            nested = [False] * len(cluster)  # only one swallowed block, not a whole listing
+        inside = [c is not None and not n for c, n in zip(covering, nested, strict=True)]
         if sum(inside) >= 0.5 * len(cluster):
             continue
-        links = [link for link, taken in zip(cluster, inside, strict=True) if not taken]
+        kept = [i for i, taken in enumerate(inside) if not taken]
+        links = [cluster[i] for i in kept]
         roots = _record_roots(links)
-        clash = [r in claims.above or claims.covers(r) for r in roots]
+        clash = []
+        for n, (i, root) in enumerate(zip(kept, roots, strict=True)):
+            if nested[i]:
+                roots[n] = _nested_root(links[n].el, root, claims)
+                clash.append(roots[n] in claims.above)
+            else:
+                clash.append(root in claims.above or claims.covers(root))
         if sum(clash) > 0.25 * len(roots):
             continue
         # A few records overlapping taken ones (a card at the edge of another listing) go.
@@ -1660,10 +1690,28 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
             continue
         parts = _extend_flat(roots)
         records = [_Record(link=link, parts=p) for link, p in zip(links, parts, strict=True)]
-        for part in parts:
-            claims.add(part)
+        for link, part in zip(links, parts, strict=True):
+            claims.add(part, link.url)
         listings.append(_Listing(links=links, records=records))
     return listings
+
+
+def _nested_teaser(link: _Link) -> bool:
+    """A heading link to an article, enough to stand as a teaser inside another record."""
+    return link.heading is not None and link.score >= 1 and link.words >= 3 and _title_like(link)
+
+
+def _nested_root(el: Element, limit: Element, claims: _Claims) -> Element:
+    """The record of a nested teaser: its highest ancestor up to limit that is neither a
+    taken record nor holds one."""
+    root = el
+    for ancestor in el.iterancestors():
+        if ancestor in claims.roots or ancestor in claims.above:
+            break
+        root = ancestor
+        if ancestor is limit:
+            break
+    return root
 
 
 def _assemble(main: list[_Record], secondary: list[_Record]) -> Detection:

@@ -249,3 +249,23 @@ def test_sponsored_items_and_paid_boxes_are_not_teasers() -> None:
         f'<div class="box"><ul class="feed">{paid}</ul></div></section>'
     )
     assert [t.url for t in find_teasers(html, SITE + "/")] == urls
+
+
+def test_small_cards_inside_a_hero_block_are_teasers_of_their_own() -> None:
+    def url(i: int) -> str:
+        return f"{SITE}/news/articles/c{i}q8w{i}e7r{i}t"
+
+    small = "".join(
+        f'<div class="small"><h3><a href="{url(i)}">{headline(i)}</a></h3></div>' for i in (2, 3, 4)
+    )
+    blocks = "".join(
+        f'<section class="block"><div class="lead"><h2><a href="{url(10 + b)}">'
+        f"{headline(10 + b)}</a></h2><p>{lead(b)}</p></div>"
+        + (f'<div class="row"><div class="col">{small}</div></div>' if b == 0 else "")
+        + "</section>"
+        for b in range(4)
+    )
+    found = main_teasers(page(blocks))
+    assert {url(i) for i in (2, 3, 4)} <= {t.url for t in found}
+    hero = next(t for t in found if t.url == url(10))
+    assert hero.excerpt == lead(0)
