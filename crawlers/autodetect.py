@@ -1683,7 +1683,11 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
         keep = [
             i
             for i, link in enumerate(links)
-            if link.score > (-1 if link.site else -2) and not clash[i]
+            if not clash[i]
+            and (
+                link.score > -1
+                or (not link.site and (link.score > -2 or not _path_query(link.url)[0].strip("/")))
+            )
         ]
         links, roots = [links[i] for i in keep], [roots[i] for i in keep]
         if len({link.url for link in links}) < 2:
