@@ -166,7 +166,7 @@ _WIDGET_HEADING_RE = re.compile(
 _META_CLASS_RE = re.compile(
     r"(^|[-_\s])(meta|byline|author|authors|date|time|posted|postmeta|tags?|categor(y|ies)|"
     r"share|sharing|social|comments?|footer|utility|rating|breadcrumbs?|bookmark|subscribe|"
-    r"cats|filed)($|[-_\s])",
+    r"cats|filed|captions?|credits?)($|[-_\s])",
     re.I,
 )
 _DATE_CLASS_RE = re.compile(
@@ -769,28 +769,36 @@ def _record_roots(links: list[_Link]) -> list[Element]:
 
 
 def _extend_flat(roots: list[Element]) -> list[list[Element]]:
-    """Records that are only a heading or a link take the siblings up to the next record."""
+    """Records that are only a heading or a link take the siblings up to the next record;
+    other records too when every one is followed by the same number of siblings (a title
+    paragraph, then its summary paragraph)."""
     parts = [[r] for r in roots]
-    if len(roots) < 2 or not all(r.tag in HEADINGS or r.tag in _INLINE_ROOTS for r in roots):
+    if len(roots) < 2:
         return parts
     parent = roots[0].getparent()
     if parent is None or any(r.getparent() is not parent for r in roots):
         return parts
+    bare = all(r.tag in HEADINGS or r.tag in _INLINE_ROOTS for r in roots)
     index = {r: i for i, r in enumerate(roots)}
     current: int | None = None
     gaps: list[int] = []
     pending: list[Element] = []
+    following: list[list[Element]] = [[] for _ in roots]
     for child in parent:
         if child in index:
             if current is not None:
                 gaps.append(len(pending))
-                parts[current].extend(pending)
+                following[current] = pending
             current, pending = index[child], []
         elif current is not None and isinstance(child.tag, str):
             pending.append(child)
-    if current is not None and pending and gaps:
+    if not gaps or (not bare and (len(set(gaps)) != 1 or not gaps[0])):
+        return parts
+    if current is not None:
         # The last record takes as many siblings as the others usually have.
-        parts[current].extend(pending[: int(median(gaps))])
+        following[current] = pending[: int(median(gaps))]
+    for part, extra in zip(parts, following, strict=True):
+        part.extend(extra)
     return parts
 
 
@@ -978,8 +986,8 @@ class _RecordReader:
         if not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(el) or skip(el):
             return
         cls = el.get("class")
-        if tag == "time" or (not top and cls and _META_CLASS_RE.search(cls)):
-            meta = True
+        if tag in ("time", "figcaption") or (not top and cls and _META_CLASS_RE.search(cls)):
+            meta = True  # dates, bylines and image captions are not the excerpt
         texts: list[str] = [el.text] if el.text else []
         link_chars = 0
         for child in el:

@@ -270,3 +270,23 @@ def test_small_cards_inside_a_hero_block_are_teasers_of_their_own() -> None:
     assert {url(i) for i in (2, 3, 4)} <= {t.url for t in found}
     hero = next(t for t in found if t.url == url(10))
     assert hero.excerpt == lead(0)
+
+
+def test_image_captions_are_no_excerpt_and_summary_paragraphs_are() -> None:
+    urls = [f"{SITE}/2026/05/{WORDS[i]}-{WORDS[i + 4]}-{WORDS[i + 7]}" for i in range(5)]
+    cards = "".join(
+        f'<article class="item"><figure><img src="/i/{i}.jpg" alt=""><figcaption>A view of the '
+        f"{WORDS[i]} at dawn, seen from the hill.</figcaption></figure>"
+        f'<div class="caption-wrap"><p class="caption">Photo of the {WORDS[i]} yard.</p></div>'
+        f'<h2><a href="{u}">{headline(i)}</a></h2><p>{lead(i)}</p></article>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(cards))
+    assert [t.excerpt for t in found] == [lead(i) for i in range(5)]
+    index = "".join(
+        f'<p class="title"><a href="{SITE}/blog/{WORDS[i]}">{headline(i)}</a>, '
+        f'<span class="date">{i + 1} May 2026</span></p><p class="summary">{lead(i)}</p>'
+        for i in range(6)
+    )
+    found = main_teasers(page(f'<div id="index">{index}</div>'))
+    assert [t.excerpt for t in found] == [lead(i) for i in range(6)]
