@@ -3,24 +3,33 @@
 How the teaser detector decides:
 
 1. Every visible link (outside scripts, hidden blocks and running prose) gets a URL score
-   (a slug of words, a numeric id, a date path or ``?p=N`` count for an article; category,
-   tag, author, page, feed, file, home and section links count against it) and a title text
-   (its words, or for an image-only link its ``title``/``alt``).
+   (a slug of words, a numeric or generated id, a date path or ``?p=N`` count for an article;
+   category, tag, author, user, page, feed, file, home, section and sponsored links count
+   against it) and a title text (its words, an empty overlay's ``aria-label``, or for an
+   image-only link its ``title``/``alt``). A headline that is no link gets its card's article
+   link ("Full story", "Comments (N)", "Read more", an empty overlay) as a link of its own.
 2. Links are grouped by their tag path from the root; a group is split where its links sit
    in differently shaped containers (main column and sidebar share paths, rows of one grid
-   share a shape). A link's *record* is its highest ancestor that holds no other link of the
-   group: a card, a list item, a table row, a post.
-3. Groups of distinct article-like URLs with title-like texts are listings. The best group
-   claims its records first; a group inside records already claimed shows the same teasers
-   through other links (image, read-more, category) and is dropped.
+   share a shape). Links to one URL with no other link of the group between them are one
+   card. A link's *record* is its highest ancestor that holds no other link of the group: a
+   card, a list item, a table row, a post.
+3. Groups of distinct article-like URLs (by score, or by one URL shape the group repeats)
+   with title-like texts are listings. The best group claims its records first; a group
+   inside records already claimed shows the same teasers through other links (image,
+   read-more, category) and is dropped, unless its heading links go to other articles
+   (small cards inside a hero's block): those are teasers of their own.
 4. Listings in sidebars, footers, menus or widgets (by tag, by class/id words such as
    sidebar/widget/menu, or under a "Most read"-style heading) or much poorer in text, images,
-   dates and headings than the best listing are ``secondary``; the rest are ``main``. A lone
-   heading link beside the main listing (a hero or a post shown in full) joins it.
+   dates and headings than the best listing are ``secondary``; the rest are ``main``, on
+   whatever site they link to. A lone heading link beside the main listing (a hero or a post
+   shown in full) joins it. Menus of short section names and sponsored items are dropped.
 5. Per record: the title is the link text (or the record's heading for image and read-more
    links); the excerpt is the record's prose without the title, links back to the article,
-   link lists, dates, meta lines and text repeated in every record; the image is the first
-   real image; the date comes from ``<time>``, a date-classed element or a date-shaped text.
+   link lists, dates, captions, meta lines and text repeated in every record; the image is
+   the first real image; the date comes from ``<time>``, a date-classed element or a
+   date-shaped text.
+6. When no listing is main, the best rejected groups of headline-like links, else loose
+   headline-like links, are main teasers with a lower ``confidence`` rather than nothing.
 """
 
 from __future__ import annotations
