@@ -128,6 +128,9 @@ _FILE_EXTS = frozenset(
         "rss", "atom", "css", "js", "json", "txt", "exe", "dmg", "apk",
     }
 )  # fmt: skip
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?=[/?#]|$)")
+# Paths urljoin would change: dot segments, whitespace it strips, backslashes.
+_UNUSUAL_PATH_RE = re.compile(r"/\.|[\s\\]")
 _ABSOLUTE_RE = re.compile(r"^https?://[^/?#\s@]+(?=[/?#]|$)", re.I)
 _HOST_RE = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)", re.I)
 _ID_RE = re.compile(r"\d{3,}")
@@ -416,11 +419,13 @@ class _Page:
         self.links: list[_Link] = []
         self._urls: dict[str, tuple[str, str] | None] = {}
         self._ancestor_info: dict[Element, tuple[tuple[str, ...], Element | None] | None] = {}
+        self._origin = _origin(url)
         for base_el in root.iter("base"):
             href = base_el.get("href")
             resolved = self.resolve(href) if href else None
             if resolved is not None:
                 self.base = resolved[0]
+                self._origin = _origin(self.base)
                 self._urls.clear()
             break
         if collect:
@@ -434,6 +439,15 @@ class _Page:
         value = href.strip()
         if _ABSOLUTE_RE.match(value):
             url, _, fragment = value.partition("#")
+            result = (url, fragment)
+        elif (
+            value.startswith("/")
+            and not value.startswith("//")
+            and self._origin
+            and not _UNUSUAL_PATH_RE.search(value)
+        ):
+            # a plain root-relative path (most links): what urljoin gives, without its cost
+            url, _, fragment = (self._origin + value).partition("#")
             result = (url, fragment)
         elif value and not value.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             try:
@@ -625,6 +639,12 @@ def _in_prose(a: Element, text: str) -> bool:
     while block is not None and block.tag not in BLOCK_TAGS:
         block = block.getparent()
     return block is not None and len(element_text(block)) >= 2 * len(text) + 30
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of an http(s) URL, or "" (then links resolve through urljoin)."""
+    match = _ORIGIN_RE.match(url)
+    return match.group(0) if match else ""
 
 
 def _prose_link(el: Element, text: str) -> bool:
