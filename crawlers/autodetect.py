@@ -1666,6 +1666,12 @@ def _one_per_target(cluster: list[_Link]) -> list[_Link]:
                 kept[-1] = link
             continue
         kept.append(link)
+    # The same block twice (a carousel's clone, a copy for small screens): the first copy.
+    urls = [link.url for link in kept]
+    for period in range(2, len(urls) // 2 + 1):
+        if len(urls) % period == 0 and urls == urls[:period] * (len(urls) // period):
+            kept = kept[:period]
+            break
     return kept if len(kept) < len(cluster) else cluster
 
 

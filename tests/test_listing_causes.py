@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from urllib.parse import urljoin
 
 from archive import open_archive
 from crawlers.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
@@ -290,3 +291,27 @@ def test_image_captions_are_no_excerpt_and_summary_paragraphs_are() -> None:
     )
     found = main_teasers(page(f'<div id="index">{index}</div>'))
     assert [t.excerpt for t in found] == [lead(i) for i in range(6)]
+
+
+def test_a_block_repeated_for_a_carousel_is_one_listing() -> None:
+    urls = [f"{SITE}/2026/06/{WORDS[i]}-{WORDS[i + 2]}-{WORDS[i + 3]}" for i in range(3)]
+    slides = "".join(
+        f'<div class="slide"><div class="in"><a href="{u}">{headline(i)}</a></div></div>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f'<div class="carousel">{slides}{slides}</div>'))
+    assert [t.url for t in found] == urls
+
+
+def test_links_resolve_as_urljoin_resolves_them() -> None:
+    from lxml import etree
+
+    from crawlers.autodetect import _Page
+
+    root = etree.fromstring("<html><body/></html>")
+    hrefs = ["/p/q", "/p/q?x=1#f", "/p/../q", "/%7Ea", "/a b", "/a\tb", "/é", "/#top", "/", "q"]
+    for base in ("https://a.example/x/y?q=1", "http://a.example:8080/", "https://u@a.example/"):
+        resolver = _Page(root, base)
+        for href in hrefs:
+            url, _, fragment = urljoin(base, href).partition("#")
+            assert resolver.resolve(href) == (url, fragment), (base, href)
