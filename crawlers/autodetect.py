@@ -550,19 +550,12 @@ class _Page:
         inner_heading: Element | None = None
         image: Element | None = None
         if len(el):
-            wording = bool(el.text and not el.text.isspace())
-            for d in el.iterdescendants():
-                tag = d.tag
-                if tag == "a" and strict:
-                    return None  # broken markup: a link wrapped around other links
-                if tag in HEADINGS and inner_heading is None:
-                    inner_heading = d
-                elif tag == "img" and image is None:
-                    image = d
-                if not wording and (
-                    (d.text and not d.text.isspace()) or (d.tail and not d.tail.isspace())
-                ):
-                    wording = True
+            if strict and el.find(".//a") is not None:
+                return None  # broken markup: a link wrapped around other links
+            # the tree walks are lxml's (C), not a Python loop over the descendants
+            inner_heading = next(el.iter(*HEADINGS), None)
+            image = next(el.iter("img"), None)
+            wording = any(not t.isspace() for t in el.itertext())
             title_el = inner_heading if inner_heading is not None else el
             text = element_text(title_el) if wording else ""
         else:
