@@ -1083,7 +1083,7 @@ class _RecordReader:
                     record.date_text, record.date_el = text, el
                     return
         for part in record.parts:
-            for el in part.iter():
+            for el in _named(part):
                 names = el.get("class")
                 itemprop = el.get("itemprop")
                 if itemprop:
@@ -1128,6 +1128,16 @@ class _RecordReader:
                     return
 
 
+# Elements with a class or itemprop (date candidates), selected in C rather than walked.
+_NAMED_XPATH = etree.XPath("descendant-or-self::*[@class or @itemprop]")
+
+
+def _named(part: Element) -> list[Element]:
+    """part and its descendants that have a class or an itemprop, in document order."""
+    found = _NAMED_XPATH(part)
+    return [el for el in found if isinstance(el, etree._Element)] if isinstance(found, list) else []
+
+
 def _bare_link(record: _Record) -> bool:
     """True for a record that holds nothing but its link (and maybe an image in it)."""
     if len(record.parts) != 1:
@@ -1146,7 +1156,7 @@ def _bare_link(record: _Record) -> bool:
 
 def _wraps_blocks(el: Element) -> bool:
     """True for an inline element (a card link) around block elements."""
-    return el.tag == "a" and len(el) > 0 and any(d.tag in BLOCK_TAGS for d in el.iterdescendants())
+    return el.tag == "a" and len(el) > 0 and next(el.iter(*BLOCK_TAGS), None) is not None
 
 
 def _template_key(text: str) -> str:
