@@ -1083,7 +1083,7 @@ class _RecordReader:
                     record.date_text, record.date_el = text, el
                     return
         for part in record.parts:
-            for el in _named(part):
+            for el in part.iter():
                 names = el.get("class")
                 itemprop = el.get("itemprop")
                 if itemprop:
@@ -1126,16 +1126,6 @@ class _RecordReader:
                 if icon_only or is_read_more(text):
                     record.has_read_more = True
                     return
-
-
-# Elements with a class or itemprop (date candidates), selected in C rather than walked.
-_NAMED_XPATH = etree.XPath("descendant-or-self::*[@class or @itemprop]")
-
-
-def _named(part: Element) -> list[Element]:
-    """part and its descendants that have a class or an itemprop, in document order."""
-    found = _NAMED_XPATH(part)
-    return [el for el in found if isinstance(el, etree._Element)] if isinstance(found, list) else []
 
 
 def _bare_link(record: _Record) -> bool:
