@@ -14,6 +14,7 @@ from crawlers.configure import check_site, suggest_selectors
 from crawlers.items import TeaserItem
 from crawlers.listing import Teaser, find_teasers
 from crawlers.sites import parse_sites
+from tests.test_archive_store import make_fetch, make_teaser
 
 SITE = "https://paper.example.org"
 WORDS = [
@@ -315,3 +316,18 @@ def test_links_resolve_as_urljoin_resolves_them() -> None:
         for href in hrefs:
             url, _, fragment = urljoin(base, href).partition("#")
             assert resolver.resolve(href) == (url, fragment), (base, href)
+
+
+def test_stats_flags_a_site_whose_teasers_are_all_fallback_guesses(tmp_path: Path) -> None:
+    with open_archive(tmp_path / "news.db") as store:
+        for site, confidence in (("guessed", FALLBACK_GROUP_CONFIDENCE), ("sure", 1.0)):
+            run = store.start_run([site])
+            listing = f"https://{site}.example/"
+            store.record_fetch(make_fetch(listing, source=site, teasers=2), run)
+            for n in range(2):
+                teaser = make_teaser(f"{listing}{n}", listing, source=site, confidence=confidence)
+                store.upsert_teaser(teaser, run)
+            store.finish_run(run, "finished", {})
+        flags = {h.site: h.flags for h in store.health()}
+    assert any("fallback" in flag for flag in flags["guessed"])
+    assert not any("fallback" in flag for flag in flags["sure"])
