@@ -1706,11 +1706,13 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
         roots = _record_roots(links)
         clash = []
         for n, (i, root) in enumerate(zip(kept, roots, strict=True)):
-            if nested[i]:
+            if nested[i] or (root in claims.above and not claims.covers(root)):
+                # a record that would hold taken ones (the lead item of a block whose other
+                # items another listing took) ends below them
                 roots[n] = _nested_root(links[n].el, root, claims)
                 clash.append(roots[n] in claims.above)
             else:
-                clash.append(root in claims.above or claims.covers(root))
+                clash.append(claims.covers(root))
         if sum(clash) > 0.25 * len(roots):
             continue
         # A few records overlapping taken ones (a card at the edge of another listing) go.

@@ -331,3 +331,21 @@ def test_stats_flags_a_site_whose_teasers_are_all_fallback_guesses(tmp_path: Pat
         flags = {h.site: h.flags for h in store.health()}
     assert any("fallback" in flag for flag in flags["guessed"])
     assert not any("fallback" in flag for flag in flags["sure"])
+
+
+def test_the_lead_item_of_each_topic_column_is_kept() -> None:
+    def url(c: int, i: int) -> str:
+        return f"{SITE}/article/{WORDS[c]}-{WORDS[i + 5]}-{c}{i}a9f3e1b7c5d2"
+
+    columns = "".join(
+        f'<div class="column"><h2>{WORDS[c].title()}</h2><div class="lead"><h3><a href="{url(c, 0)}">'
+        f"{headline(c * 4)}</a></h3><p>{lead(c)}</p></div><ul>"
+        + "".join(
+            f'<li><h4><a href="{url(c, i)}">{headline(c * 4 + i, 8)}</a></h4></li>'
+            for i in (1, 2, 3)
+        )
+        + "</ul></div>"
+        for c in range(4)
+    )
+    found = main_teasers(page(f'<div class="columns">{columns}</div>'))
+    assert sorted(t.url for t in found) == sorted(url(c, i) for c in range(4) for i in range(4))
