@@ -627,11 +627,18 @@ def _not_title_link(anchors: Iterator[Element], page: _Page) -> Element | None:
 
 
 def _in_prose(a: Element, text: str) -> bool:
-    """True for a link inside a paragraph with much more text than its own."""
+    """True for a link inside a paragraph with much more text than its own, or in the middle
+    of a sentence (words before it and after it)."""
     block = a.getparent()
     while block is not None and block.tag not in BLOCK_TAGS:
         block = block.getparent()
-    return block is not None and len(element_text(block)) >= 2 * len(text) + 30
+    if block is None:
+        return False
+    whole = element_text(block)
+    if len(whole) >= 2 * len(text) + 30:
+        return True
+    before, _, after = whole.partition(text)
+    return len(before.strip()) >= 3 and len(after.strip()) >= 3
 
 
 def _origin(url: str) -> str:

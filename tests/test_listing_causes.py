@@ -349,3 +349,16 @@ def test_the_lead_item_of_each_topic_column_is_kept() -> None:
     )
     found = main_teasers(page(f'<div class="columns">{columns}</div>'))
     assert sorted(t.url for t in found) == sorted(url(c, i) for c in range(4) for i in range(4))
+
+
+def test_unlinked_brief_headlines_take_the_comments_link_past_links_in_the_text() -> None:
+    urls = [f"{SITE}/Articles/{6000 + i}/" for i in range(4)]
+    briefs = "".join(
+        f'<h2 class="headline">{headline(i, 4)}</h2><div class="blurb"><p>A reporter '
+        f'<a href="https://elsewhere{i}.example/notes/{WORDS[i]}">looks at the {WORDS[i]}</a>, '
+        f'and at its {WORDS[i + 1]}.</p><p><a href="{u}">Comments ({i} posted)</a></p></div>'
+        for i, u in enumerate(urls)
+    )
+    found = main_teasers(page(f'<div class="briefs">{briefs}</div>'))
+    assert [t.url for t in found] == urls
+    assert [t.title for t in found] == [headline(i, 4) for i in range(4)]
