@@ -8,6 +8,8 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
+
 from archive import open_archive
 from crawlers.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
 from crawlers.configure import check_site, suggest_selectors
@@ -143,11 +145,14 @@ def test_off_site_teasers_of_an_aggregator_are_main() -> None:
     assert all(t.confidence == 1.0 for t in found)
 
 
-def test_unlinked_headlines_take_the_full_story_link() -> None:
+@pytest.mark.parametrize(
+    "more", ["Full Story", "Weiterlesen", "Lire la suite", "Leer más", "3 Kommentare", "Comments"]
+)
+def test_unlinked_headlines_take_the_full_story_link(more: str) -> None:
     urls = [f"{SITE}/Articles/{5000 + i}/" for i in range(5)]
     blocks = "".join(
         f'<h2 class="headline">{headline(i)}</h2><div class="blurb"><span>Posted by someone</span>'
-        f'<p>{lead(i)}</p><p><a href="{u}">Full Story</a> '
+        f'<p>{lead(i)}</p><p><a href="{u}">{more}</a> '
         f'(<a href="{u}#Comments">comments: {i}</a>)</p></div>'
         for i, u in enumerate(urls)
     )
