@@ -259,8 +259,25 @@ def _site(db: Database, site: str, trailing: int) -> SiteHealth:
         errors={str(kind): int(count) for kind, count in errors.items()},
         flags=[],
     )
-    health.flags = _flags(health)
+    health.flags = _flags(health) + _fallback_flags(db, site, latest[0])
     return health
+
+
+def _fallback_flags(db: Database, site: str, run_id: int) -> list[str]:
+    """A flag when every main teaser of the run came from the detector's fallback."""
+    seen, guessed = db.execute(
+        """
+        SELECT count(*), coalesce(sum(confidence < 1), 0) FROM teasers
+        WHERE source = ? AND last_run_id = ? AND coalesce(region, 'main') = 'main'
+        """,
+        [site, run_id],
+    ).fetchone()
+    if seen and guessed == seen:
+        return [
+            f"all {seen} main teasers in run {run_id} come from the detector's fallback "
+            "(no listing passed its tests): check them, or give the site selectors"
+        ]
+    return []
 
 
 def _completeness(

@@ -54,6 +54,7 @@ class StoredTeaser:
     last_position: int | None
     first_run_id: int | None
     last_run_id: int | None
+    confidence: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredTeaser:

@@ -278,15 +278,16 @@ class Archive:
             teaser.get("date_text"),
             int(bool(teaser.get("has_read_more"))),
             teaser.get("region"),
+            teaser.get("confidence"),
         ]
         with self._writing():
             article_id = self._article_for_key(url_key)
             cursor = self.db.execute(
                 """
                 INSERT INTO teasers (source, listing_url, url, url_key, article_id, title,
-                  excerpt, image, date_text, has_read_more, region, teaser_key, first_seen,
-                  last_seen, times_seen, last_position, first_run_id, last_run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                  excerpt, image, date_text, has_read_more, region, confidence, teaser_key,
+                  first_seen, last_seen, times_seen, last_position, first_run_id, last_run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
                 ON CONFLICT (teaser_key) DO NOTHING
                 """,
                 [
@@ -312,7 +313,7 @@ class Archive:
                 self.db.execute(
                     """
                     UPDATE teasers SET
-                      image = ?, date_text = ?, has_read_more = ?, region = ?,
+                      image = ?, date_text = ?, has_read_more = ?, region = ?, confidence = ?,
                       last_seen = max(last_seen, ?), times_seen = times_seen + 1,
                       last_position = ?, last_run_id = coalesce(?, last_run_id),
                       article_id = coalesce(article_id, ?)

@@ -31,6 +31,7 @@ class TeaserItem:
     date_text: str | None = None
     has_read_more: bool = False
     region: str = "main"
+    confidence: float = 1.0
     seen_at: str = ""
 
     @classmethod
