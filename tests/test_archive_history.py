@@ -26,7 +26,7 @@ BODY = (
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as opened:
+    with open_archive(tmp_path / "news.db", create=True) as opened:
         yield opened
 
 
@@ -285,7 +285,7 @@ async def test_recrawl_of_a_changed_article_stores_a_revision(tmp_path: Path) ->
     changed, edited, retitled, sentence = _changed_site(site)
     with DemoServer(port=port, site=changed) as server:
         again = await crawl(configs, path, TEASERFEED_SKIP_KNOWN=False)
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         summary = archive.run_summary(again.run_id)
         assert summary["articles_updated"] == 2
         assert summary["articles_new"] == 0

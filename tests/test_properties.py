@@ -477,7 +477,7 @@ filters = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(_QUERY_WORD
 @pytest.fixture(scope="module")
 def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     path = tmp_path_factory.mktemp("props") / "news.db"
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         with archive.transaction():
             for source, url, title, body, published in ARTICLES:
                 archive.upsert_article(
