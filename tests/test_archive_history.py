@@ -190,7 +190,7 @@ def test_articles_full_iterates_with_teasers_versions_and_images(store: Archive)
     assert full["https://n.org/b"].versions == []
     lazy = next(iter(store.articles(site="demo", limit=1)))
     assert (lazy.teasers, lazy.versions) == ([], [])
-    records = list(store.to_records(full=True))
+    records = list(store.to_records(full=True, order="oldest"))
     assert records[0]["versions"][0]["body"] == BODY
     assert json.dumps(records, default=str)
 

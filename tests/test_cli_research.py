@@ -645,3 +645,15 @@ def test_teaserfeed_is_a_packaged_module() -> None:
         str(root), include=config["tool"]["setuptools"]["packages"]["find"]["include"]
     )
     assert "teaserfeed" in found
+
+
+@pytest.mark.parametrize("name", ["search", "show", "export", "stats", "extract"])
+def test_every_option_of_the_read_commands_has_help(name: str) -> None:
+    import click
+
+    command = main.commands[name]  # type: ignore[attr-defined]
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            assert len(param.help or "") > 15, f"{name} {param.opts}"
+    assert command.help
+    assert command.short_help

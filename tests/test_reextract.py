@@ -65,7 +65,7 @@ def _dropping(term: str) -> tuple[CleanupRule, ...]:
 
 def _hits(archive: Archive, term: str) -> list[str]:
     # the body column only: the term may be in the headline too
-    return [hit.url for hit in archive.search(f"body:{term}")]
+    return [hit.url for hit in archive.search(f"body:{term}", fts=True)]
 
 
 def test_round_trip_change_a_rule_reextract_and_search(
