@@ -84,7 +84,7 @@ def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[
 
 def check_known(db: Database, *, site: str | None = None, language: str | None = None) -> None:
     """InvalidFilterError, naming the known ones, for a site or language the archive lacks."""
-    if site is not None:
+    if site is not None and not _site_known(db, sql_text(site)):
         sites = [
             str(name)
             for (name,) in db.execute(
@@ -92,8 +92,7 @@ def check_known(db: Database, *, site: str | None = None, language: str | None =
                 "UNION SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY 1"
             )
         ]
-        if site not in sites:
-            raise InvalidFilterError(f"unknown site {site!r}: {_known('sites', sites)}")
+        raise InvalidFilterError(f"unknown site {site!r}: {_known('sites', sites)}")
     if language is not None:
         found = db.execute(
             "SELECT 1 FROM articles WHERE language = ? LIMIT 1", [sql_text(language)]
@@ -108,6 +107,18 @@ def check_known(db: Database, *, site: str | None = None, language: str | None =
             raise InvalidFilterError(
                 f"no article is in language {language!r}: {_known('languages', languages)}"
             )
+
+
+def _site_known(db: Database, site: str) -> bool:
+    """Whether a site is configured, crawled or has articles (index lookups, no scan)."""
+    return bool(
+        db.execute(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE name = :s) "
+            "OR EXISTS (SELECT 1 FROM articles WHERE source = :s) "
+            "OR EXISTS (SELECT 1 FROM runs r, json_each(r.sites) j WHERE j.value = :s)",
+            {"s": site},
+        ).fetchone()[0]
+    )
 
 
 def _known(what: str, names: list[str]) -> str:
