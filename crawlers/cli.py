@@ -26,12 +26,15 @@ from archive import (
     SearchSyntaxError,
     open_archive,
 )
+from archive.export import EXPORT_COLUMNS, FORMATS, export_columns, format_for_path
 from archive.files import damaged_reason, is_damage
 from archive.health import fetch_failures
 from archive.search import SEARCH_WINDOW
+from archive.store import ARTICLE_ORDERS
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
+from crawlers.cli_extract import extract
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
 from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
@@ -364,7 +367,7 @@ def _allow_addresses(settings: dict[str, Any], extra: Sequence[str]) -> None:
 def _hold_archive(path: Path) -> ArchiveLock:
     """Check the archive opens; take its lock for the whole run (exit 75 if another has it)."""
     try:
-        open_archive(path).close()  # first: a file that is no archive gets no lock file
+        open_archive(path, create=True).close()  # first: a non-archive gets no lock file
     except ArchiveError as exc:
         fail(str(exc))
     lock = ArchiveLock(path, "crawl")
@@ -442,18 +445,24 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 @click.option(
     "-n",
     "--limit",
-    type=click.IntRange(1, 1000),
+    type=click.IntRange(0),
     default=20,
     show_default=True,
-    help="Number of hits to print.",
+    help="Number of hits to print (0: every hit).",
 )
-@click.option("--site", help="Only articles of this site.")
+@click.option("--site", help="Only articles of this site (an unknown site is an error).")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--language", help="Only articles in this language (e.g. en).")
 @click.option(
-    "--literal", is_flag=True, help="Search the words as typed, ignoring FTS5 query syntax."
+    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help='Read QUERY as SQLite FTS5 syntax: AND, OR, NOT, "exact phrase", prefix*, '
+    "NEAR(a b, 5), title:word.",
+)
+@click.option("--literal", is_flag=True, hidden=True)  # the default now; kept for old scripts
 @click.option(
     "--window",
     type=click.IntRange(1),
@@ -477,31 +486,39 @@ def search(
     since: str | None,
     until: str | None,
     language: str | None,
+    raw: bool,
     literal: bool,
     window: int,
     all_matches: bool,
     as_json: bool,
 ) -> None:
-    """Full-text search of the archive; QUERY uses SQLite FTS5 syntax (AND, OR, "phrase", pre*).
+    """Full-text search of the archive for the words of QUERY, as typed.
 
-    Prints ranked hits: title, date, URL and a snippet. Hits are the best bm25 matches
-    among the newest 5,000 matches (by when they were archived; --window, --all-matches).
+    Hyphens, apostrophes and the like are plain text (co-op, don't, C++); --raw reads
+    QUERY as SQLite FTS5 syntax instead. Prints ranked hits: title, date, URL and a
+    snippet. Hits are the best bm25 matches among the newest 5,000 matches (by when they
+    were archived; --window, --all-matches).
     """
+    if raw and literal:
+        fail("--raw and --literal contradict each other: give one of them")
     with opened(archive_path, readonly=readonly) as archive:
         try:
             hits = archive.search(
                 query,
-                limit=limit,
+                limit=limit or None,
                 site=site,
                 since=since,
                 until=until,
                 language=language,
-                literal=literal,
+                fts=raw,
                 window=None if all_matches else window,
             )
-        except (SearchSyntaxError, InvalidFilterError) as exc:
-            fail(str(exc))
-            return
+        except SearchSyntaxError as exc:
+            fail(
+                f"cannot search for {exc.query!r}: {exc.reason}; put words in double quotes "
+                "to search for them as written, or leave out --raw to search for the words "
+                "as typed"
+            )
     if as_json:
         for hit in hits:
             click.echo(json.dumps(vars(hit), ensure_ascii=False))
@@ -523,7 +540,8 @@ def search(
 @readonly_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
 def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> None:
-    """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
+    """Print one ARTICLE (its id or any of its URLs): title, URL, date and authors, lead,
+    body, then the teasers that linked to it."""
     key: int | str = int(article) if article.isdigit() else article
     with opened(archive_path, readonly=readonly) as archive:
         try:
@@ -541,6 +559,9 @@ def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> Non
         f"by {', '.join(stored.authors) or '?'}; {stored.word_count} words"
     )
     click.echo("")
+    if stored.lead:
+        click.echo(stored.lead)
+        click.echo("")
     click.echo(stored.body)
     click.echo("")
     click.echo(f"teasers ({len(stored.teasers)}):")
@@ -551,56 +572,90 @@ def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> Non
         )
 
 
-@main.command(short_help="Export articles as JSON lines or CSV.")
+@main.command(short_help="Export articles as JSON lines, JSON, CSV, text or Markdown.")
 @archive_option
 @readonly_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    default="jsonl",
-    show_default=True,
-    help="JSON lines (one article per line, lists as arrays) or CSV (lists as JSON text).",
+    type=click.Choice(FORMATS),
+    help="jsonl: one article a line, lists as arrays; json: one array; csv: lists as JSON "
+    "text; txt / markdown: each article's title, URL, date, authors, lead and body. "
+    "Default: from the suffix of -o (.jsonl, .ndjson, .json, .csv, .txt, .md, .markdown), "
+    "else jsonl.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.File("w", encoding="utf-8", lazy=True),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default="-",
     show_default=True,
-    help="File to write ('-' for standard output).",
+    help="File to write ('-' for standard output); its suffix gives the format.",
 )
-@click.option("--site", help="Only articles of this site.")
+@click.option(
+    "-c",
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="COLUMN",
+    help="Only this column, in the order given (repeatable; jsonl, json, csv), e.g. "
+    f"-c id -c title. Columns: {', '.join(EXPORT_COLUMNS)}, teasers.",
+)
+@click.option("--site", help="Only articles of this site (an unknown site is an error).")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--language", help="Only articles in this language (e.g. en).")
-@click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
+@click.option(
+    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
+)
+@click.option(
+    "--order",
+    type=click.Choice(list(ARTICLE_ORDERS)),
+    default="newest",
+    show_default=True,
+    help="newest / oldest: by publication date (or when first archived); id: archive order.",
+)
+@click.option(
+    "--with-teasers", is_flag=True, help="Include each article's teasers (jsonl, json, csv)."
+)
 def export(
     archive_path: Path,
     readonly: bool,
-    fmt: str,
-    output: Any,
+    fmt: str | None,
+    output: Path,
+    columns: tuple[str, ...],
     site: str | None,
     since: str | None,
     until: str | None,
     language: str | None,
+    order: str,
     with_teasers: bool,
 ) -> None:
-    """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
+    """Export articles, streamed row by row (newest first unless --order says otherwise)."""
+    try:
+        fmt = fmt or format_for_path(output)
+        export_columns(fmt, columns, with_teasers=with_teasers)
+    except InvalidFilterError as exc:
+        fail(str(exc))
     with opened(archive_path, readonly=readonly) as archive:
+        # the filters are checked before the output file is created
+        next(
+            archive.articles(site=site, since=since, until=until, language=language, limit=0), None
+        )
         try:
-            count = archive.export(
-                output,
-                format=fmt,
-                site=site,
-                since=since,
-                until=until,
-                language=language,
-                with_teasers=with_teasers,
-            )
-        except InvalidFilterError as exc:
-            fail(str(exc))
-            return
+            with click.open_file(str(output), "w", encoding="utf-8", lazy=True) as out:
+                count = archive.export(
+                    out,
+                    format=fmt,
+                    site=site,
+                    since=since,
+                    until=until,
+                    language=language,
+                    with_teasers=with_teasers,
+                    columns=columns or None,
+                    order=order,
+                )
+        except click.FileError as exc:
+            fail(f"{output}: cannot be written: {exc.message}")
     click.echo(f"exported {count} articles", err=True)
 
 
@@ -719,6 +774,7 @@ main.add_command(clusters)
 main.add_command(check)
 main.add_command(reextract)
 main.add_command(sites)
+main.add_command(extract)
 
 
 if __name__ == "__main__":

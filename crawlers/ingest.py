@@ -155,7 +155,7 @@ class Ingest:
         lock = ArchiveLock(self.path, "ingest")
         lock.acquire()
         try:
-            with open_archive(self.path) as archive:
+            with open_archive(self.path, create=True) as archive:
                 self._load_generations(archive)
                 self._retrying(self._take_lease, stop)
                 try:

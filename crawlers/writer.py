@@ -204,7 +204,7 @@ class ArchiveWriter:
 
     def _main(self) -> None:
         try:
-            archive = open_archive(self.path)
+            archive = open_archive(self.path, create=True)
         except BaseException as exc:
             self._error = exc
             self._ready.set()

@@ -84,10 +84,16 @@ def test_search_prints_ranked_hits(
     assert first == f"  1. {truth.title}"
     assert truth.path in result.stdout
     assert "[Kazakhstan]" in result.stdout
-    as_json = teaserfeed("search", "kazakhstan OR svalbard", "--json", "--archive", str(path))
+    as_json = teaserfeed(
+        "search", "kazakhstan OR svalbard", "--raw", "--json", "--archive", str(path)
+    )
     hits = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert len(hits) == 2
     assert {h["title"] for h in hits} >= {truth.title}
+    # without --raw, OR is a word like any other: no article has all three
+    plain = teaserfeed("search", "kazakhstan OR svalbard", "--archive", str(path))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout == "no articles match 'kazakhstan OR svalbard'\n"
 
 
 def test_bad_date_filter_is_a_clear_error(
@@ -107,12 +113,18 @@ def test_bad_search_syntax_is_a_clear_error(
     demo_db: tuple[Path, subprocess.CompletedProcess[str]], query: str
 ) -> None:
     path, _ = demo_db
-    result = teaserfeed("search", query, "--archive", str(path))
+    result = teaserfeed("search", query, "--raw", "--archive", str(path))
     assert result.returncode == 2
-    assert result.stderr.startswith("teaserfeed: ")
-    assert "Traceback" not in result.stderr
-    literal = teaserfeed("search", query, "--literal", "--archive", str(path))
-    assert "Traceback" not in literal.stderr
+    assert result.stderr.startswith(f"teaserfeed: cannot search for {query!r}: ")
+    assert len(result.stderr.splitlines()) == 1
+    # the advice speaks CLI: no Python keyword arguments
+    assert "fts=" not in result.stderr
+    assert "literal" not in result.stderr
+    if query:
+        assert "leave out --raw" in result.stderr
+        plain = teaserfeed("search", query, "--archive", str(path))
+        assert plain.returncode == 0, plain.stderr
+        assert "Traceback" not in plain.stderr
 
 
 def test_show_and_export(
@@ -121,13 +133,14 @@ def test_show_and_export(
     path, _ = demo_db
     truth = demo_site.article(demo_site.special.cross_listed)
     hit = json.loads(
-        teaserfeed(
-            "search", truth.title, "--literal", "--json", "--archive", str(path)
-        ).stdout.splitlines()[0]
+        teaserfeed("search", truth.title, "--json", "--archive", str(path)).stdout.splitlines()[0]
     )
     shown = teaserfeed("show", hit["url"], "--archive", str(path))
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines()[0] == truth.title
+    # the lead comes after the header, before the body
+    lines = shown.stdout.splitlines()
+    assert lines[4] == truth.lead
     assert "teasers (3):" in shown.stdout
     exported = teaserfeed("export", "--archive", str(path), "--format", "jsonl")
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
@@ -265,3 +278,20 @@ def test_serve_opens_datasette_with_metadata(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_readme_python_examples_run_as_written(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    # every README example that opens demo.db runs, unchanged, next to the demo's archive
+    import re
+
+    path, _ = demo_db
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if '"demo.db"' in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        result = run(sys.executable, "-c", block, cwd=path.parent)
+        assert result.returncode == 0, block + result.stderr
+        assert result.stdout.strip()
+    assert "127.0.0.1:8000" not in readme

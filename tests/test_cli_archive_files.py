@@ -202,6 +202,6 @@ def test_a_sound_archive_on_a_read_only_filesystem_is_read_and_checked(
         assert search.returncode == 0, search.stderr
         assert "Story" in search.stdout
         with pytest.raises(ArchiveFileError, match="read-only"):
-            open_archive(path)
+            open_archive(path, create=True)
     finally:
         subprocess.run(["umount", "-l", str(readonly)], check=False)

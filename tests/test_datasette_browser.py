@@ -70,7 +70,7 @@ def research_archive(
     crawl_blocking(demo_configs, path)
     site = demo_server.site
     url = demo_server.url + site.special.kazakhstan
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         story = store.article(url)
         revised = {**story.as_dict(), "url": url, "body": story.body + " " + EXTRA_SENTENCE}
         store.upsert_article(revised)

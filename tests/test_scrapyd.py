@@ -285,7 +285,7 @@ def test_scheduled_crawl_fills_the_archive_from_the_demo_site(
         if not a.robots_blocked and a.canonical is None
     }
     assert len(expected) == 103
-    with open_archive(archive) as stored:
+    with open_archive(archive, create=True) as stored:
         articles = {a.url: a for a in stored.articles()}
         assert set(articles) == expected
         for truth in demo_site.ok_articles:

@@ -225,7 +225,7 @@ async def test_a_failed_write_closes_the_spider_and_logs_no_item(
         "crawl again — it resumes"
     ]
     assert not any(record.exc_info for record in caplog.records if record.levelno >= 40)
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         run = store.run(done.run_id)
     assert run.status == "failed"
     assert run.stats["archive_error"] == "database or disk is full"

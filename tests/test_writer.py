@@ -38,7 +38,7 @@ def test_stores_everything_and_finishes_the_run(tmp_path: Path) -> None:
     writer.put("fetch", {"url": "https://news.example.org/", "kind": "listing", "status": 200})
     writer.close("finished", {"pages": 1})
     assert writer.counts == {"teasers_new": 40, "articles_new": 1}
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         summary = archive.run_summary(run_id)
         assert summary["status"] == "finished"
         assert summary["teasers_new"] == 40
@@ -97,7 +97,7 @@ def test_a_bad_article_in_a_batch_loses_only_itself(
     writer.close("finished", {})
     assert writer.counts == {"articles_new": 4, "store_errors": 1, "teasers_new": 1}
     assert "could not store a article (https://news.example.org/a/2/)" in caplog.text
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         assert archive.run_summary(run_id)["articles_new"] == 4
         assert [a.title for a in archive.articles(order="id")] == [
             "Story 0", "Story 1", "Story 3", "Story 4"
@@ -161,7 +161,7 @@ def test_a_batch_waits_for_another_writers_lock_and_loses_nothing(
     assert writer.counts == {"teasers_new": 20}
     assert "locked for writing" in caplog.text
     assert "could not store" not in caplog.text
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.db.execute("SELECT count(*) FROM teasers").fetchone()[0] == 20
 
 
@@ -195,7 +195,7 @@ def test_a_failed_write_stops_storing_and_says_so_at_once(
     assert writer.not_stored == 4
     assert "teasers_new" not in writer.counts  # a rolled-back batch counts nothing
     monkeypatch.undo()
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         run = store.run(run_id)
         assert store.db.execute("SELECT count(*) FROM teasers").fetchone()[0] == 0
     assert run.status == "failed"
@@ -279,11 +279,11 @@ def test_a_run_that_cannot_even_be_finished_is_marked_interrupted_by_the_next(
     writer.close("finished", {})
     assert writer.failure == "database or disk is full"
     monkeypatch.undo()
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.run(first).status == "running"  # the last write failed too
     writer = ArchiveWriter(str(path))
     second = writer.start([SOURCE])
     writer.close("finished", {})
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.run(first).status == "interrupted"
         assert store.run(second).status == "finished"
