@@ -474,7 +474,9 @@ class RedisWorker:
                 "new requests held back meanwhile"
             )
         try:
-            if was_down or (self._waiting and (self.crawl.frontier() > 0 or self._idle_enough())):
+            if was_down or (
+                self._waiting and (self.crawl.frontier() > 0 or self._idle_enough())
+            ):
                 self._waiting = False
                 self._wake()
         except OUTAGE_ERRORS as exc:

@@ -513,7 +513,9 @@ class Outage:
     def ok(self, detail: str = "") -> None:
         """A command went through: end the outage (logged once, with `detail`)."""
         if self.since is not None:
-            logger.warning("Redis at %s is back after %.1f s%s", self.url, self.away(), detail)
+            logger.warning(
+                "Redis at %s is back after %.1f s%s", self.url, self.away(), detail
+            )
             self.since = None
 
     def due(self) -> bool:

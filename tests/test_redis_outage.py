@@ -110,7 +110,9 @@ def _pings(client: redis.Redis) -> bool:
 @pytest.fixture
 def aof_redis(tmp_path: Path) -> Iterator[RedisServer]:
     """Redis as the README advises for production: append-only file, fsync every second."""
-    server = RedisServer(tmp_path, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec")
+    server = RedisServer(
+        tmp_path, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"
+    )
     server.start()
     yield server
     server.stop()
@@ -257,7 +259,9 @@ def test_worker_that_gives_up_on_redis_is_not_finished_and_reconcile_completes_t
         ))  # fmt: skip
         assert code == 0, out + err
         wait_for(settled(client), "the reconciled generation to be stored")
-        code, out, err = finish(start(*worker(url, "next", "--archive", str(db)), cwd=outage_dir))
+        code, out, err = finish(
+            start(*worker(url, "next", "--archive", str(db)), cwd=outage_dir)
+        )
         assert code == 0, out + err
         wait_for(settled(client), "the next generation to be stored")
     finally:
