@@ -91,6 +91,10 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         """Start the writer: it registers the sites and opens a run; nothing is fetched if not."""
         spider = self.crawler.spider
+        config_error = getattr(spider, "config_error", None)
+        if config_error:
+            logger.error("%s", config_error)
+            raise CloseSpider("bad_configuration")
         configs = getattr(spider, "site_configs", [])
         sources = [Source(c.name, c.start_urls, c.as_dict()) for c in configs]
         # `teaserfeed crawl` holds the archive's lock from its first check to the run's end

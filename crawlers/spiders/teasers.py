@@ -107,6 +107,8 @@ class TeaserSpider(Spider):
         self._sites_file = sites_file
         self.site_configs: list[SiteConfig] = list(configs or [])
         self.seen_store: Archive | None = None
+        # why the sites could not be resolved (no sites.toml, an unknown site): nothing runs
+        self.config_error: str | None = None
         self.archive_damaged = False
         self.states: dict[str, ListingState] = {}
         # sites whose state is ignored this run: --backfill, or their last run was cut short
@@ -115,7 +117,13 @@ class TeaserSpider(Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TeaserSpider:
         spider: TeaserSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider._resolve_configs()
+        try:
+            spider._resolve_configs()
+        except CloseSpider as exc:
+            # raised here, Scrapy prints a bare traceback without the reason; the pipeline
+            # says it in one line and closes the spider before the archive is touched
+            spider.config_error = str(exc.reason)
+            return spider
         spider._apply_site_politeness()
         return spider
 
