@@ -27,3 +27,22 @@ def test_missing_sites_file_and_unknown_site_say_why(
     assert "Traceback" not in result.stderr
     assert not db.exists()  # no archive made for a crawl that never started
     assert len(demo_server.requests) == served
+
+
+def test_bad_override_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    for override, message in [
+        ("DOWNLOAD_DELAY=abc", "-s DOWNLOAD_DELAY=abc: 'abc' is not a number (default: 1.0)"),
+        (
+            "TEASERFEED_REVISTI=1h",
+            "-s TEASERFEED_REVISTI=1h: teaserfeed has no setting TEASERFEED_REVISTI; "
+            "did you mean TEASERFEED_REVISIT?",
+        ),
+    ]:
+        result = run(str(BIN / "scrapy"), "crawl", "teasers", "-s", override,
+                     "-s", f"TEASERFEED_ARCHIVE={db}", "-s", "LOG_LEVEL=WARNING")  # fmt: skip
+        errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+        assert len(errors) == 1, result.stderr
+        assert errors[0].endswith(message)
+        assert "Traceback" not in result.stderr
+        assert not db.exists()
