@@ -201,6 +201,8 @@ def _program() -> str:
         return str(invoked)
 
 
+_LISTING_KINDS = ("listing", "feed", "sitemap")
+
 # The run finished, but listing pages or articles failed (see is_failed_fetch).
 EXIT_FETCH_ERRORS = 3
 
@@ -235,6 +237,14 @@ def _after_crawl(
             for f in fetch_failures(archive.db, run_id=int(run_id))
             if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
         ]
+        for f in failed:
+            if f.fetch_kind in _LISTING_KINDS:
+                # a start URL that cannot be reached: one line, its cause (no traceback)
+                more = f" and {f.count - 1} more" if f.count > 1 else ""
+                click.echo(
+                    f"  {'unreachable':<18} {f.example_url}{more}: "
+                    f"{f.example_error or f.error_kind}"
+                )
     name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
     click.echo(f"  browse it in datasette:  {prog} serve {name}")
@@ -368,6 +378,12 @@ def crawl(
     was interrupted (not finished) or the archive could not be written (a full disk: below
     TEASERFEED_MIN_FREE_DISK it does not start); 2 for a usage or configuration error; 75
     when another crawl is writing the same archive (try again).
+
+    The Scrapy way: `scrapy crawl teasers -a site=NAME` (or `-a url=URL`) in a directory
+    with teaserfeed's scrapy.cfg writes the archive news.db in the current directory
+    (-s TEASERFEED_ARCHIVE=PATH for another) and reads sites.toml there
+    (-s TEASERFEED_SITES=PATH); `-o items.jl` / `.json` / `.csv` also exports the items,
+    each with its item_type, raw HTML only with -s TEASERFEED_EXPORT_HTML=True.
     """
     try:
         if url:
