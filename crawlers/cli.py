@@ -8,9 +8,10 @@ import shutil
 import sqlite3
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -40,8 +41,12 @@ from crawlers.cli_sites import sites
 from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
+from crawlers.settings_check import SettingError, check_settings
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
 from crawlers.writer import ArchiveWriteError
+
+if TYPE_CHECKING:
+    from crawlers.demo.newsroom import DemoEdition
 
 __all__ = ["main", "run_crawl"]
 
@@ -57,6 +62,10 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
         if not sep or not key.strip():
             fail(f"-s {pair!r}: settings are given as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
         result[key.strip()] = value
+    try:
+        check_settings(result)
+    except SettingError as exc:
+        fail(str(exc))
     return result
 
 
@@ -84,7 +93,23 @@ def _crawl(
     archive_lock: ArchiveLock | None,
 ) -> dict[str, Any]:
     """Run one crawl; return its Scrapy stats."""
-    from scrapy.crawler import CrawlerProcess
+    return _crawls(configs, archive_path, settings, archive_lock, [dict])[0]
+
+
+# Before each crawl of `_crawls`: the settings of that crawl only (it may also change the world).
+CrawlStep = Callable[[], dict[str, Any]]
+
+
+def _crawls(
+    configs: Sequence[SiteConfig],
+    archive_path: str | Path,
+    settings: dict[str, Any] | None,
+    archive_lock: ArchiveLock | None,
+    steps: Sequence[CrawlStep],
+) -> list[dict[str, Any]]:
+    """Run one crawl per step, one after the other on one reactor (Scrapy starts it only
+    once per process); return their Scrapy stats. A crawl that does not finish ends it."""
+    from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.settings import Settings
 
     from crawlers.spiders.teasers import TeaserSpider
@@ -96,10 +121,26 @@ def _crawl(
     for key, value in (settings or {}).items():
         crawl_settings.set(key, value, priority="cmdline")
     process = CrawlerProcess(crawl_settings)
-    crawler = process.create_crawler(TeaserSpider)
-    process.crawl(crawler, configs=list(configs), archive_lock=archive_lock)
+    results: list[dict[str, Any]] = []
+
+    def run(index: int) -> Any:
+        crawler = process.create_crawler(TeaserSpider)
+        for key, value in steps[index]().items():
+            crawler.settings.set(key, value, priority="cmdline")
+        return process.crawl(crawler, configs=list(configs), archive_lock=archive_lock).addBoth(
+            done, crawler, index
+        )
+
+    def done(outcome: Any, crawler: Crawler, index: int) -> Any:
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        results.append(stats)
+        if index + 1 < len(steps) and stats.get("finish_reason") == "finished":
+            return run(index + 1)
+        return outcome
+
+    run(0)
     process.start()
-    return dict(crawler.stats.get_stats()) if crawler.stats else {}
+    return results
 
 
 def _listing_text(summary: dict[str, Any]) -> str:
@@ -161,12 +202,21 @@ def _program() -> str:
         return str(invoked)
 
 
+_LISTING_KINDS = ("listing", "feed", "sitemap")
+
 # The run finished, but listing pages or articles failed (see is_failed_fetch).
 EXIT_FETCH_ERRORS = 3
 
 
-def _after_crawl(archive_path: Path, stats: dict[str, Any], elapsed: float) -> None:
-    """Print the run's summary and exit 1 (not finished), 3 (fetches failed) or return (0)."""
+def _after_crawl(
+    archive_path: Path,
+    stats: dict[str, Any],
+    elapsed: float,
+    *,
+    extra: Callable[[Archive], None] | None = None,
+) -> None:
+    """Print the run's summary (then `extra`'s lines) and exit 1 (not finished), 3 (fetches
+    failed) or return (0)."""
     run_id = stats.get("teaserfeed/run_id")
     cause = stats.get("teaserfeed/archive_error")
     damage = stats.get("teaserfeed/archive_damaged") or (cause if is_damage(cause) else None)
@@ -181,11 +231,21 @@ def _after_crawl(archive_path: Path, stats: dict[str, Any], elapsed: float) -> N
         fail("the crawl did not start; see the messages above", 1)
     with opened(archive_path) as archive:
         summary = _print_summary(archive, int(run_id), elapsed)
+        if extra is not None and summary.get("status") == "finished":
+            extra(archive)
         failed = [
             f
             for f in fetch_failures(archive.db, run_id=int(run_id))
             if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
         ]
+        for f in failed:
+            if f.fetch_kind in _LISTING_KINDS:
+                # a start URL that cannot be reached: one line, its cause (no traceback)
+                more = f" and {f.count - 1} more" if f.count > 1 else ""
+                click.echo(
+                    f"  {'unreachable':<18} {f.example_url}{more}: "
+                    f"{f.example_error or f.error_kind}"
+                )
     name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
     click.echo(f"  browse it in datasette:  {prog} serve {name}")
@@ -319,6 +379,12 @@ def crawl(
     was interrupted (not finished) or the archive could not be written (a full disk: below
     TEASERFEED_MIN_FREE_DISK it does not start); 2 for a usage or configuration error; 75
     when another crawl is writing the same archive (try again).
+
+    The Scrapy way: `scrapy crawl teasers -a site=NAME` (or `-a url=URL`) in a directory
+    with teaserfeed's scrapy.cfg writes the archive news.db in the current directory
+    (-s TEASERFEED_ARCHIVE=PATH for another) and reads sites.toml there
+    (-s TEASERFEED_SITES=PATH); `-o items.jl` / `.json` / `.csv` also exports the items,
+    each with its item_type, raw HTML only with -s TEASERFEED_EXPORT_HTML=True.
     """
     try:
         if url:
@@ -380,35 +446,48 @@ def _hold_archive(path: Path) -> ArchiveLock:
     return lock
 
 
-@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it.")
+@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it twice.")
 @click.option(
     "--archive",
     "archive_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_DEMO_ARCHIVE,
     show_default=True,
-    help="SQLite archive file to crawl the demo into.",
+    help="SQLite archive file for the demo (made afresh each time; it must hold only the demo).",
 )
 @click.option("--port", type=int, default=0, help="Port of the demo site (default: a free one).")
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def demo(archive_path: Path, port: int, verbose: bool) -> None:
-    """Serve the bundled demo news site on 127.0.0.1 and crawl it into an archive."""
+    """Serve the bundled demo news site on 127.0.0.1 and crawl it into a fresh archive, twice.
+
+    Between the crawls the demo newsroom moves on by two hours: new stories (one in German),
+    a partner paper's copy of an archived story, and a correction with a new headline. So
+    the archive ends with a revised article (`diff`), a near-duplicate cluster (`clusters`)
+    and a headline change; the summary names their ids.
+    """
     from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
+    from crawlers.demo.newsroom import next_edition
 
     lock = _hold_archive(archive_path)
-    previous = _previous_demo_port(archive_path, DEMO_SITE_NAME) if port == 0 else None
+    _start_demo_archive(archive_path, DEMO_SITE_NAME)
     try:
-        server = serve_demo(port=previous or port)
+        server = serve_demo(port=port)
     except OSError as exc:
-        if previous is None:
-            fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
-            return
-        click.echo(
-            f"port {previous} of the last demo run is busy; articles will be archived again "
-            "under the new port's URLs",
-            err=True,
-        )
-        server = serve_demo(port=0)
+        lock.release()
+        fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
+    # the crawls run on the demo's clock: the first two hours ago, the second now
+    now = datetime.now(UTC).replace(microsecond=0)
+    first_run = now - DEMO_HOURS_BETWEEN_RUNS
+    edition: list[DemoEdition] = []
+
+    def before_first() -> dict[str, Any]:
+        server.clock = first_run
+        return {"TEASERFEED_NOW": first_run.isoformat()}
+
+    def before_second() -> dict[str, Any]:
+        edition.append(next_edition(server, now - DEMO_HOURS_BETWEEN_RUNS / 2))
+        return {"TEASERFEED_NOW": now.isoformat()}
+
     with server:
         click.echo(f"demo site serving at {server.url}/")
         configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
@@ -419,23 +498,125 @@ def demo(archive_path: Path, port: int, verbose: bool) -> None:
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
             "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+            "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": "INFO",
         }
         if verbose:
             settings["LOG_LEVEL"] = "INFO"
-        started = time.monotonic()
-        stats = _crawl_and_report(configs, archive_path, settings, lock)
-        elapsed = time.monotonic() - started
-    click.echo(f"crawled site {DEMO_SITE_NAME!r}")
-    _after_crawl(archive_path, stats, elapsed)
+        try:
+            runs = _crawls(configs, archive_path, settings, lock, [before_first, before_second])
+        finally:
+            lock.release()
+    first, last = runs[0], runs[-1]
+    if len(runs) > 1 and first.get("teaserfeed/run_id") is not None:
+        click.echo(f"first crawl of {DEMO_SITE_NAME!r}, two hours ago on the demo's clock:")
+        with opened(archive_path) as archive:
+            _print_summary(archive, int(first["teaserfeed/run_id"]), _elapsed(first))
+        click.echo(
+            "the newsroom moved on: 4 new stories (one in German), a partner paper's copy of "
+            "an archived story, a correction with a new headline; second crawl, now:"
+        )
+
+    def tour(archive: Archive) -> None:
+        if edition:
+            _demo_tour(archive, server.url, edition[0])
+
+    _after_crawl(archive_path, last, _elapsed(last), extra=tour)
 
 
-def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
-    """The port the demo ran on last time, so URLs (and so the dedup keys) stay the same."""
-    with opened(archive_path) as archive:
-        for source in archive.sources():
-            if source["name"] == site_name and source["start_urls"]:
-                return urlsplit(str(source["start_urls"][0])).port
-    return None
+# The demo's first crawl runs this long before its second one, on the demo's clock: long
+# enough for every archived article to be due for its first revisit (TEASERFEED_REVISIT).
+DEMO_HOURS_BETWEEN_RUNS = timedelta(hours=2)
+
+
+def _elapsed(stats: dict[str, Any]) -> float:
+    """Seconds a crawl took, from Scrapy's start_time/finish_time stats."""
+    started, finished = stats.get("start_time"), stats.get("finish_time")
+    if isinstance(started, datetime) and isinstance(finished, datetime):
+        return (finished - started).total_seconds()
+    return 0.0
+
+
+def _start_demo_archive(path: Path, site_name: str) -> None:
+    """Empty the (locked) demo archive, so each demo tells the same story; exit 2 if the
+    file holds other sites than the demo's."""
+    with opened(path) as archive:
+        others = sorted(s["name"] for s in archive.sources() if s["name"] != site_name)
+        used = archive.last_run() is not None
+    if others:
+        fail(
+            f"{path} holds other sites than the demo ({', '.join(others)}); the demo starts "
+            "its archive afresh each time: give it another --archive"
+        )
+    if not used:
+        return
+    click.echo(f"starting {path} afresh (it held an earlier demo)")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    open_archive(path).close()
+
+
+def _demo_tour(archive: Archive, base_url: str, edition: DemoEdition) -> None:
+    """What the demo archive now holds, with the ids to try it by."""
+    prog, name = _program(), str(archive.path)
+    opt = f" --archive {name}"  # the read commands default to news.db, not the demo's
+    revised = archive.article(base_url + edition.revised)
+    german = archive.article(base_url + edition.german)
+    copy = archive.article(base_url + edition.syndicated)
+    original = archive.article(base_url + edition.syndicated_from)
+    clusters = list(archive.clusters())
+    cluster = next((c for c in clusters if any(m.article_id == copy.id for m in c.members)), None)
+    traps = archive.db.execute(
+        "SELECT error_kind, url FROM fetches WHERE error_kind IN ('http_4xx', 'robots') "
+        "GROUP BY error_kind, url ORDER BY error_kind, url"
+    ).fetchall()
+    trap_text = {"http_4xx": "a dead link (404)", "robots": "disallowed by robots.txt"}
+    rows = [
+        (
+            "revised article",
+            f"#{revised.id}, {revised.version} versions; its headline changed from "
+            f"{edition.old_headline!r} to {edition.new_headline!r}",
+            f"{prog} diff {revised.id}{opt}",
+        ),
+    ]
+    if cluster is not None:
+        members = ", ".join(f"#{m.article_id}" for m in cluster.members)
+        rows.append(
+            (
+                "near-duplicates",
+                f"cluster #{cluster.id} of {members}: a partner paper's copy of {original.title!r}",
+                f"{prog} clusters{opt}",
+            )
+        )
+    rows += [
+        (
+            "German article",
+            f"#{german.id} {german.title!r} (language {german.language})",
+            f'{prog} search "Bäckerei"{opt}; {prog} show {german.id}{opt}',
+        ),
+        (
+            "merged vs clusters",
+            f"{len(clusters)} near-duplicate cluster(s); 'duplicates merged' counts links "
+            "folded into an article already archived (a link with a tracking query, a copy "
+            "naming its original as canonical): one article row each, so no cluster",
+            "",
+        ),
+        (
+            "deliberate traps",
+            "; ".join(f"{url.removeprefix(base_url)} is {trap_text[kind]}" for kind, url in traps)
+            + " - the errors counted above",
+            f"{prog} stats{opt}",
+        ),
+        (
+            "datasette",
+            "canned queries changed_articles, largest_clusters, headline_changes",
+            f"{prog} serve {name}",
+        ),
+    ]
+    click.echo("the demo archive now holds:")
+    for label, text, command in rows:
+        click.echo(f"  {label:<18} {text}")
+        if command:
+            click.echo(f"  {'':<18} try: {command}")
 
 
 @main.command(short_help="Full-text search with ranked hits and snippets.")

@@ -13,7 +13,7 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from archive import ArchiveError, ArchiveLock, ArchiveLockedError
-from crawlers.items import ArticleItem, FetchItem, TeaserItem
+from crawlers.items import item_type
 from crawlers.logformatter import log_level
 from crawlers.writer import ArchiveWriteError, ArchiveWriter, Source
 
@@ -36,12 +36,6 @@ def _record(item: Any) -> dict[str, Any]:
 
 
 logger = logging.getLogger(__name__)
-
-_KINDS: tuple[tuple[type, str], ...] = (
-    (TeaserItem, "teaser"),
-    (ArticleItem, "article"),
-    (FetchItem, "fetch"),
-)
 
 
 class ArchivePipeline:
@@ -91,6 +85,10 @@ class ArchivePipeline:
     def open_spider(self) -> None:
         """Start the writer: it registers the sites and opens a run; nothing is fetched if not."""
         spider = self.crawler.spider
+        config_error = getattr(spider, "config_error", None)
+        if config_error:
+            logger.error("%s", config_error)
+            raise CloseSpider("bad_configuration")
         configs = getattr(spider, "site_configs", [])
         sources = [Source(c.name, c.start_urls, c.as_dict()) for c in configs]
         # `teaserfeed crawl` holds the archive's lock from its first check to the run's end
@@ -111,7 +109,7 @@ class ArchivePipeline:
 
     def process_item(self, item: Any) -> Any:
         """Queue one item for storing; once the archive cannot be written, drop it quietly."""
-        kind = next((name for cls, name in _KINDS if isinstance(item, cls)), None)
+        kind = item_type(item)
         if kind is None:
             raise DropItem(f"not a teaserfeed item: {type(item).__name__}")
         if self.writer.put(kind, _record(item)):

@@ -54,7 +54,9 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.ArchivePipeline": 300,
 }
 
-# Where the archive lives; the CLI and `scrapy crawl -s TEASERFEED_ARCHIVE=...` set it.
+# Where the archive lives: relative to the current directory, so a plain `scrapy crawl
+# teasers` writes ./news.db; `teaserfeed crawl --archive` and `scrapy crawl -s
+# TEASERFEED_ARCHIVE=...` set it.
 TEASERFEED_ARCHIVE = "news.db"
 # The site configuration file for `-a site=NAME`.
 TEASERFEED_SITES = "sites.toml"
@@ -97,6 +99,17 @@ LOG_LEVEL = "INFO"
 # Log lines name an item by its type and URL, never with its fields (raw HTML included).
 LOG_FORMATTER = "crawlers.logformatter.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+# Feed exports (`scrapy crawl teasers -o items.jl`, .json, .csv; scrapyd's items_dir): every
+# item starts with `item_type` (teaser, article, fetch); a CSV header names every field of
+# every item type; raw page HTML (`html`, base64, and its `encoding`) only when this is True.
+TEASERFEED_EXPORT_HTML = False
+FEED_EXPORTERS = {
+    "jsonlines": "crawlers.exporters.JsonLinesExporter",
+    "jsonl": "crawlers.exporters.JsonLinesExporter",
+    "jl": "crawlers.exporters.JsonLinesExporter",
+    "json": "crawlers.exporters.JsonExporter",
+    "csv": "crawlers.exporters.CsvExporter",
+}
 
 
 # ---- Polite and robust fetching (crawlers/middlewares/, error kinds in crawlers/failures.py)

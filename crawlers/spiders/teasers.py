@@ -17,6 +17,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
@@ -31,6 +32,7 @@ from crawlers.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.logformatter import log_level
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.settings import user_agent
+from crawlers.settings_check import SettingError, check_setting, known_settings
 from crawlers.sites import SiteConfig, load_sites, select_sites
 from crawlers.textutil import has_oversized_tags, limit_attributes
 
@@ -41,6 +43,9 @@ _T = TypeVar("_T")
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
+
+# where update_settings notes a bad `-s` override for from_crawler (not a user setting)
+_OVERRIDE_ERROR = "_TEASERFEED_OVERRIDE_ERROR"
 
 # nested sitemap indexes followed at most this deep
 MAX_SITEMAP_DEPTH = 3
@@ -107,15 +112,48 @@ class TeaserSpider(Spider):
         self._sites_file = sites_file
         self.site_configs: list[SiteConfig] = list(configs or [])
         self.seen_store: Archive | None = None
+        # why the sites could not be resolved (no sites.toml, an unknown site): nothing runs
+        self.config_error: str | None = None
         self.archive_damaged = False
         self.states: dict[str, ListingState] = {}
         # sites whose state is ignored this run: --backfill, or their last run was cut short
         self.fresh_sites: set[str] = set()
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Check `-s NAME=VALUE` overrides as `teaserfeed crawl` does, before any component
+        reads them: a bad one is put back to its default and noted, so the crawl closes
+        with that one line before fetching (instead of a component's traceback)."""
+        super().update_settings(settings)
+        cmdline = SETTINGS_PRIORITIES["cmdline"]
+        defaults = known_settings()
+        for name in list(settings):
+            value = settings[name]
+            if settings.getpriority(name) != cmdline or not isinstance(value, str):
+                continue
+            try:
+                check_setting(name, value, defaults)
+            except SettingError as exc:
+                if not settings.get(_OVERRIDE_ERROR):
+                    settings.set(_OVERRIDE_ERROR, str(exc), priority="cmdline")
+                if name in defaults:
+                    # above cmdline: the runner merges its own -s values in once more
+                    settings.set(name, defaults[name], priority=cmdline + 1)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TeaserSpider:
         spider: TeaserSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider._resolve_configs()
+        override_error = crawler.settings.get(_OVERRIDE_ERROR)
+        if override_error:
+            spider.config_error = str(override_error)
+            return spider
+        try:
+            spider._resolve_configs()
+        except CloseSpider as exc:
+            # raised here, Scrapy prints a bare traceback without the reason; the pipeline
+            # says it in one line and closes the spider before the archive is touched
+            spider.config_error = str(exc.reason)
+            return spider
         spider._apply_site_politeness()
         return spider
 
