@@ -552,7 +552,7 @@ def _start_demo_archive(path: Path, site_name: str) -> None:
     click.echo(f"starting {path} afresh (it held an earlier demo)")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    open_archive(path).close()
+    open_archive(path, create=True).close()
 
 
 def _demo_tour(archive: Archive, base_url: str, edition: DemoEdition) -> None:
