@@ -28,7 +28,7 @@ def archive_under_any_name(news_db: Path) -> Path:
     """The news archive renamed: the plugin keys on the schema, not on the file name."""
     path = news_db.with_name("whatever-2026.sqlite")
     news_db.rename(path)
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         article = make_article(
             "https://one.org/long", source="one", title="A long read", body="First.\n\nSecond."
         )
@@ -195,7 +195,7 @@ def test_serve_passes_several_files_and_settings_through(news_db: Path, tmp_path
     import urllib.request
 
     second = tmp_path / "second.db"
-    open_archive(second).close()
+    open_archive(second, create=True).close()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

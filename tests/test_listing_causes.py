@@ -189,7 +189,7 @@ def test_fallback_finds_nothing_on_a_page_of_navigation() -> None:
 def test_confidence_is_recorded_in_the_archive(tmp_path: Path) -> None:
     teaser = Teaser(f"{SITE}/read/alpha", headline(1), None, None, None, False, 1, "main", 0.3)
     item = TeaserItem.from_teaser(teaser, source="paper", listing_url=SITE + "/", seen_at="t")
-    with open_archive(tmp_path / "news.db") as store:
+    with open_archive(tmp_path / "news.db", create=True) as store:
         store.upsert_teaser(asdict(item))
         row = store.db.execute("SELECT confidence FROM teasers").fetchone()
     assert row[0] == 0.3
@@ -324,7 +324,7 @@ def test_links_resolve_as_urljoin_resolves_them() -> None:
 
 
 def test_stats_flags_a_site_whose_teasers_are_all_fallback_guesses(tmp_path: Path) -> None:
-    with open_archive(tmp_path / "news.db") as store:
+    with open_archive(tmp_path / "news.db", create=True) as store:
         for site, confidence in (("guessed", FALLBACK_GROUP_CONFIDENCE), ("sure", 1.0)):
             run = store.start_run([site])
             listing = f"https://{site}.example/"

@@ -15,6 +15,13 @@ def test_a_log_line_starts_on_a_wiped_line_and_the_live_line_comes_back() -> Non
     handler = logging.StreamHandler(out)
     root = logging.getLogger()
     root.addHandler(handler)
+    # earlier tests may have configured logging (levels, disabled loggers): undo it here
+    level, previous_disable = root.level, logging.root.manager.disable
+    root.setLevel(logging.WARNING)
+    logging.disable(logging.NOTSET)
+    test_logger = logging.getLogger("crawlers.test")
+    test_logger.disabled, test_logger.propagate = False, True
+    logging.getLogger("crawlers").disabled = False
     try:
         progress = Progress(get_crawler(), "tty", 0.5, out)
         progress.spider_opened()
@@ -26,6 +33,8 @@ def test_a_log_line_starts_on_a_wiped_line_and_the_live_line_comes_back() -> Non
         logging.getLogger("crawlers.test").warning("after the crawl")
     finally:
         root.removeHandler(handler)
+        root.setLevel(level)
+        logging.disable(previous_disable)
     text = out.getvalue()
     status_end = "pages/s"
     # the warning follows a wipe of the drawn line, never the status text itself
