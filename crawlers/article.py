@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -29,6 +30,7 @@ from crawlers.cleanup import (
     filter_paragraphs,
     global_rules,
     image_rules,
+    paragraph_chars,
     site_rules,
 )
 from crawlers.sites import SiteConfig
@@ -46,6 +48,7 @@ from crawlers.textutil import (
 __all__ = [
     "ATTRIBUTES_CUT",
     "ATTRIBUTE_LIMIT_RULE",
+    "BODY_SOURCE_RULE",
     "EXTRACTOR_VERSION",
     "SIZE_LIMIT_RULE",
     "Article",
@@ -158,6 +161,17 @@ _MIN_IMAGE_PX = 100
 # holds nearly all of it (the extractor then missed parts of the story, e.g. split layouts).
 _LD_BODY_GAIN = 1.4
 _LD_BODY_COVER = 0.8
+# No collapse: a body shorter than this share of the page's own paragraph text (counted
+# before cleanup) may have lost the story, and fuller candidates are tried in turn (the
+# extractor's full pipeline, the page without the cleanup rules, JSON-LD articleBody).
+_PLAUSIBLE_SHARE = 0.5
+# ... on a page with at least this much paragraph text (a bare page keeps its empty body)
+_MIN_MASS = 400
+# a candidate replaces the body when it is this much longer and holds most of its text
+_FALLBACK_GAIN = 1.3
+_FALLBACK_COVER = 0.6
+# the `removed` row that records a body taken from a fallback: `body:<source>`
+BODY_SOURCE_RULE = "body"
 
 
 @dataclass(frozen=True)
@@ -194,6 +208,8 @@ class Article:
     images: list[Image] = field(default_factory=list)
     removed: list[Removal] = field(default_factory=list)
     word_count: int = 0
+    # which path produced the body: "extractor", "full", "uncleaned", "jsonld", "page-text"
+    body_source: str = "extractor"
     extractor_version: str = EXTRACTOR_VERSION
 
 
@@ -634,13 +650,17 @@ def _norm(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.casefold()))
 
 
-def _trafilatura_paragraphs(root: HtmlElement, url: str) -> list[str]:
+def _trafilatura_paragraphs(root: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
+    """trafilatura's paragraphs: fast and favouring recall, or its full pipeline as it is.
+
+    (favor_recall with the full pipeline makes its fallback comparison keep the smaller text.)
+    """
     try:
         text = trafilatura.extract(
             root,
             url=url,
-            fast=True,
-            favor_recall=True,
+            fast=fast,
+            favor_recall=fast,
             include_comments=False,
             include_tables=True,
             deduplicate=False,
@@ -702,6 +722,47 @@ def _best_body(extracted: list[str], from_ld: list[str]) -> list[str]:
 def _strip_site_suffix(title: str) -> str:
     parts = re.split(r"\s+[|\u2013\u2014-]\s+", title)
     return parts[0] if len(parts) > 1 and len(parts[0]) >= 10 else title
+
+
+# a fallback's source name, whether it is worth trying for a body, and how to make its body
+_Fallback = tuple[str, "Callable[[_Body], bool]", "Callable[[], _Body]"]
+
+
+@dataclass(frozen=True)
+class _Body:
+    """A candidate body: the path that produced it, its paragraphs, what its filter dropped."""
+
+    source: str
+    paragraphs: list[str]
+    removed: list[Removal] = field(default_factory=list)
+
+    @property
+    def chars(self) -> int:
+        """Characters of text, separators aside."""
+        return sum(len(p) for p in self.paragraphs)
+
+
+def _fuller(current: _Body, candidate: _Body) -> bool:
+    """Whether the candidate is clearly longer than the body and holds most of its text."""
+    if candidate.chars < _FALLBACK_GAIN * current.chars or not candidate.paragraphs:
+        return False
+    ours = _shingles(" ".join(current.paragraphs))
+    if not ours:
+        return True
+    theirs = _shingles(" ".join(candidate.paragraphs))
+    return len(ours & theirs) >= _FALLBACK_COVER * len(ours)
+
+
+def _no_collapse(body: _Body, mass: int, fallbacks: Sequence[_Fallback]) -> _Body:
+    """The body, or a fuller fallback while it is implausibly small for the page's text."""
+    for source, due, make in fallbacks:
+        if mass < _MIN_MASS or body.chars >= _PLAUSIBLE_SHARE * mass:
+            break
+        if source != body.source and due(body):
+            candidate = make()
+            if _fuller(body, candidate):
+                body = candidate
+    return body
 
 
 # -- entry points ----------------------------------------------------------------------
@@ -803,25 +864,52 @@ def _extract(
     active = tuple(rules) if rules is not None else global_rules()
     if config is not None and config.strip:
         active = active + site_rules(config.name, config.strip)
+    # the page as it was before cleanup, for the no-collapse check and its fallbacks
+    mass = paragraph_chars(scope)
+    pristine = copy.deepcopy(root)
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
 
-    paragraphs = _trafilatura_paragraphs(root, url)
-    paragraphs, late = filter_paragraphs(paragraphs, active)
-    article.removed.extend(late)
+    def extracted(source: str, tree: HtmlElement, fast: bool) -> _Body:
+        paragraphs = _trafilatura_paragraphs(tree, url, fast=fast)
+        return _Body(source, *filter_paragraphs(paragraphs, active))
+
+    from_ld = _ld_body(ld)
+    body = extracted("extractor", root, True)
+    if from_ld and _best_body(body.paragraphs, from_ld) is from_ld:
+        body = _Body("jsonld", from_ld)
+    if body.chars < _PLAUSIBLE_SHARE * mass:
+        # the page without cleanup only when the cleanup took more paragraph text than the
+        # body holds: otherwise it only adds what the rules rightly removed
+        cleaned_mass = paragraph_chars(scope)
+        fallbacks: tuple[_Fallback, ...] = (
+            ("full", lambda _: True, lambda: extracted("full", root, False)),
+            (
+                "uncleaned",
+                lambda current: mass - cleaned_mass > current.chars,
+                lambda: extracted("uncleaned", pristine, False),
+            ),
+            ("jsonld", lambda _: bool(from_ld), lambda: _Body("jsonld", from_ld)),
+        )
+        body = _no_collapse(body, mass, fallbacks)
+    article.removed.extend(body.removed)
     # not the description: many sites repeat their first paragraph as description, and a
     # standfirst element went by its markup already
     heads = (article.title, h1_text, og_title, _strip_site_suffix(page_title), page_title)
-    paragraphs = _best_body(paragraphs, _ld_body(ld))
-    paragraphs = _drop_repeats(paragraphs, heads, url)
+    paragraphs = _drop_repeats(body.paragraphs, heads, url)
     if not paragraphs:
         # the extractor found nothing: the page's own longer lines of text, if it has any
         lines = [clean_text(p.text_content()) for p in scope.iter("p")]
         if not any(lines):
             lines = [clean_text(line) for line in scope.text_content().split("\n")]
         paragraphs = _drop_repeats([t for t in lines if len(t) > 40], heads, url)
+        body = _Body("page-text", paragraphs)
     article.body = "\n\n".join(paragraphs)
     article.word_count = len(article.body.split())
+    article.body_source = body.source
+    if body.source != "extractor" and article.body:
+        text = f"body from {body.source}: {len(article.body):,} characters"
+        article.removed.append(Removal(rule=f"{BODY_SOURCE_RULE}:{body.source}", text=text))
 
 
 def _authors(root: HtmlElement, ld: _LinkedData, meta: dict[str, list[str]]) -> list[str]:
