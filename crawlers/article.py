@@ -138,9 +138,40 @@ _URL_DATE_RE = re.compile(
 _URL_COMPACT_DATE_RE = re.compile(r"/((?:19|20)\d{2})(0[1-9]|1[0-2])([0-2]\d|3[01])(?=/|$|-|_)")
 _ZONE_SPACE_RE = re.compile(r"\s+([+-]\d{2}:?\d{2})$")
 _DATE_PREFIX_RE = re.compile(r"^((?:19|20)\d{2})-(\d{2})-(\d{2})")
-_AUTHOR_SPLIT_RE = re.compile(r"\s*(?:,|;|\band\b|&|\bund\b|\by\b|\bet\b|\be\b)\s*")
+_AUTHOR_SPLIT_RE = re.compile(
+    r"\s*(?:,|;|\band\b|&|\bund\b|\by\b|\bet\b|\be\b|\bog\b|\bsowie\b)\s*"
+)
+_NOT_NAMES = ("http://", "https://", "@")
+# lower-case function words that names of people do not have
+_ORGANISATION_RE = re.compile(r"\s(?:for|of|the|on|in|at|to|from|with)\s")
+_NAME_EDGES = " -|/:\u00b7\u2022\u2013\u2014"
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# an initials tag after a name: "(obe)", "[dpa/jm]"
+_TAG_RE = re.compile(r"[(\[][^()\[\]]{1,12}[)\]]")
+_ALPHA_RE = re.compile(r"[^\W\d_]{2}")
+# initials only ("obe", "jm/dpa"), never a name
+_INITIALS_RE = re.compile(r"^[a-z]{1,3}(?:/[a-z]{1,4})*$")
+# an academic or professional credential after a name ("MD", "Ph.D.", "CEPF®")
+_CREDENTIAL_RE = re.compile(r"^(?:[A-Z][A-Z.®\d-]{1,9}|Ph\.?\s?D\.?|Jr\.?|Sr\.?|Esq\.?)$")
+# news agencies: authors only when no person is named
+_AGENCIES = frozenset(
+    {
+        *("dpa", "afp", "ap", "reuters", "apa", "sda", "kna", "epd", "ansa", "efe", "upi"),
+        *("ddp", "dapd", "sid", "anp", "belga", "ntb", "tt", "pap", "ctk", "mti", "tass"),
+        *("xinhua", "kyodo", "yonhap", "aap", "pti", "ians", "ani", "pa", "pa media"),
+        *("associated press", "the associated press", "agence france-presse", "press association"),
+    }
+)
 _BY_RE = re.compile(r"^(?:by|von|por|par|di|de|door|af|av)\s+", re.I)
 _WORD_RE = re.compile(r"\w+")
+_NOT_WORD_RE = re.compile(r"\W+")
+_TITLE_SEPARATOR_RE = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022-]|::)\s+")
+# The visible <h1> is the title when it is a full headline: this many words (or characters,
+# for scripts without spaces), and this share of its words in a title the page declares.
+# Measured on the WCXB set: 0.82 exact titles against 0.55 for JSON-LD > og:title > <h1>.
+_H1_MIN_WORDS = 3
+_H1_MIN_CHARS = 12
+_H1_AGREES = 0.3
 _ALNUM_RE = re.compile(r"[^\W_]")
 # comment and CDATA wrappers some pages put around their JSON-LD
 _JSONLD_WRAPPER_RE = re.compile(r"^\s*(?:<!--|(?://\s*)?<!\[CDATA\[)|(?://\s*)?(?:\]\]>|-->)\s*$")
@@ -167,6 +198,8 @@ _LD_BODY_COVER = 0.8
 _PLAUSIBLE_SHARE = 0.5
 # ... on a page with at least this much paragraph text (a bare page keeps its empty body)
 _MIN_MASS = 400
+# the page without cleanup is tried only for a body under this share
+_UNCLEANED_SHARE = 0.2
 # a candidate replaces the body when it is this much longer and holds most of its text
 _FALLBACK_GAIN = 1.3
 _FALLBACK_COVER = 0.6
@@ -719,9 +752,53 @@ def _best_body(extracted: list[str], from_ld: list[str]) -> list[str]:
     return extracted
 
 
-def _strip_site_suffix(title: str) -> str:
-    parts = re.split(r"\s+[|\u2013\u2014-]\s+", title)
-    return parts[0] if len(parts) > 1 and len(parts[0]) >= 10 else title
+def _site_keys(url: str, names: Sequence[str | None]) -> frozenset[str]:
+    """The site's names (og:site_name, publisher) and host, lower-cased without punctuation."""
+    host = (urlsplit(url).hostname or "").removeprefix("www.")
+    keys = {_key(n) for n in names if n} | {_key(host), _key(host.split(".")[0])}
+    return frozenset(k for k in keys if k)
+
+
+def _key(text: str) -> str:
+    return _NOT_WORD_RE.sub("", text.casefold())
+
+
+def _strip_site_suffix(title: str, sites: frozenset[str] = frozenset()) -> str:
+    """The title without the site's name before or after a separator ("Headline | Site").
+
+    Without known names (the <title> element's last resort) everything after the first
+    separator goes, as long as a headline of 10 characters is left.
+    """
+    cuts = list(_TITLE_SEPARATOR_RE.finditer(title))
+    if not cuts:
+        return title
+    if not sites:
+        head = title[: cuts[0].start()]
+        return head if len(head) >= 10 else title
+    start, end = 0, len(title)
+    for cut in reversed(cuts):
+        if _key(title[cut.end() : end]) not in sites:
+            break
+        end = cut.start()
+    for cut in cuts:
+        if cut.start() >= end or _key(title[start : cut.start()]) not in sites:
+            break
+        start = cut.end()
+    return title[start:end].strip() or title
+
+
+def _full_headline(h1: str, declared: Sequence[str]) -> bool:
+    """Whether the visible <h1> is the page's headline: long enough, and in line with a
+    title the page declares (JSON-LD, og:title, <title>), when it declares any."""
+    if len(h1.split()) < _H1_MIN_WORDS and len(h1) < _H1_MIN_CHARS:
+        return False
+    words = set(_WORD_RE.findall(h1.casefold()))
+    if not declared or not words:
+        return bool(words)
+    return any(
+        len(words & set(_WORD_RE.findall(d.casefold()))) >= _H1_AGREES * len(words)
+        for d in declared
+    )
 
 
 # a fallback's source name, whether it is worth trying for a body, and how to make its body
@@ -735,6 +812,7 @@ class _Body:
     source: str
     paragraphs: list[str]
     removed: list[Removal] = field(default_factory=list)
+    tree: HtmlElement | None = None  # the tree it was extracted from
 
     @property
     def chars(self) -> int:
@@ -742,15 +820,47 @@ class _Body:
         return sum(len(p) for p in self.paragraphs)
 
 
-def _fuller(current: _Body, candidate: _Body) -> bool:
-    """Whether the candidate is clearly longer than the body and holds most of its text."""
+def _fuller(current: _Body, candidate: _Body, mass: int) -> bool:
+    """Whether the candidate is clearly longer than the body, holds most of its text (or the
+    body is near-empty and the candidate has the page's text mass) and adds no other post."""
     if candidate.chars < _FALLBACK_GAIN * current.chars or not candidate.paragraphs:
         return False
     ours = _shingles(" ".join(current.paragraphs))
-    if not ours:
-        return True
-    theirs = _shingles(" ".join(candidate.paragraphs))
-    return len(ours & theirs) >= _FALLBACK_COVER * len(ours)
+    if ours:
+        theirs = _shingles(" ".join(candidate.paragraphs))
+        # a near-empty body the candidate does not hold is a wrong block, not a short story
+        wrong_block = (
+            current.chars < _UNCLEANED_SHARE * mass and candidate.chars >= _PLAUSIBLE_SHARE * mass
+        )
+        if len(ours & theirs) < _FALLBACK_COVER * len(ours) and not wrong_block:
+            return False
+    return candidate.tree is None or not _adds_other_posts(candidate.tree, current, candidate)
+
+
+def _adds_other_posts(tree: HtmlElement, current: _Body, candidate: _Body) -> bool:
+    """Whether most of what the candidate adds is in <article>s that hold none of the body.
+
+    Related posts and teaser cards are often <article>s of their own: the full pipeline
+    takes their excerpts for the story when the story is short. Sibling <article>s of the
+    story's own are its sections (a guide's steps), not other posts.
+    """
+    body = set(current.paragraphs)
+    added = {p for p in candidate.paragraphs if p not in body}
+    home: dict[str, HtmlElement | None] = {}
+    for el in tree.iter("p"):
+        text = clean_text(el.text_content())
+        if text in body or text in added:
+            home.setdefault(text, next(el.iterancestors("article"), None))
+    story: set[HtmlElement | None] = {home.get(p) for p in body} - {None}
+    if not story:
+        return False
+    parents = {el.getparent() for el in story if el is not None}
+    other = sum(
+        len(p)
+        for p in added
+        if (el := home.get(p)) is not None and el not in story and el.getparent() not in parents
+    )
+    return other > 0.5 * sum(len(p) for p in added)
 
 
 def _no_collapse(body: _Body, mass: int, fallbacks: Sequence[_Fallback]) -> _Body:
@@ -760,7 +870,7 @@ def _no_collapse(body: _Body, mass: int, fallbacks: Sequence[_Fallback]) -> _Bod
             break
         if source != body.source and due(body):
             candidate = make()
-            if _fuller(body, candidate):
+            if _fuller(body, candidate, mass):
                 body = candidate
     return body
 
@@ -820,20 +930,26 @@ def _extract(
     title_el = root.find(".//title")
     page_title = clean_text(title_el.text_content()) if title_el is not None else ""
     og_title = _first(meta, "og:title", "twitter:title")
-    article.title = (
-        _ld_text(ld.get("headline"))
-        or (clean_text(og_title) if og_title else None)
-        or h1_text
-        or (_strip_site_suffix(page_title) if page_title else None)
-        or _ld_text(ld.get("name"))
-    )
+    sites = _site_keys(url, (_first(meta, "og:site_name", "application-name"), _publisher(ld_data)))
+    headline = _ld_text(ld.get("headline")) or ""
+    declared = [t for t in (headline, clean_text(og_title or ""), page_title) if t]
+    if _full_headline(h1_text, declared):
+        article.title = _strip_site_suffix(h1_text, sites)
+    else:
+        article.title = (
+            _strip_site_suffix(headline, sites)
+            or _strip_site_suffix(clean_text(og_title or ""), sites)
+            or h1_text
+            or _strip_site_suffix(_strip_site_suffix(page_title, sites))
+            or _ld_text(ld.get("name"))
+        )
 
     description = _first(meta, "og:description", "description", "twitter:description")
     article.lead = _ld_text(ld.get("description")) or (
         clean_text(description) if description else None
     )
 
-    article.authors = _authors(root, ld_data, meta)
+    article.authors = _authors(root, ld_data, meta, sites)
 
     published, modified = _dates(root, url, ld, meta)
     if published:
@@ -872,21 +988,20 @@ def _extract(
 
     def extracted(source: str, tree: HtmlElement, fast: bool) -> _Body:
         paragraphs = _trafilatura_paragraphs(tree, url, fast=fast)
-        return _Body(source, *filter_paragraphs(paragraphs, active))
+        kept, late = filter_paragraphs(paragraphs, active)
+        return _Body(source, kept, late, tree)
 
     from_ld = _ld_body(ld)
     body = extracted("extractor", root, True)
     if from_ld and _best_body(body.paragraphs, from_ld) is from_ld:
         body = _Body("jsonld", from_ld)
     if body.chars < _PLAUSIBLE_SHARE * mass:
-        # the page without cleanup only when the cleanup took more paragraph text than the
-        # body holds: otherwise it only adds what the rules rightly removed
-        cleaned_mass = paragraph_chars(scope)
+        # the page without cleanup (the costliest, noisiest path) only for a near-empty body
         fallbacks: tuple[_Fallback, ...] = (
             ("full", lambda _: True, lambda: extracted("full", root, False)),
             (
                 "uncleaned",
-                lambda current: mass - cleaned_mass > current.chars,
+                lambda current: current.chars < _UNCLEANED_SHARE * mass,
                 lambda: extracted("uncleaned", pristine, False),
             ),
             ("jsonld", lambda _: bool(from_ld), lambda: _Body("jsonld", from_ld)),
@@ -912,23 +1027,63 @@ def _extract(
         article.removed.append(Removal(rule=f"{BODY_SOURCE_RULE}:{body.source}", text=text))
 
 
-def _authors(root: HtmlElement, ld: _LinkedData, meta: dict[str, list[str]]) -> list[str]:
-    authors = _ld_names(ld.article.get("author"), ld) if ld.article.get("author") else []
-    if not authors:
+def _publisher(ld: _LinkedData) -> str | None:
+    publisher = ld.article.get("publisher")
+    if isinstance(publisher, dict) and "name" not in publisher:
+        publisher = ld.by_id.get(str(publisher.get("@id")), publisher)
+    return _ld_text(publisher)
+
+
+def _authors(
+    root: HtmlElement, ld: _LinkedData, meta: dict[str, list[str]], sites: frozenset[str]
+) -> list[str]:
+    """Authors from JSON-LD, then meta, then rel/itemprop=author: each byline split into
+    people, without what is not a person (see _people)."""
+    found: list[str] = []
+    if ld.article.get("author"):
+        found = _people(_ld_names(ld.article.get("author"), ld), sites)
+    if not found:
         for key in _AUTHOR_META:
-            for value in meta.get(key, []):
-                if value.startswith(("http://", "https://", "@")):
-                    continue
-                authors.extend(a for a in _AUTHOR_SPLIT_RE.split(_BY_RE.sub("", value)) if a)
-            if authors:
+            values = [
+                v for v in meta.get(key, []) if not v.startswith(("http://", "https://", "@"))
+            ]
+            found = _people(values, sites)
+            if found:
                 break
-    if not authors:
+    if not found:
+        names = []
         for el in root.xpath("//*[@rel='author' or @itemprop='author']"):
             name_el = next(iter(el.xpath(".//*[@itemprop='name']")), el)
-            name = clean_text(_BY_RE.sub("", clean_text(name_el.text_content())))
+            name = clean_text(name_el.text_content())
             if name and len(name) <= 80:
-                authors.append(name)
-    return [a for a in dict.fromkeys(clean_text(a) for a in authors) if a]
+                names.append(name)
+        found = _people(names, sites)
+    return found
+
+
+def _people(bylines: Sequence[str], sites: frozenset[str]) -> list[str]:
+    """The people named in bylines ("A and B", "A und B, dpa", "X; Y", "A, B and C").
+
+    E-mail addresses, numbers and initials tags ("(obe)") are not authors; a news agency
+    ("dpa", "AFP") or the site's own name is kept only when the bylines name no one else.
+    """
+    people: list[str] = []
+    fallback: list[str] = []
+    for byline in bylines:
+        text = _EMAIL_RE.sub(" ", _TAG_RE.sub(" ", clean_text(byline)))
+        # "Center for Drug Evaluation and Research" is one organisation, not two people
+        parts = [text] if _ORGANISATION_RE.search(text) else _AUTHOR_SPLIT_RE.split(text)
+        for raw in parts:
+            name = clean_text(_BY_RE.sub("", raw.strip(_NAME_EDGES)))
+            if not name or not _ALPHA_RE.search(name):
+                continue
+            if name.casefold() in _AGENCIES or _key(name) in sites:
+                fallback.append(name)
+            elif _CREDENTIAL_RE.match(name) and people:
+                people[-1] = f"{people[-1]}, {name}"  # "Jane Roe, MD": one person
+            elif not _INITIALS_RE.match(name):
+                people.append(name)
+    return list(dict.fromkeys(people or fallback))
 
 
 def _language(root: HtmlElement, ld: dict[str, Any], meta: dict[str, list[str]]) -> str | None:
