@@ -142,6 +142,13 @@ _AUTHOR_SPLIT_RE = re.compile(
     r"\s*(?:,|;|\band\b|&|\bund\b|\by\b|\bet\b|\be\b|\bog\b|\bsowie\b)\s*"
 )
 _NOT_NAMES = ("http://", "https://", "@")
+_BYLINE_XPATH = etree.XPath(
+    "//body//*[contains(@class, 'author') or contains(@class, 'byline')]"
+    "[not(self::script or self::style or self::img or self::meta)]"
+)
+_BYLINE_CLASS_RE = re.compile(
+    r"(?<![a-z])(?:author-?name|byline-?name|byline-?author|author|byline|by-?author)(?![a-z-])"
+)
 # lower-case function words that names of people do not have
 _ORGANISATION_RE = re.compile(r"\s(?:for|of|the|on|in|at|to|from|with)\s")
 _NAME_EDGES = " -|/:\u00b7\u2022\u2013\u2014"
@@ -162,7 +169,16 @@ _AGENCIES = frozenset(
         *("associated press", "the associated press", "agence france-presse", "press association"),
     }
 )
-_BY_RE = re.compile(r"^(?:by|von|por|par|di|de|door|af|av)\s+", re.I)
+# "By", "Written by:", "Author:", "Von" before a name ("Written byJane Roe" too)
+_BY_RE = re.compile(
+    r"^(?:(?i:(?:(?:written|posted|text|words|story|reported|published)\s+)?by)"
+    r"(?:\s*:\s*|\s+|(?=[A-Z]))|(?i:author)(?:\s*:\s*|\s+(?=[A-Z]))"
+    r"|(?i:von|por|par|di|de|door|af|av)\s+)"
+)
+# a date after the name in a visible byline ("Jane Roe - Mar 27", "Jane Roe on 04-05-2021")
+_DATE_TAIL_RE = re.compile(
+    r"\s*(?:[-|\u00b7\u2022]|\bon\b|\bupdated\b)\s*[\w ,.:/-]*\d[\w ,.:/-]*$", re.I
+)
 _WORD_RE = re.compile(r"\w+")
 _NOT_WORD_RE = re.compile(r"\W+")
 _TITLE_SEPARATOR_RE = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022-]|::)\s+")
@@ -1058,6 +1074,15 @@ def _authors(
             if name and len(name) <= 80:
                 names.append(name)
         found = _people(names, sites)
+    if not found:
+        # the visible byline: a short element whose class says author or byline
+        for el in cast(list[HtmlElement], _BYLINE_XPATH(root)):
+            if _BYLINE_CLASS_RE.search(_class_key(el)):
+                name = _DATE_TAIL_RE.sub("", clean_text(el.text_content()))
+                if name and len(name) <= 80:
+                    found = _people([name], sites)
+            if found:
+                break
     return found
 
 
@@ -1114,7 +1139,7 @@ def _tags(ld: dict[str, Any], meta: dict[str, list[str]]) -> list[str]:
 def _htmldate(root: HtmlElement, url: str) -> tuple[str, str, str] | None:
     # Only when the page names no date in JSON-LD, meta, <time> or its URL: htmldate is slow.
     try:
-        found = find_date(root, extensive_search=False, original_date=True, url=url)
+        found = find_date(root, extensive_search=True, original_date=True, url=url)
     except Exception:  # htmldate on hostile input: no date rather than no article
         found = None
     if not found:
