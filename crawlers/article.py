@@ -868,8 +868,8 @@ def _adds_other_posts(tree: HtmlElement, current: _Body, candidate: _Body) -> bo
         if text in body or text in added:
             home.setdefault(text, next(el.iterancestors("article"), None))
     story: set[HtmlElement | None] = {home.get(p) for p in body} - {None}
-    if not story:
-        return False
+    if len(story) != 1:
+        return False  # no story <article>, or a body of teaser cards itself
     parents = {el.getparent() for el in story if el is not None}
     other = sum(
         len(p)
