@@ -66,7 +66,7 @@ ATTRIBUTES_CUT = Removal(
 )
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.0"
+EXTRACTOR_VERSION = "2.1"
 
 logger = logging.getLogger(__name__)
 
