@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +30,16 @@ __all__ = [
 LISTING_KINDS = ("listing", "feed", "sitemap")
 # A fetch that failed with one of these will fail again: its teaser is not re-queued.
 PERMANENT_ERRORS = frozenset(
-    {"http_4xx", "robots", "not_html", "bot_wall", "challenge", "too_large", "redirect"}
+    {
+        "http_4xx",
+        "robots",
+        "not_html",
+        "bot_wall",
+        "challenge",
+        "too_large",
+        "redirect",
+        "blocked_address",
+    }
 )
 # A teaser whose article failed this many times in a row is given up.
 MAX_TRIES = 5
@@ -189,11 +198,15 @@ def touch_article(db: Database, url: str, fetched_at: str, run_id: int | None) -
 
 
 def unfetched_teasers(
-    db: Database, sources: Sequence[str] | None = None, limit: int = 1000
+    db: Database,
+    sources: Sequence[str] | None = None,
+    limit: int = 1000,
+    accept: Callable[[str], bool] | None = None,
 ) -> list[tuple[str, str]]:
     """(site, article URL) of main-region teasers whose article never arrived.
 
-    Left out: URLs whose latest fetch failed for good (see PERMANENT_ERRORS).
+    Left out: URLs whose latest fetch failed for good (see PERMANENT_ERRORS), and URLs
+    `accept` refuses (e.g. another site's, which the crawl does not follow).
     """
     where = ""
     params: list[Any] = []
@@ -212,6 +225,8 @@ def unfetched_teasers(
     result: list[tuple[str, str]] = []
     for source, url, _seen in rows:
         fetch_url = clean_url(url)
+        if accept is not None and not accept(fetch_url):
+            continue
         tries = db.execute(
             "SELECT error_kind FROM fetches WHERE url = ? ORDER BY id DESC LIMIT ?",
             [fetch_url, MAX_TRIES],

@@ -30,9 +30,10 @@ class ArchiveFileError(ArchiveError):
 class SearchSyntaxError(ArchiveError, ValueError):
     """A search query that SQLite FTS5 cannot parse."""
 
+    # raised for raw FTS5 queries only (the words of a plain query are always escaped)
     default_hint = (
         "put words in double quotes to search for them as written, "
-        "or use literal=True (--literal) to ignore FTS5 syntax"
+        "or search without FTS5 syntax (the default: leave out fts=True)"
     )
 
     def __init__(self, query: str, reason: str, hint: str | None = None) -> None:

@@ -20,7 +20,14 @@ from pathlib import Path
 
 from .errors import ArchiveFileError
 
-__all__ = ["connect_readonly", "create_atomically", "existing_size", "sqlite_reason"]
+__all__ = [
+    "connect_readonly",
+    "create_atomically",
+    "damaged_reason",
+    "existing_size",
+    "is_damage",
+    "sqlite_reason",
+]
 
 
 def existing_size(path: Path) -> int | None:
@@ -48,10 +55,22 @@ def sqlite_reason(error: sqlite3.Error, path: object = None) -> str:
     code = getattr(error, "sqlite_errorcode", None)
     if code == sqlite3.SQLITE_NOTADB:
         return "is not a SQLite database"
-    if code == sqlite3.SQLITE_CORRUPT or "malformed" in str(error):
-        where = f" --archive {path}" if path is not None else ""
-        return f"is damaged (SQLite: {error}): see `teaserfeed check{where}`"
+    if code == sqlite3.SQLITE_CORRUPT or is_damage(str(error)):
+        return damaged_reason(str(error), path)
+    if code == sqlite3.SQLITE_FULL:
+        return f"cannot be written: {error}; free space and try again"
     return f"cannot be read: {error}{_disk_full_hint(path)}"
+
+
+def is_damage(message: object) -> bool:
+    """Whether an SQLite error message (as text, e.g. from crawl stats) says the file is damaged."""
+    return isinstance(message, str) and "malformed" in message
+
+
+def damaged_reason(message: str, path: object = None) -> str:
+    """What to say of a damaged archive: SQLite's words and the command that names the damage."""
+    where = f" --archive {path}" if path is not None else ""
+    return f"is damaged (SQLite: {message}): see `teaserfeed check{where}`"
 
 
 def _disk_full_hint(path: object) -> str:

@@ -20,8 +20,10 @@ __all__ = [
     "COMPLETENESS_DROP",
     "COMPLETENESS_FIELDS",
     "MIN_ARTICLES",
+    "PLOT_FORMATS",
     "FailureCount",
     "articles_per_day",
+    "check_plot_path",
     "fetch_failures",
     "plot_articles_per_day",
     "site_health",
@@ -41,8 +43,8 @@ COMPLETENESS_DROP = 0.3
 MIN_ARTICLES = 3
 
 
-def site_health(db: Database, *, trailing: int = 5) -> list[SiteHealth]:
-    """Health of every site the archive knows, by site name."""
+def site_health(db: Database, *, trailing: int = 5, site: str | None = None) -> list[SiteHealth]:
+    """Health of every site the archive knows (or of `site` only), by site name."""
     if trailing < 1:
         raise ValueError(f"trailing must be at least 1, not {trailing}")
     sites = [
@@ -56,7 +58,7 @@ def site_health(db: Database, *, trailing: int = 5) -> list[SiteHealth]:
             """
         )
     ]
-    return [_site(db, site, trailing) for site in sites]
+    return [_site(db, name, trailing) for name in sites if site is None or name == site]
 
 
 @dataclass(frozen=True)
@@ -139,17 +141,40 @@ def articles_per_day(
     return [(str(day), str(source), int(count)) for day, source, count in rows]
 
 
+PLOT_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def check_plot_path(path: str | os.PathLike[str]) -> Path:
+    """The chart's path if one can be drawn there, else ArchiveError with one line saying why."""
+    out = Path(path)
+    if out.suffix.lower() not in PLOT_FORMATS:
+        raise ArchiveError(
+            f"{out}: cannot draw a chart as {out.suffix or 'a file without a suffix'!r}: "
+            f"use {', '.join(PLOT_FORMATS)}"
+        )
+    directory = out.parent if str(out.parent) else Path(".")
+    if not directory.is_dir():
+        raise ArchiveError(f"{out}: cannot write the chart: no directory {directory}")
+    if not os.access(directory, os.W_OK):
+        raise ArchiveError(f"{out}: cannot write the chart: directory {directory} is read-only")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as error:
+        raise ArchiveError("plotting needs matplotlib: pip install 'teaserfeed[plot]'") from error
+    return out
+
+
 def plot_articles_per_day(
     rows: Sequence[tuple[str, str, int]], path: str | os.PathLike[str], *, title: str = ""
 ) -> Path:
-    """Draw articles per day per site as a PNG at `path` (needs matplotlib)."""
-    try:
-        import matplotlib
+    """Draw articles per day per site as bars (PNG, SVG or PDF by suffix; needs matplotlib)."""
+    out = check_plot_path(path)
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as error:
-        raise ArchiveError("plotting needs matplotlib: pip install 'teaserfeed[plot]'") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
     series: dict[str, dict[date, int]] = defaultdict(dict)
     for day, site, count in rows:
         try:
@@ -158,21 +183,48 @@ def plot_articles_per_day(
             continue  # a date the page gave in a form that is not ISO 8601
     figure, axes = plt.subplots(figsize=(10, 5), dpi=100)
     try:
+        # one bar a day, the sites' bars stacked: counts of a day add up
+        bottoms: dict[date, int] = defaultdict(int)
         for site, counts in sorted(series.items()):
             days = sorted(counts)
-            axes.plot(days, [counts[d] for d in days], marker="o", label=site)  # type: ignore[arg-type]
+            axes.bar(
+                days,  # type: ignore[arg-type]
+                [counts[d] for d in days],
+                bottom=[bottoms[d] for d in days],
+                width=0.8,
+                label=site,
+            )
+            for d in days:
+                bottoms[d] += counts[d]
         axes.set_title(title or "Articles per day per site")
         axes.set_xlabel("publication date (or first seen)")
         axes.set_ylabel("articles")
-        axes.grid(True, alpha=0.3)
+        axes.set_ylim(bottom=0, top=max(bottoms.values(), default=0) * 1.1 or 1)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(True, axis="y", alpha=0.3)
         if series:
             axes.legend(loc="upper left")
+            figure.autofmt_xdate()
         else:
-            axes.text(0.5, 0.5, "no articles", ha="center", va="center")
-        figure.autofmt_xdate()
+            axes.set_xticks([])
+            axes.set_yticks([])
+            axes.text(
+                0.5,
+                0.5,
+                "no articles in this period",
+                ha="center",
+                va="center",
+                fontsize=14,
+                color="0.4",
+                transform=axes.transAxes,
+            )
         figure.tight_layout()
-        out = Path(path)
-        figure.savefig(out, format="png")
+        try:
+            figure.savefig(out, format=PLOT_FORMATS[out.suffix.lower()])
+        except OSError as error:
+            raise ArchiveError(
+                f"{out}: cannot write the chart: {error.strerror or error}"
+            ) from error
     finally:
         plt.close(figure)
     return out
@@ -211,17 +263,22 @@ def _site(db: Database, site: str, trailing: int) -> SiteHealth:
     marks = ", ".join("?" * len(run_ids))
     teasers: dict[int, int] = defaultdict(int)
     pages: dict[int, int] = defaultdict(int)
-    for run_id, found, ok_pages in db.execute(
+    not_modified: dict[int, int] = defaultdict(int)
+    listing_failed: dict[int, int] = defaultdict(int)
+    for run_id, found, ok_pages, unmodified, failed in db.execute(
         f"""
         SELECT run_id, coalesce(sum(teasers), 0),
                count(DISTINCT CASE WHEN error_kind IS NULL AND coalesce(status, 200) < 400
-                              THEN url END)
+                              THEN url END),
+               count(DISTINCT CASE WHEN error_kind IS NULL AND status = 304 THEN url END),
+               count(DISTINCT CASE WHEN error_kind IS NOT NULL OR status >= 400 THEN url END)
         FROM fetches WHERE kind = 'listing' AND source = ? AND run_id IN ({marks})
         GROUP BY run_id
         """,
         [site, *run_ids],
     ):
         teasers[run_id], pages[run_id] = int(found), int(ok_pages)
+        not_modified[run_id], listing_failed[run_id] = int(unmodified), int(failed)
     new: dict[int, int] = defaultdict(int)
     for run_id, count in db.execute(
         f"""
@@ -258,9 +315,35 @@ def _site(db: Database, site: str, trailing: int) -> SiteHealth:
         completeness_trailing=_completeness(db, site, previous)[1],
         errors={str(kind): int(count) for kind, count in errors.items()},
         flags=[],
+        listings_not_modified=not_modified[latest[0]],
+        listing_failures=listing_failed[latest[0]],
+        article_failures=int(
+            db.execute(
+                "SELECT count(*) FROM fetches WHERE run_id = ? AND source = ? "
+                "AND kind = 'article' AND error_kind IS NOT NULL",
+                [latest[0], site],
+            ).fetchone()[0]
+        ),
     )
-    health.flags = _flags(health)
+    health.flags = _flags(health) + _fallback_flags(db, site, latest[0])
     return health
+
+
+def _fallback_flags(db: Database, site: str, run_id: int) -> list[str]:
+    """A flag when every main teaser of the run came from the detector's fallback."""
+    seen, guessed = db.execute(
+        """
+        SELECT count(*), coalesce(sum(confidence < 1), 0) FROM teasers
+        WHERE source = ? AND last_run_id = ? AND coalesce(region, 'main') = 'main'
+        """,
+        [site, run_id],
+    ).fetchone()
+    if seen and guessed == seen:
+        return [
+            f"all {seen} main teasers in run {run_id} come from the detector's fallback "
+            "(no listing passed its tests): check them, or give the site selectors"
+        ]
+    return []
 
 
 def _completeness(
@@ -289,8 +372,21 @@ def _completeness(
 
 def _flags(health: SiteHealth) -> list[str]:
     flags = []
-    if health.teasers_found == 0:
+    # listings answered 304 carry no teasers: a run of only those found nothing new, which
+    # is what a healthy incremental run does (so is a run with no listing due at all)
+    parsed = health.listing_pages - health.listings_not_modified
+    if health.teasers_found == 0 and parsed > 0:
         flags.append(f"0 teasers in run {health.run_id}")
+    elif health.listing_pages == 0 and health.listing_failures:
+        flags.append(
+            f"every listing fetch failed in run {health.run_id} "
+            f"({health.listing_failures} listing pages)"
+        )
+    if health.article_failures and health.articles_fetched == 0:
+        flags.append(
+            f"every article fetch failed in run {health.run_id} "
+            f"({health.article_failures} failed, none stored)"
+        )
     if health.errors.get("backed_off"):
         # the circuit breaker gave up on the site within the run
         flags.append(

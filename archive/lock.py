@@ -73,6 +73,12 @@ class ArchiveLock:
         handle.flush()
         self._handle = handle
 
+    def holds(self, archive_path: str | os.PathLike[str]) -> bool:
+        """Whether this lock is held now and is the lock of the archive at archive_path."""
+        return self._handle is not None and (
+            self.path.resolve() == _lock_path(archive_path).resolve()
+        )
+
     def release(self) -> None:
         """Give the lock up (the file stays, as a record of the last holder)."""
         if self._handle is not None:

@@ -54,6 +54,7 @@ class StoredTeaser:
     last_position: int | None
     first_run_id: int | None
     last_run_id: int | None
+    confidence: float | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredTeaser:
@@ -226,6 +227,11 @@ class SiteHealth:
     completeness_trailing: dict[str, float | None]
     errors: dict[str, int]
     flags: list[str]
+    # listing fetches of the latest run answered 304 Not Modified, and failed
+    listings_not_modified: int = 0
+    listing_failures: int = 0
+    # article fetches of the latest run that failed (any error kind)
+    article_failures: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict of every field."""

@@ -465,6 +465,13 @@ def m006_incremental_state(db: Database) -> None:
     db.execute("CREATE INDEX idx_articles_source_first_seen ON articles (source, first_seen)")
 
 
+@migrations()
+def m007_teaser_confidence(db: Database) -> None:
+    """How sure the teaser detector was (1.0 a listing that passed its tests, lower for the
+    fallback's best guess; 1.0 for selectors and feeds); NULL for teasers stored before."""
+    db.table("teasers").add_column("confidence", float)
+
+
 def known_migrations() -> list[str]:
     """Names of every migration this version of the package knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]

@@ -15,6 +15,7 @@ __all__ = [
     "HIGHLIGHT",
     "SEARCH_WINDOW",
     "SQLITE_MAX_INT",
+    "check_known",
     "date_clauses",
     "search",
     "sql_limit",
@@ -81,31 +82,81 @@ def date_clauses(expr: str, since: str | None, until: str | None) -> tuple[list[
     return clauses, params
 
 
+def check_known(db: Database, *, site: str | None = None, language: str | None = None) -> None:
+    """InvalidFilterError, naming the known ones, for a site or language the archive lacks."""
+    if site is not None and not _site_known(db, sql_text(site)):
+        sites = [
+            str(name)
+            for (name,) in db.execute(
+                "SELECT name FROM sources UNION SELECT j.value FROM runs r, json_each(r.sites) j "
+                "UNION SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY 1"
+            )
+        ]
+        raise InvalidFilterError(f"unknown site {site!r}: {_known('sites', sites)}")
+    if language is not None:
+        found = db.execute(
+            "SELECT 1 FROM articles WHERE language = ? LIMIT 1", [sql_text(language)]
+        ).fetchone()
+        if found is None:
+            languages = [
+                str(code)
+                for (code,) in db.execute(
+                    "SELECT DISTINCT language FROM articles WHERE language IS NOT NULL ORDER BY 1"
+                )
+            ]
+            raise InvalidFilterError(
+                f"no article is in language {language!r}: {_known('languages', languages)}"
+            )
+
+
+def _site_known(db: Database, site: str) -> bool:
+    """Whether a site is configured, crawled or has articles (index lookups, no scan)."""
+    return bool(
+        db.execute(
+            "SELECT EXISTS (SELECT 1 FROM sources WHERE name = :s) "
+            "OR EXISTS (SELECT 1 FROM articles WHERE source = :s) "
+            "OR EXISTS (SELECT 1 FROM runs r, json_each(r.sites) j WHERE j.value = :s)",
+            {"s": site},
+        ).fetchone()[0]
+    )
+
+
+def _known(what: str, names: list[str]) -> str:
+    if not names:
+        return f"the archive has no {what} yet"
+    shown = ", ".join(names[:20]) + (f", … ({len(names)} in all)" if len(names) > 20 else "")
+    return f"the archive's {what} are {shown}"
+
+
 def search(
     db: Database,
     query: str,
     *,
-    limit: int = 20,
+    limit: int | None = 20,
     offset: int = 0,
     site: str | None = None,
     since: str | None = None,
     until: str | None = None,
     language: str | None = None,
-    literal: bool = False,
+    fts: bool = False,
     window: int | None = SEARCH_WINDOW,
 ) -> list[SearchHit]:
-    """Articles matching an FTS5 query (or literal words), best bm25 rank first.
+    """Articles matching the query's words (raw FTS5 syntax when `fts`), best bm25 rank first.
 
-    Only the newest `window` matches (by when they were archived) are ranked; None ranks
-    every match, which takes seconds for a common word in a big archive.
+    Like sqlite-utils and datasette, the words are searched as typed (hyphens, apostrophes,
+    `C++` and all) unless `fts` asks for FTS5 syntax (AND, OR, "phrase", pre*, NEAR).
+    `limit=None` returns every hit. Only the newest `window` matches (by when they were
+    archived) are ranked; None ranks every match, which takes seconds for a common word in
+    a big archive.
     """
     if not isinstance(query, str) or not query.replace("\x00", " ").strip():
         raise SearchSyntaxError(str(query), "the query is empty", "give a word to search for")
-    limit, offset = sql_limit(limit), sql_limit(offset, "offset")
+    limit = SQLITE_MAX_INT if limit is None else sql_limit(limit)
+    offset = sql_limit(offset, "offset")
     # SQLite would bind larger numbers only to overflow; no archive holds that many rows
     # FTS5 reads the query as a C string: a NUL would cut it short (unterminated quotes)
     text = sql_text(query.replace("\x00", " "))
-    match = db.quote_fts(text) if literal else text
+    match = text if fts else db.quote_fts(text)
     if not match.strip():
         raise SearchSyntaxError(query, "it has no words to search for", "give a word to search for")
 
@@ -161,6 +212,9 @@ def search(
         if not message.startswith(_FTS_SYNTAX_MESSAGES):
             raise
         raise SearchSyntaxError(query, _explain(message)) from error
+    if not rows:
+        # no hits: say so when a filter names a site or language the archive does not have
+        check_known(db, site=site, language=language)
     return [
         SearchHit(
             article_id=row[0],

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,6 +100,9 @@ RUN_SUMMARY_KEYS: dict[str, str] = {
     "stopped_at_seen": "listing chains whose paging stopped at a page of known teasers",
     "revisits": "archived articles fetched again because a revisit was due",
     "articles_recovered": "teasers of earlier runs whose article was fetched at last",
+    "teasers_offsite": (
+        "main teasers linking outside their site's allowed_domains: recorded, not followed"
+    ),
 }
 # run_summary keys read from the crawler's stats (teaserfeed/<key>), 0 when absent
 _STATS_KEYS = (
@@ -108,12 +111,16 @@ _STATS_KEYS = (
     "stopped_at_seen",
     "revisits",
     "articles_recovered",
+    "teasers_offsite",
 )
 
 
-def open_archive(path: str | os.PathLike[str], *, readonly: bool = False) -> Archive:
-    """Open (and create or upgrade, unless readonly) the archive at `path`."""
-    return Archive(path, readonly=readonly)
+def open_archive(
+    path: str | os.PathLike[str], *, readonly: bool = False, create: bool = False
+) -> Archive:
+    """Open the archive at `path` (upgrading its schema unless readonly); a missing file is
+    an ArchiveFileError unless `create` asks for a new, empty archive there."""
+    return Archive(path, readonly=readonly, create=create)
 
 
 class Archive:
@@ -123,11 +130,13 @@ class Archive:
     db: Database
     readonly: bool
 
-    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
-        """Open the archive at `path`, creating and migrating it unless readonly."""
+    def __init__(
+        self, path: str | os.PathLike[str], *, readonly: bool = False, create: bool = False
+    ) -> None:
+        """Open the archive at `path`, migrating it unless readonly; `create` makes a new one."""
         self.path = Path(path)
         self.readonly = readonly
-        self.db = _connect(self.path, readonly)
+        self.db = _connect(self.path, readonly, create)
         try:
             _prepare(self.db, self.path, readonly)
         except BaseException:
@@ -178,8 +187,8 @@ class Archive:
                 [name, _dumps(list(start_urls)), config_json, _sha256(config_json), now, now],
             )
 
-    def start_run(self, sites: Sequence[str]) -> int:
-        """Open a crawl run (status 'running') and return its id.
+    def start_run(self, sites: Sequence[str], stats: Mapping[str, Any] | None = None) -> int:
+        """Open a crawl run (status 'running', with initial `stats`) and return its id.
 
         Runs still marked 'running' were cut short (one crawl per archive holds the lock):
         they are marked 'interrupted'.
@@ -187,10 +196,22 @@ class Archive:
         with self._writing():
             self.db.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
             cursor = self.db.execute(
-                "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, '{}')",
-                [_now(), _dumps(list(sites))],
+                "INSERT INTO runs (started, status, sites, stats) VALUES (?, 'running', ?, ?)",
+                [_now(), _dumps(list(sites)), _dumps(dict(stats or {}))],
             )
         return _lastrowid(cursor)
+
+    def generation_runs(self) -> list[tuple[int, int, str, bool]]:
+        """(run id, generation, token, finished) of each run of a distributed crawl."""
+        rows = self.db.execute(
+            """
+            SELECT id, json_extract(stats, '$.generation'),
+                   json_extract(stats, '$.generation_token'), finished IS NOT NULL
+            FROM runs WHERE json_extract(stats, '$.generation_token') IS NOT NULL
+            ORDER BY id
+            """
+        ).fetchall()
+        return [(int(r), int(g or 0), str(t), bool(f)) for r, g, t, f in rows]
 
     def finish_run(self, run_id: int, status: str, stats: Mapping[str, Any]) -> None:
         """Close a run with its final status and stats; freezes its duplicate count."""
@@ -262,15 +283,16 @@ class Archive:
             teaser.get("date_text"),
             int(bool(teaser.get("has_read_more"))),
             teaser.get("region"),
+            teaser.get("confidence"),
         ]
         with self._writing():
             article_id = self._article_for_key(url_key)
             cursor = self.db.execute(
                 """
                 INSERT INTO teasers (source, listing_url, url, url_key, article_id, title,
-                  excerpt, image, date_text, has_read_more, region, teaser_key, first_seen,
-                  last_seen, times_seen, last_position, first_run_id, last_run_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+                  excerpt, image, date_text, has_read_more, region, confidence, teaser_key,
+                  first_seen, last_seen, times_seen, last_position, first_run_id, last_run_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
                 ON CONFLICT (teaser_key) DO NOTHING
                 """,
                 [
@@ -296,7 +318,7 @@ class Archive:
                 self.db.execute(
                     """
                     UPDATE teasers SET
-                      image = ?, date_text = ?, has_read_more = ?, region = ?,
+                      image = ?, date_text = ?, has_read_more = ?, region = ?, confidence = ?,
                       last_seen = max(last_seen, ?), times_seen = times_seen + 1,
                       last_position = ?, last_run_id = coalesce(?, last_run_id),
                       article_id = coalesce(article_id, ?)
@@ -339,20 +361,25 @@ class Archive:
         self,
         query: str,
         *,
-        limit: int = 20,
+        limit: int | None = 20,
         offset: int = 0,
         site: str | None = None,
         since: str | None = None,
         until: str | None = None,
         language: str | None = None,
-        literal: bool = False,
+        fts: bool = False,
         window: int | None = _search.SEARCH_WINDOW,
+        literal: bool | None = None,
     ) -> list[SearchHit]:
-        """Full-text search (FTS5 syntax unless literal), best bm25 rank of the newest matches.
+        """Full-text search of the words as typed (FTS5 syntax with `fts=True`), best rank first.
 
-        `window` is how many of the newest matches are ranked (default 5,000); None ranks
-        every match (slow for common words in big archives).
+        Hits are ordered by bm25 rank among the newest `window` matches (default 5,000);
+        `window=None` ranks every match (slow for common words in big archives) and
+        `limit=None` returns every hit. An unknown `site` or `language` is an
+        InvalidFilterError naming the known ones. `literal` is the old name of `not fts`.
         """
+        if literal is not None:
+            fts = not literal
         return _search.search(
             self.db,
             query,
@@ -362,7 +389,7 @@ class Archive:
             since=since,
             until=until,
             language=language,
-            literal=literal,
+            fts=fts,
             window=window,
         )
 
@@ -377,9 +404,12 @@ class Archive:
         limit: int | None = None,
         full: bool = False,
     ) -> Iterator[StoredArticle]:
-        """Stored articles by site, date and language, streamed; `full` loads their children."""
+        """Stored articles by site, date and language, newest first unless `order` says
+        otherwise, streamed; `full` loads their children. An unknown site or language is an
+        InvalidFilterError naming the known ones."""
         if order not in ARTICLE_ORDERS:
             raise ValueError(f"unknown order {order!r}: use one of {', '.join(ARTICLE_ORDERS)}")
+        _search.check_known(self.db, site=site, language=language)
         clauses, params = _search.date_clauses(_search.ARTICLE_DATE, since, until)
         for column, value in (("source", site), ("language", language)):
             if value is not None:
@@ -544,10 +574,15 @@ class Archive:
         return _crawlstate.due_revisits(self.db, source, now or datetime.now(UTC), schedule, limit)
 
     def unfetched_teasers(
-        self, sources: Sequence[str] | None = None, *, limit: int = 1000
+        self,
+        sources: Sequence[str] | None = None,
+        *,
+        limit: int = 1000,
+        accept: Callable[[str], bool] | None = None,
     ) -> list[tuple[str, str]]:
-        """(site, URL) of teasers whose article never arrived and may still be fetched."""
-        return _crawlstate.unfetched_teasers(self.db, sources, limit)
+        """(site, URL) of teasers whose article never arrived and may still be fetched
+        (only URLs `accept` takes, when given)."""
+        return _crawlstate.unfetched_teasers(self.db, sources, limit, accept)
 
     def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
         """The sites among these whose last run (before `before_run`) did not finish."""
@@ -559,7 +594,10 @@ class Archive:
             yield key
 
     def reset_site(self, source: str) -> int:
-        """Forget a site's listing state so its next crawl starts afresh; rows removed."""
+        """Forget a site's listing state so its next crawl starts afresh; rows removed.
+
+        A site the archive does not know is an InvalidFilterError naming the known ones."""
+        _search.check_known(self.db, site=source)
         with self._writing():
             return _crawlstate.reset_site(self.db, source)
 
@@ -580,13 +618,18 @@ class Archive:
         until: str | None = None,
         language: str | None = None,
         with_teasers: bool = False,
+        columns: Sequence[str] | None = None,
+        order: str = "newest",
     ) -> int:
-        """Stream articles (oldest first) as JSONL or CSV to `out`; return rows written."""
+        """Stream articles (newest first) to `out` as jsonl, json (an array), csv, txt or
+        markdown; `columns` picks the columns of the first three. Return articles written."""
+        _export.export_columns(format, columns, with_teasers=with_teasers)  # before any row
         return _export.write_articles(
             out,
-            self.articles(site=site, since=since, until=until, language=language, order="oldest"),
+            self.articles(site=site, since=since, until=until, language=language, order=order),
             format=format,
             teasers=self.teasers if with_teasers else None,
+            columns=columns,
         )
 
     # ---- research -----------------------------------------------------------------
@@ -619,10 +662,26 @@ class Archive:
                 )
         return _history.format_diff(versions[old], versions[new], context=context)
 
-    def front_page_history(self, key: int | str) -> list[dict[str, Any]]:
-        """Where an article's teasers stood on each listing over time (position 0 = top)."""
-        article_id = self._resolve_article_key(key)
-        return self._rows("SELECT * FROM front_page_history WHERE article_id = ?", [article_id])
+    def front_page_history(
+        self, key: int | str | None = None, *, site: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Where teasers stood on each listing over time (position 0 = top): of one article
+        (id or URL) or of all, by article, listing and time (the `front_page_history` view)."""
+        return self._view("front_page_history", key, site, limit)
+
+    def headline_changes(
+        self, key: int | str | None = None, *, site: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Teasers whose headline differs from their article's title, newest first (the
+        `headline_changes` view), of one article (id or URL) or of all."""
+        return self._view("headline_changes", key, site, limit)
+
+    def teaser_headline_changes(
+        self, key: int | str | None = None, *, site: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Headlines rewritten on a listing (old_title -> new_title), newest first (the
+        `teaser_headline_changes` view), of one article (id or URL) or of all."""
+        return self._view("teaser_headline_changes", key, site, limit)
 
     def clusters(self, *, min_size: int = 2, limit: int | None = None) -> Iterator[Cluster]:
         """Near-duplicate clusters (the same story under different URLs), largest first."""
@@ -641,14 +700,17 @@ class Archive:
         """Check the file: SQLite integrity, foreign keys, the full-text index against articles."""
         return _integrity.check_connection(self.db.conn, self.path, fts=fts, readonly=self.readonly)
 
-    def health(self, *, trailing: int = 5) -> list[SiteHealth]:
-        """Per site: its latest run against the average of the `trailing` runs before, flagged."""
-        return _health.site_health(self.db, trailing=trailing)
+    def health(self, *, trailing: int = 5, site: str | None = None) -> list[SiteHealth]:
+        """Per site (or `site` only): its latest run against the average of the `trailing`
+        runs before, flagged."""
+        _search.check_known(self.db, site=site)
+        return _health.site_health(self.db, trailing=trailing, site=site)
 
     def articles_per_day(
         self, *, site: str | None = None, since: str | None = None, until: str | None = None
     ) -> list[tuple[str, str, int]]:
         """(day, site, articles) by publication date (or first seen), oldest day first."""
+        _search.check_known(self.db, site=site)
         return _health.articles_per_day(self.db, site=site, since=since, until=until)
 
     def to_records(
@@ -659,10 +721,11 @@ class Archive:
         until: str | None = None,
         language: str | None = None,
         full: bool = False,
+        order: str = "newest",
     ) -> Iterator[dict[str, Any]]:
-        """Articles as plain dicts (oldest first, streamed); `full` adds teasers and versions."""
+        """Articles as plain dicts (newest first, streamed); `full` adds teasers and versions."""
         articles = self.articles(
-            site=site, since=since, until=until, language=language, order="oldest", full=full
+            site=site, since=since, until=until, language=language, order=order, full=full
         )
         return (_export.record(article, full=full) for article in articles)
 
@@ -673,10 +736,14 @@ class Archive:
         since: str | None = None,
         until: str | None = None,
         language: str | None = None,
+        columns: Sequence[str] | None = None,
+        order: str = "newest",
     ) -> Any:
-        """The articles as a pandas DataFrame (needs pandas: pip install pandas)."""
+        """The articles as a pandas DataFrame, newest first, dates as UTC datetimes (needs
+        pandas: pip install pandas)."""
         return _export.to_dataframe(
-            self.to_records(site=site, since=since, until=until, language=language)
+            self.to_records(site=site, since=since, until=until, language=language, order=order),
+            columns,
         )
 
     # ---- internals ----------------------------------------------------------------
@@ -715,6 +782,25 @@ class Archive:
         except sqlite3.IntegrityError as error:
             # e.g. a run_id that names no run; the write is rolled back, the archive intact
             raise InvalidItemError(f"the archive rejected this write: {error}") from error
+
+    def _view(
+        self, view: str, key: int | str | None, site: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        """Rows of a research view, by article and site, in the view's own order."""
+        _search.check_known(self.db, site=site)
+        clauses: list[str] = []
+        params: list[Any] = []
+        if key is not None:
+            clauses.append("article_id = ?")
+            params.append(self._resolve_article_key(key))
+        if site is not None:
+            clauses.append("article_id IN (SELECT id FROM articles WHERE source = ?)")
+            params.append(_search.sql_text(site))
+        sql = f"SELECT * FROM [{view}]" + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(_search.sql_limit(limit))
+        return self._rows(sql, params)
 
     def _rows(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         cursor = self.db.execute(sql, params)
@@ -1061,13 +1147,16 @@ def _immediate(db: Database) -> Iterator[None]:
 # ---- opening ----------------------------------------------------------------------
 
 
-def _connect(path: Path, readonly: bool) -> Database:
+def _connect(path: Path, readonly: bool, create: bool) -> Database:
     if path.is_dir():
         raise ArchiveFileError(path, "is a directory, not an archive file")
     size = existing_size(path)
+    if size is None and (readonly or not create):
+        # research code reading a mistyped path gets an error, not a new empty archive
+        raise ArchiveFileError(
+            path, "does not exist" + ("" if readonly else " (create=True makes a new archive)")
+        )
     if readonly:
-        if size is None:
-            raise ArchiveFileError(path, "does not exist")
         return Database(connect_readonly(path), execute_plugins=False)
     if size is not None:
         if not os.access(path, os.R_OK | os.W_OK):

@@ -109,7 +109,7 @@ def ingest(
     ours, plain = Timer(), Timer()
     checkpoints: list[dict[str, float]] = []
     step = max(batch, count // 10)
-    archive = open_archive(path)
+    archive = open_archive(path, create=True)
     with archive.transaction():
         for site in SITES:
             archive.upsert_source(site, [f"https://{site}.example/"], {"mode": "synthetic"})

@@ -171,6 +171,7 @@ def teaserfeed_cmd(base: str, pages: int, work: Path, db: Path) -> list[str]:
         str(BIN / "teaserfeed"), "crawl", "bench", "--sites", str(sites), "--archive", str(db),
         "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
         "-s", f"CONCURRENT_REQUESTS={CONCURRENCY}", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={CONCURRENCY}",
+        "--allow-address", "127.0.0.1",  # the local nginx: loopback is refused otherwise (SSRF guard)
     ]  # fmt: skip
 
 

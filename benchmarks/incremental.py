@@ -57,6 +57,9 @@ def main() -> None:
                     "AUTOTHROTTLE_ENABLED=0",
                     "-s",
                     f"TEASERFEED_NOW={(T0 + offset).isoformat()}",
+                    # the demo site is on loopback, refused otherwise (SSRF guard)
+                    "--allow-address",
+                    "127.0.0.1",
                 ],
                 capture_output=True,
                 text=True,

@@ -83,6 +83,8 @@ def _worker_cmd(redis_url: str, work: Path, concurrency: int, agent: str) -> lis
         "TEASERFEED_REDIS_POLL": 0.2,
         "TEASERFEED_PROGRESS": "off",
         "USER_AGENT": agent,
+        # the generated site is on loopback, refused otherwise (SSRF guard)
+        "TEASERFEED_ALLOWED_ADDRESSES": "127.0.0.1",
     }
     cmd = [str(BIN / "teaserfeed"), "crawl", "--redis", redis_url, "--sites", "sites.toml"]
     cmd += ["--archive", str(work / "none.db")]  # workers on other machines: no archive

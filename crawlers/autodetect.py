@@ -3,24 +3,33 @@
 How the teaser detector decides:
 
 1. Every visible link (outside scripts, hidden blocks and running prose) gets a URL score
-   (a slug of words, a numeric id, a date path or ``?p=N`` count for an article; category,
-   tag, author, page, feed, file, home and section links count against it) and a title text
-   (its words, or for an image-only link its ``title``/``alt``).
+   (a slug of words, a numeric or generated id, a date path or ``?p=N`` count for an article;
+   category, tag, author, user, page, feed, file, home, section and sponsored links count
+   against it) and a title text (its words, an empty overlay's ``aria-label``, or for an
+   image-only link its ``title``/``alt``). A headline that is no link gets its card's article
+   link ("Full story", "Comments (N)", "Read more", an empty overlay) as a link of its own.
 2. Links are grouped by their tag path from the root; a group is split where its links sit
    in differently shaped containers (main column and sidebar share paths, rows of one grid
-   share a shape). A link's *record* is its highest ancestor that holds no other link of the
-   group: a card, a list item, a table row, a post.
-3. Groups of distinct article-like URLs with title-like texts are listings. The best group
-   claims its records first; a group inside records already claimed shows the same teasers
-   through other links (image, read-more, category) and is dropped.
+   share a shape). Links to one URL with no other link of the group between them are one
+   card. A link's *record* is its highest ancestor that holds no other link of the group: a
+   card, a list item, a table row, a post.
+3. Groups of distinct article-like URLs (by score, or by one URL shape the group repeats)
+   with title-like texts are listings. The best group claims its records first; a group
+   inside records already claimed shows the same teasers through other links (image,
+   read-more, category) and is dropped, unless its heading links go to other articles
+   (small cards inside a hero's block): those are teasers of their own.
 4. Listings in sidebars, footers, menus or widgets (by tag, by class/id words such as
    sidebar/widget/menu, or under a "Most read"-style heading) or much poorer in text, images,
-   dates and headings than the best listing are ``secondary``; the rest are ``main``. A lone
-   heading link beside the main listing (a hero or a post shown in full) joins it.
+   dates and headings than the best listing are ``secondary``; the rest are ``main``, on
+   whatever site they link to. A lone heading link beside the main listing (a hero or a post
+   shown in full) joins it. Menus of short section names and sponsored items are dropped.
 5. Per record: the title is the link text (or the record's heading for image and read-more
    links); the excerpt is the record's prose without the title, links back to the article,
-   link lists, dates, meta lines and text repeated in every record; the image is the first
-   real image; the date comes from ``<time>``, a date-classed element or a date-shaped text.
+   link lists, dates, captions, meta lines and text repeated in every record; the image is
+   the first real image; the date comes from ``<time>``, a date-classed element or a
+   date-shaped text.
+6. When no listing is main, the best rejected groups of headline-like links, else loose
+   headline-like links, are main teasers with a lower ``confidence`` rather than nothing.
 """
 
 from __future__ import annotations
@@ -87,12 +96,14 @@ _DIGITS_RE = re.compile(r"\d+")
 _HUB_SEGMENTS = frozenset(
     {
         "category", "categories", "tag", "tags", "author", "authors", "autor", "auteur",
-        "autore", "user", "users", "profile", "profiles", "members", "feed", "rss", "atom",
+        "autore", "u", "user", "users", "profile", "profiles", "members", "feed", "rss", "atom",
         "search", "suche", "buscar", "recherche", "login", "logout", "register", "signup",
         "signin", "wp-login.php", "wp-admin", "cart", "checkout", "account", "my-account",
         "label", "labels", "kategorie", "kategori", "categoria", "categorie", "rubrik",
         "rubrique", "etiqueta", "etiquetas", "schlagwort", "schlagworte", "sharer",
-        "sharer.php", "share.php", "intent", "wp-content", "uploads", "cdn-cgi",
+        "sharer.php", "share.php", "intent", "wp-content", "uploads", "cdn-cgi", "spons",
+        "sponsored", "sponsor", "advertorial", "advertorials", "paid-content", "paidpost",
+        "partner-content", "brandstudio",
     }
 )  # fmt: skip
 # Segments that mark a hub only at the end of a path (/archive/2016/ but not /archive/…/story).
@@ -117,11 +128,20 @@ _FILE_EXTS = frozenset(
         "rss", "atom", "css", "js", "json", "txt", "exe", "dmg", "apk",
     }
 )  # fmt: skip
+_ORIGIN_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(?::\d+)?(?=[/?#]|$)")
+# Paths urljoin would change: dot segments, whitespace it strips, backslashes.
+_UNUSUAL_PATH_RE = re.compile(r"/\.|[\s\\]")
 _ABSOLUTE_RE = re.compile(r"^https?://[^/?#\s@]+(?=[/?#]|$)", re.I)
 _HOST_RE = re.compile(r"^[a-z][a-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)", re.I)
 _ID_RE = re.compile(r"\d{3,}")
 _PIECE_SPLIT_RE = re.compile(r"[-_+.,~]+")
 _COMMENT_FRAGMENT_RE = re.compile(r"^(comments?|respond|disqus_thread|comment-\d+|reply)", re.I)
+# Comment-count link texts: "Comments (4 posted)", "12 comments", "comments: none", "7".
+_COMMENT_TEXT_RE = re.compile(
+    r"^\W*(?:\d+\s*)?(?:comments?|kommentare?|commentaires?|comentarios?|commenti|reacties|"
+    r"komentarze?|комментари\w*|コメント|评论|댓글)\b|^\W*\d+\W*$",
+    re.I,
+)
 
 # Class/id words of containers of secondary material: sidebars, widgets, menus, footers.
 _SECONDARY_SUBSTR_RE = re.compile(
@@ -131,6 +151,17 @@ _SECONDARY_SUBSTR_RE = re.compile(
 )
 _SECONDARY_TOKENS = frozenset({"menu", "nav", "navbar", "navigation", "aside", "rss", "side"})
 _SECONDARY_TAGS = frozenset({"aside", "nav", "footer"})
+# Labels of advertisers' items, in a few languages.
+_SPONSORED_LABEL_RE = re.compile(
+    r"^\W*(sponsored(\s+(content|post|story|by\b.*))?|paid(\s+(content|post|for\s+by\b.*))|"
+    r"partner(\s+content)|promoted(\s+content)?|advertorial|advertisement|anzeige|werbung|"
+    r"gesponsert|publicidad|patrocinado|contenido\s+patrocinado|publicité|sponsorisé|"
+    r"contenu\s+sponsorisé|publireportage|реклама|広告|スポンサー)\W*$",
+    re.I,
+)
+_MENU_SUBSTR_RE = re.compile(r"dropdown|megamenu|submenu|navbar|navigation", re.I)
+_MENU_TOKENS = frozenset({"menu", "nav", "navbar", "navigation"})
+_WIDGET_BOX_RE = re.compile(r"sidebar|widget", re.I)
 # Headings of widget boxes ("Most read", "Popular", "Related", …) in a few languages.
 _WIDGET_HEADING_RE = re.compile(
     r"^\W*(most\s+(read|popular|viewed|shared|commented|emailed)|popular(\s+(posts|stories|now))?|"
@@ -147,7 +178,7 @@ _WIDGET_HEADING_RE = re.compile(
 _META_CLASS_RE = re.compile(
     r"(^|[-_\s])(meta|byline|author|authors|date|time|posted|postmeta|tags?|categor(y|ies)|"
     r"share|sharing|social|comments?|footer|utility|rating|breadcrumbs?|bookmark|subscribe|"
-    r"cats|filed)($|[-_\s])",
+    r"cats|filed|captions?|credits?)($|[-_\s])",
     re.I,
 )
 _DATE_CLASS_RE = re.compile(
@@ -324,11 +355,19 @@ def _slug_points(segment: str) -> float:
         points += 2
     elif len(stem) >= 16 or _CJK_RE.search(stem):
         points += 1.5
-    if _ID_RE.search(stem):
+    if _ID_RE.search(stem) or _opaque_id(stem):
         points += 1.5
     elif stem.isdigit():
         points += 0.5
     return points
+
+
+def _opaque_id(stem: str) -> bool:
+    """A generated id of letters and digits (c05v28eqjyvo, a1b2c3d4): one item, not a hub."""
+    if len(stem) < 8 or len(stem) > 40 or not stem.isalnum() or not stem.isascii():
+        return False
+    digits = sum(map(str.isdigit, stem))
+    return 2 <= digits <= len(stem) - 2
 
 
 @lru_cache(maxsize=8192)
@@ -380,11 +419,13 @@ class _Page:
         self.links: list[_Link] = []
         self._urls: dict[str, tuple[str, str] | None] = {}
         self._ancestor_info: dict[Element, tuple[tuple[str, ...], Element | None] | None] = {}
+        self._origin = _origin(url)
         for base_el in root.iter("base"):
             href = base_el.get("href")
             resolved = self.resolve(href) if href else None
             if resolved is not None:
                 self.base = resolved[0]
+                self._origin = _origin(self.base)
                 self._urls.clear()
             break
         if collect:
@@ -398,6 +439,15 @@ class _Page:
         value = href.strip()
         if _ABSOLUTE_RE.match(value):
             url, _, fragment = value.partition("#")
+            result = (url, fragment)
+        elif (
+            value.startswith("/")
+            and not value.startswith("//")
+            and self._origin
+            and not _UNUSUAL_PATH_RE.search(value)
+        ):
+            # a plain root-relative path (most links): what urljoin gives, without its cost
+            url, _, fragment = (self._origin + value).partition("#")
             result = (url, fragment)
         elif value and not value.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
             try:
@@ -423,10 +473,36 @@ class _Page:
         # Kept on the page: it also keeps lxml's element proxies alive for later passes.
         info = self._ancestor_info
         info[root] = ((str(root.tag),), None) if isinstance(root.tag, str) else None
+        order_of: dict[Element, int] = {}
         for order, el in enumerate(root.iter("a"), 1):
+            order_of[el] = order
             state = self._info(el, info)
             if state is not None:
                 self._add_link(el, state[0], state[1], order)
+        self._headline_links(order_of)
+
+    def _headline_links(self, order_of: dict[Element, int]) -> None:
+        """Headlines that are no link, each with the article link of its card ("Full story",
+        "Comments (N)", "Read more", an empty overlay): one link with the headline as text."""
+        info = self._ancestor_info
+        for heading in self.root.iter(*HEADINGS):
+            if next(heading.iter("a"), None) is not None:
+                continue
+            state = self._info(heading, info)
+            if state is None or any(a.tag == "a" for a in heading.iterancestors()):
+                continue
+            text = element_text(heading)
+            words = wordish(text)
+            if words < 1.5 or words > 45:
+                continue
+            anchor = _card_link(heading, self)
+            if anchor is None or anchor not in order_of:
+                continue
+            link = self.make_link(anchor, (*state[0], "a"), heading, order_of[anchor], False)
+            if link is None or link.score <= -1:
+                continue
+            link.text, link.words, link.title_el, link.from_attr = text, words, heading, False
+            self.links.append(link)
 
     def _info(
         self, el: Element, info: dict[Element, tuple[tuple[str, ...], Element | None] | None]
@@ -474,24 +550,20 @@ class _Page:
         inner_heading: Element | None = None
         image: Element | None = None
         if len(el):
-            wording = bool(el.text and not el.text.isspace())
-            for d in el.iterdescendants():
-                tag = d.tag
-                if tag == "a" and strict:
-                    return None  # broken markup: a link wrapped around other links
-                if tag in HEADINGS and inner_heading is None:
-                    inner_heading = d
-                elif tag == "img" and image is None:
-                    image = d
-                if not wording and (
-                    (d.text and not d.text.isspace()) or (d.tail and not d.tail.isspace())
-                ):
-                    wording = True
+            if strict and el.find(".//a") is not None:
+                return None  # broken markup: a link wrapped around other links
+            # the tree walks are lxml's (C), not a Python loop over the descendants
+            inner_heading = next(el.iter(*HEADINGS), None)
+            image = next(el.iter("img"), None)
+            wording = any(not t.isspace() for t in el.itertext())
             title_el = inner_heading if inner_heading is not None else el
             text = element_text(title_el) if wording else ""
         else:
             title_el, text = el, clean_text(el.text)
         from_attr = False
+        if not text and el.get("aria-label"):
+            # an empty overlay anchor over a card: its label is the card's headline
+            text = clean_text(el.get("aria-label"))
         if not text:
             text = clean_text(el.get("title") or (image.get("alt") if image is not None else ""))
             from_attr = bool(text)
@@ -510,8 +582,69 @@ class _Page:
         )
         link.words = wordish(text)
         link.score = url_score(url)
+        if "sponsored" in (el.get("rel") or "").lower().split():
+            link.score -= 5  # an advertiser's link (rel=sponsored)
         link.site = same_site(url, self.url)
         return link
+
+
+def _card_link(heading: Element, page: _Page) -> Element | None:
+    """The article link of an unlinked headline's card: in the blocks after it (up to the next
+    heading), else in the smallest ancestor holding no other heading; None when the card has
+    a link with its own headline-like text (that link is the teaser)."""
+    for sibling, _ in zip(heading.itersiblings(), range(4), strict=False):
+        if not isinstance(sibling.tag, str):
+            continue
+        if sibling.tag in HEADINGS or next(sibling.iter(*HEADINGS), None) is not None:
+            break
+        found = _not_title_link(sibling.iter("a"), page)
+        if found is not None:
+            return found
+    node = heading.getparent()
+    for _ in range(3):
+        if node is None or node.tag in ("body", "html"):
+            return None
+        if sum(1 for _ in node.iter(*HEADINGS)) > 1:
+            return None
+        if next(node.iter("a"), None) is not None:
+            return _not_title_link(node.iter("a"), page)
+        node = node.getparent()
+    return None
+
+
+def _not_title_link(anchors: Iterator[Element], page: _Page) -> Element | None:
+    """The first of these links whose text is not a headline: read-more, comment count, empty;
+    None when a headline-like link comes first."""
+    for a in anchors:
+        if page.target(a) is None:
+            continue
+        text = element_text(a)
+        if not text or is_read_more(text) or _COMMENT_TEXT_RE.match(text):
+            return a
+        if wordish(text) >= 2 and not _in_prose(a, text):
+            return None
+    return None
+
+
+def _in_prose(a: Element, text: str) -> bool:
+    """True for a link inside a paragraph with much more text than its own, or in the middle
+    of a sentence (words before it and after it)."""
+    block = a.getparent()
+    while block is not None and block.tag not in BLOCK_TAGS:
+        block = block.getparent()
+    if block is None:
+        return False
+    whole = element_text(block)
+    if len(whole) >= 2 * len(text) + 30:
+        return True
+    before, _, after = whole.partition(text)
+    return len(before.strip()) >= 3 and len(after.strip()) >= 3
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of an http(s) URL, or "" (then links resolve through urljoin)."""
+    match = _ORIGIN_RE.match(url)
+    return match.group(0) if match else ""
 
 
 def _prose_link(el: Element, text: str) -> bool:
@@ -607,7 +740,7 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
     urls = {link.url for link in links}
     if len(urls) < 2:
         return False, 0.0
-    article = sum(link.score >= 1 for link in links) / n
+    article = _article_share(links)
     title = sum(_title_like(link) for link in links) / n
     heading = sum(link.heading is not None for link in links) / n
     from_attr = sum(link.from_attr for link in links) / n
@@ -624,6 +757,25 @@ def _listing_quality(links: list[_Link]) -> tuple[bool, float]:
         article + title + 0.5 * heading - 0.5 * from_attr + min(words, 10) / 10 + 0.1 * math.log2(n)
     )
     return ok, quality
+
+
+def _article_share(links: list[_Link]) -> float:
+    """Share of the links that point to articles: by URL score, or by the page's own URL
+    pattern (one shape below a fixed path, a different last segment each, headline texts:
+    /blog/gofix, /news/12345)."""
+    plain = sum(link.score >= 1 for link in links)
+    if plain == len(links):
+        return 1.0
+    shapes = Counter(
+        shape for link in links if len(shape := _url_shape(link.url)) >= 2 and link.score > -1
+    )
+    common, count = shapes.most_common(1)[0] if shapes else ((), 0)
+    learned = count >= 3 and count >= 0.5 * len(links)
+    return sum(
+        link.score >= 1
+        or (learned and link.score > -1 and link.words >= 3 and _url_shape(link.url) == common)
+        for link in links
+    ) / len(links)
 
 
 def _record_roots(links: list[_Link]) -> list[Element]:
@@ -646,28 +798,36 @@ def _record_roots(links: list[_Link]) -> list[Element]:
 
 
 def _extend_flat(roots: list[Element]) -> list[list[Element]]:
-    """Records that are only a heading or a link take the siblings up to the next record."""
+    """Records that are only a heading or a link take the siblings up to the next record;
+    other records too when every one is followed by the same number of siblings (a title
+    paragraph, then its summary paragraph)."""
     parts = [[r] for r in roots]
-    if len(roots) < 2 or not all(r.tag in HEADINGS or r.tag in _INLINE_ROOTS for r in roots):
+    if len(roots) < 2:
         return parts
     parent = roots[0].getparent()
     if parent is None or any(r.getparent() is not parent for r in roots):
         return parts
+    bare = all(r.tag in HEADINGS or r.tag in _INLINE_ROOTS for r in roots)
     index = {r: i for i, r in enumerate(roots)}
     current: int | None = None
     gaps: list[int] = []
     pending: list[Element] = []
+    following: list[list[Element]] = [[] for _ in roots]
     for child in parent:
         if child in index:
             if current is not None:
                 gaps.append(len(pending))
-                parts[current].extend(pending)
+                following[current] = pending
             current, pending = index[child], []
         elif current is not None and isinstance(child.tag, str):
             pending.append(child)
-    if current is not None and pending and gaps:
+    if not gaps or (not bare and (len(set(gaps)) != 1 or not gaps[0])):
+        return parts
+    if current is not None:
         # The last record takes as many siblings as the others usually have.
-        parts[current].extend(pending[: int(median(gaps))])
+        following[current] = pending[: int(median(gaps))]
+    for part, extra in zip(parts, following, strict=True):
+        part.extend(extra)
     return parts
 
 
@@ -681,6 +841,8 @@ def _heading_titles(links: list[_Link]) -> bool:
     found = 0
     for link, root in zip(links, roots, strict=True):
         heading = _record_heading(root)
+        if heading is None:
+            heading = _preceding_heading(root)
         if heading is not None:
             text = element_text(heading)
             if text and text != link.text:
@@ -702,24 +864,40 @@ def _record_heading(root: Element) -> Element | None:
     return None
 
 
+def _preceding_heading(root: Element) -> Element | None:
+    """An unlinked heading just before a record (a headline over a "Full story" block)."""
+    sibling = root.getprevious()
+    while sibling is not None and not isinstance(sibling.tag, str):
+        sibling = sibling.getprevious()
+    if sibling is None or sibling.tag not in HEADINGS or is_hidden(sibling):
+        return None
+    return None if next(sibling.iter("a"), None) is not None else sibling
+
+
 class _Claims:
     """Records already taken: their elements (roots) and the ancestors of those."""
 
     def __init__(self) -> None:
         self.roots: set[Element] = set()
         self.above: set[Element] = set()
+        self.owner: dict[Element, str] = {}
 
-    def add(self, parts: list[Element]) -> None:
-        """Take a record made of these elements."""
+    def add(self, parts: list[Element], url: str = "") -> None:
+        """Take a record made of these elements (the teaser of url)."""
         for part in parts:
             self.roots.add(part)
+            self.owner[part] = url
             self.above.update(part.iterancestors())
 
     def covers(self, el: Element) -> bool:
         """True when el is inside (or is) a record already taken."""
+        return self.covering(el) is not None
+
+    def covering(self, el: Element) -> Element | None:
+        """The taken record element el is in (or is), if any."""
         if el in self.roots:
-            return True
-        return any(a in self.roots for a in el.iterancestors())
+            return el
+        return next((a for a in el.iterancestors() if a in self.roots), None)
 
 
 # ---------------------------------------------------------------- records
@@ -740,6 +918,7 @@ class _Record:
     date_el: Element | None = None
     has_read_more: bool = False
     excerpt_words: float = 0.0
+    confidence: float = 1.0
 
 
 @dataclass(eq=False)
@@ -763,9 +942,12 @@ class _Segment:
 class _RecordReader:
     """Reads title, excerpt, image, date and read-more of the records of one listing."""
 
-    def __init__(self, page: _Page, records: list[_Record]) -> None:
+    def __init__(
+        self, page: _Page, records: list[_Record], taken: set[Element] | None = None
+    ) -> None:
         self.page = page
         self.records = records
+        self.taken = taken or set()  # elements of every record: one nested in another is skipped
 
     def read(self) -> None:
         """Fill in every record's fields."""
@@ -798,9 +980,12 @@ class _RecordReader:
         title = link.heading if link.heading is not None else link.title_el
         card = link.title_el is not link.el  # a link around a whole card (heading inside)
         target = self.page.target
+        taken, own = self.taken, set(record.parts)
 
         def skip(el: Element) -> bool:
             if el is title or (el is link.el and not card):
+                return True
+            if el in taken and el not in own:
                 return True
             if el.tag == "a" and el is not link.el and target(el) == link.url:
                 text = element_text(el)
@@ -830,8 +1015,8 @@ class _RecordReader:
         if not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(el) or skip(el):
             return
         cls = el.get("class")
-        if tag == "time" or (not top and cls and _META_CLASS_RE.search(cls)):
-            meta = True
+        if tag in ("time", "figcaption") or (not top and cls and _META_CLASS_RE.search(cls)):
+            meta = True  # dates, bylines and image captions are not the excerpt
         texts: list[str] = [el.text] if el.text else []
         link_chars = 0
         for child in el:
@@ -968,7 +1153,7 @@ def _bare_link(record: _Record) -> bool:
 
 def _wraps_blocks(el: Element) -> bool:
     """True for an inline element (a card link) around block elements."""
-    return el.tag == "a" and len(el) > 0 and any(d.tag in BLOCK_TAGS for d in el.iterdescendants())
+    return el.tag == "a" and len(el) > 0 and next(el.iter(*BLOCK_TAGS), None) is not None
 
 
 def _template_key(text: str) -> str:
@@ -1067,6 +1252,70 @@ def _secondary_names(names: str) -> bool:
     return not tokens.isdisjoint(_SECONDARY_TOKENS)
 
 
+def _sponsored_record(record: _Record) -> bool:
+    """True for an advertiser's item: a "Sponsored"/"Partner content" label line."""
+    return any(
+        len(text) <= 40 and _SPONSORED_LABEL_RE.match(text)
+        for text in (*record.meta_texts, *record.excerpt_texts[:2])
+    )
+
+
+def _labelled_box(records: list[_Record]) -> bool:
+    """True when the box holding the records is labelled as paid or sponsored content (a
+    label before the first record in the box or its parent, not in another box of links)."""
+    first = records[0].parts[0]
+    container = first.getparent()
+    if len(records) > 1:
+        shared = set(records[1].parts[0].iterancestors())
+        container = next((a for a in first.iterancestors() if a in shared), container)
+    top = container
+    for _ in range(2):  # the box, its wrapper and the wrapper's header
+        parent = top.getparent() if top is not None else None
+        if parent is None or parent.tag in ("body", "html"):
+            break
+        top = parent
+    return top is not None and _label_before(top, first)
+
+
+def _label_before(node: Element, first: Element) -> bool:
+    """A sponsored label in node before first, skipping boxes of more than three links."""
+    ancestors = set(first.iterancestors())
+    for child in node:
+        if child is first:
+            return False
+        if child in ancestors:
+            return _label_before(child, first)
+        if not isinstance(child.tag, str) or sum(1 for _ in child.iter("a")) > 3:
+            continue
+        for el in child.iter():
+            text = el.text
+            if text and len(text) <= 40 and _SPONSORED_LABEL_RE.match(text.strip()):
+                return True
+    return False
+
+
+def _in_menu(el: Element) -> bool:
+    """True inside the site's navigation: a nav element or a menu/nav-named container, but
+    not one inside a sidebar widget (themes build "Most viewed" boxes as menus)."""
+    menu = False
+    for node in el.iterancestors():
+        names = f"{node.get('id') or ''} {node.get('class') or ''}"
+        if node.tag == "aside" or _WIDGET_BOX_RE.search(names):
+            return False
+        menu = menu or node.tag == "nav" or bool(names.strip() and _menu_names(names))
+    return menu
+
+
+@lru_cache(maxsize=4096)
+def _menu_names(names: str) -> bool:
+    """True when id/class words name a menu or navigation."""
+    if _MENU_SUBSTR_RE.search(names):
+        return True
+    tokens = {t for t in re.split(r"[\s_]+", names.lower()) if t}
+    tokens |= {p for t in tokens for p in t.split("-")}
+    return not tokens.isdisjoint(_MENU_TOKENS)
+
+
 def _widget_heading(records: list[_Record]) -> bool:
     """True when the listing sits under a "Most read"/"Related"-style heading."""
     first = records[0].parts[0]
@@ -1078,9 +1327,7 @@ def _widget_heading(records: list[_Record]) -> bool:
     for _ in range(2):
         if node is None:
             return False
-        heading = next(
-            (h for h in node.iter(*HEADINGS) if h not in records[0].link.el.iterancestors()), None
-        )
+        heading = _heading_before(node, first, records[0].link.el)
         for sibling in node.itersiblings(preceding=True):
             if isinstance(sibling.tag, str):
                 if sibling.tag in HEADINGS or (heading is None and len(sibling) <= 2):
@@ -1090,6 +1337,18 @@ def _widget_heading(records: list[_Record]) -> bool:
             return True
         node = node.getparent()
     return False
+
+
+def _heading_before(container: Element, first: Element, link: Element) -> Element | None:
+    """The container's first heading if it comes before the first record (a box's title; a
+    heading further down belongs to what follows it) and is not the link's own heading."""
+    own = set(link.iterancestors())
+    for el in container.iter():
+        if el is first:
+            return None
+        if el.tag in HEADINGS and el not in own:
+            return el
+    return None
 
 
 def _richness(listing: _Listing) -> float:
@@ -1112,12 +1371,12 @@ def _richness(listing: _Listing) -> float:
 def _assign_regions(listings: list[_Listing]) -> None:
     """Main: the richest listing outside widgets and those close to it; secondary: the rest
     (same-site ones unlike the main articles and with short texts are dropped)."""
-    primary = [lst for lst in listings if not lst.secondary_ctx and lst.site_share >= 0.6]
+    # Structure and prominence decide, not the host: aggregators and press-mention pages
+    # list other sites' articles (the config's article_url_pattern decides what is followed).
+    primary = [lst for lst in listings if not lst.secondary_ctx]
     # When every listing sits in a widget-like box, the best one is still the page's own
     # (themes that build pages from "widgets"), unless a "Related"-style heading says not.
-    pool = primary or [
-        lst for lst in listings if lst.site_share >= 0.6 and not lst.under_widget_heading
-    ]
+    pool = primary or [lst for lst in listings if not lst.under_widget_heading]
     best = max(pool, key=lambda lst: lst.richness, default=None)
     for listing in listings:
         if listing is best or (
@@ -1135,8 +1394,12 @@ def _assign_regions(listings: list[_Listing]) -> None:
         site_records = [r for r in listing.records if r.link.site]
         if listing.region != "secondary" or not site_records:
             continue
+        words = median(r.link.words for r in listing.records)
+        if words < 4 and _in_menu(listing.records[0].parts[0]):
+            listing.region = "drop"  # a menu of section names, not headlines
+            continue
         fit = sum(_url_shape(r.link.url) in shapes for r in site_records) / len(site_records)
-        if fit < 0.5 and median(r.link.words for r in listing.records) < 4:
+        if fit < 0.5 and words < 4:
             listing.region = "drop"  # same-site links unlike the articles: pages, tools
 
 
@@ -1252,6 +1515,7 @@ class DetectedTeaser:
     excerpt_els: tuple[Element, ...]
     image_el: Element | None
     date_el: Element | None
+    confidence: float = 1.0
 
     @property
     def block(self) -> Element:
@@ -1278,6 +1542,7 @@ def detect(root: Element, url: str) -> Detection:
     for link in page.links:
         groups.setdefault(link.path, []).append(link)
     candidates: list[tuple[float, list[_Link]]] = []
+    rejected: list[tuple[float, list[_Link]]] = []
     singles: list[_Link] = []
     for group in groups.values():
         for cluster in _split(group):
@@ -1289,48 +1554,132 @@ def detect(root: Element, url: str) -> Detection:
             if not ok and _worth_heading_titles(cluster) and _heading_titles(cluster):
                 ok, quality = _listing_quality(cluster)
                 quality -= 0.5  # the title is not the link's own text
-            if ok:
-                candidates.append((quality, cluster))
-    candidates.sort(key=lambda c: (-c[0], -len(c[1]), c[1][0].order))
+            (candidates if ok else rejected).append((quality, cluster))
+    candidates.sort(key=_candidate_order)
     claims = _Claims()
     listings = _claim(candidates, claims)
     memo: dict[Element, bool] = {}
     for listing in listings:
-        _RecordReader(page, listing.records).read()
-        listing.richness = _richness(listing)
-        in_widget = sum(_secondary_context(r.parts[0], memo) for r in listing.records)
-        listing.under_widget_heading = _widget_heading(listing.records)
-        listing.secondary_ctx = (
-            in_widget >= 0.5 * len(listing.records) or listing.under_widget_heading
-        )
-        listing.site_share = sum(r.link.site for r in listing.records) / len(listing.records)
+        _read_listing(page, listing, memo, claims)
+    listings = [lst for lst in listings if lst.records]
     _assign_regions(listings)
     main_listings = [lst for lst in listings if lst.region == "main"]
     heroes = _heroes(page, singles, main_listings, claims, memo)
     main = [r for lst in main_listings for r in lst.records] + heroes
+    if not main:
+        main = _fallback(page, rejected, singles, claims, memo)
     lone = _lone_widget_links(page, singles, main, claims, memo)
     secondary = [r for lst in listings if lst.region == "secondary" for r in lst.records] + lone
     return _assemble(main, secondary)
 
 
+def _candidate_order(candidate: tuple[float, list[_Link]]) -> tuple[float, int, int]:
+    """Best link groups first: quality, then size, then page order."""
+    return -candidate[0], -len(candidate[1]), candidate[1][0].order
+
+
+def _read_listing(
+    page: _Page, listing: _Listing, memo: dict[Element, bool], claims: _Claims
+) -> None:
+    """Read a listing's records and judge its context (widget box, heading, richness);
+    sponsored records go, and the whole listing under a "Paid content"-style label."""
+    _RecordReader(page, listing.records, claims.roots).read()
+    if _labelled_box(listing.records):
+        listing.records = []
+    listing.records = [r for r in listing.records if not _sponsored_record(r)]
+    if not listing.records:
+        listing.region = "drop"
+        return
+    listing.richness = _richness(listing)
+    in_widget = sum(_secondary_context(r.parts[0], memo) for r in listing.records)
+    listing.under_widget_heading = _widget_heading(listing.records)
+    listing.secondary_ctx = in_widget >= 0.5 * len(listing.records) or listing.under_widget_heading
+    listing.site_share = sum(r.link.site for r in listing.records) / len(listing.records)
+
+
+# Confidence of teasers that only the fallback found: a listing that failed the tests, or
+# loose headline-like links.
+FALLBACK_GROUP_CONFIDENCE = 0.3
+FALLBACK_LINK_CONFIDENCE = 0.2
+
+
+def _fallback(
+    page: _Page,
+    rejected: list[tuple[float, list[_Link]]],
+    singles: list[_Link],
+    claims: _Claims,
+    memo: dict[Element, bool],
+) -> list[_Record]:
+    """Never nothing when the page has teaser-like links: the best rejected link groups of
+    headline-like texts, else loose headline-like links, marked with a lower confidence."""
+    loose = [c for c in rejected if _fallback_group(c[1])]
+    loose.sort(key=_candidate_order)
+    records: list[_Record] = []
+    for listing in _claim(loose[:3], claims):
+        _read_listing(page, listing, memo, claims)
+        if not listing.under_widget_heading:
+            records.extend(listing.records)
+    confidence = FALLBACK_GROUP_CONFIDENCE
+    if not records:
+        confidence = FALLBACK_LINK_CONFIDENCE
+        links = [link for c in rejected for link in c[1]] + singles
+        seen: set[str] = set()
+        for link in sorted(links, key=lambda lnk: lnk.order):
+            if (
+                link.url in seen
+                or link.words < 4
+                or link.score <= -1
+                or not _title_like(link)
+                or claims.covers(link.el)
+                or _secondary_context(link.el, memo)
+            ):
+                continue
+            seen.add(link.url)
+            records.append(_Record(link=link, parts=[link.el]))
+        _RecordReader(page, records).read()
+    for record in records:
+        record.confidence = confidence
+    return records
+
+
+def _fallback_group(links: list[_Link]) -> bool:
+    """A link group that failed the listing tests but still reads like headlines."""
+    n = len(links)
+    urls = {link.url for link in links}
+    return (
+        len(urls) >= 2
+        and len(urls) >= 0.5 * n
+        and sum(link.score > -1 for link in links) >= 0.5 * n
+        and sum(_title_like(link) and link.words >= 3 for link in links) >= 0.5 * n
+    )
+
+
 def _one_per_target(cluster: list[_Link]) -> list[_Link]:
-    """One link per article among siblings (an image link and a read-more link side by side
-    share a tag path): the one with the most title-like text."""
-    best: dict[tuple[str, Element | None], _Link] = {}
-    for link in cluster:
-        key = (link.url, link.el.getparent())
-        other = best.get(key)
-        if other is None or _link_rank(link) > _link_rank(other):
-            best[key] = link
-    if len(best) == len(cluster):
-        return cluster
-    kept = set(map(id, best.values()))
-    return [link for link in cluster if id(link) in kept]
+    """One link per article and card: links to one URL with no other link of the group
+    between them (an image link and a title link in sibling boxes, a comment count inside
+    the headline) are one teaser; the one with the most title-like text stays."""
+    kept: list[_Link] = []
+    for link in sorted(cluster, key=lambda lnk: lnk.order):
+        last = kept[-1] if kept else None
+        if last is not None and last.url == link.url:
+            if _link_rank(link) > _link_rank(last):
+                kept[-1] = link
+            continue
+        kept.append(link)
+    # The same block twice (a carousel's clone, a copy for small screens): the first copy.
+    urls = [link.url for link in kept]
+    for period in range(2, len(urls) // 2 + 1):
+        if len(urls) % period == 0 and urls == urls[:period] * (len(urls) // period):
+            kept = kept[:period]
+            break
+    return kept if len(kept) < len(cluster) else cluster
 
 
-def _link_rank(link: _Link) -> tuple[bool, bool, float]:
-    """Which of two links to one article on the same spot to keep: a title over the rest."""
-    return _title_like(link), not is_read_more(link.text), link.words
+def _link_rank(link: _Link) -> tuple[bool, bool, bool, float]:
+    """Which of two links to one article on the same spot to keep: a title over the rest,
+    a read-more link over a comment link."""
+    comments = bool(_COMMENT_FRAGMENT_RE.match(link.fragment))
+    return _title_like(link), not comments, not is_read_more(link.text), link.words
 
 
 def _worth_heading_titles(cluster: list[_Link]) -> bool:
@@ -1347,23 +1696,71 @@ def _claim(candidates: list[tuple[float, list[_Link]]], claims: _Claims) -> list
     """Listings from the best link groups first; later groups inside taken records drop out."""
     listings: list[_Listing] = []
     for _, cluster in candidates:
-        inside = [claims.covers(link.el) for link in cluster]
+        covering = [claims.covering(link.el) for link in cluster]
+        # Headlines of other articles inside a taken record (small cards beside a hero that
+        # took their whole block) are teasers of their own, with records inside it.
+        nested = [
+            c is not None and claims.owner.get(c) != link.url and _nested_teaser(link)
+            for link, c in zip(cluster, covering, strict=True)
+        ]
+        if len({c for c, n in zip(covering, nested, strict=True) if n}) > 1:
+            nested = [False] * len(cluster)  # only one swallowed block, not a whole listing
+        inside = [c is not None and not n for c, n in zip(covering, nested, strict=True)]
         if sum(inside) >= 0.5 * len(cluster):
             continue
-        links = [link for link, taken in zip(cluster, inside, strict=True) if not taken]
+        kept = [i for i, taken in enumerate(inside) if not taken]
+        links = [cluster[i] for i in kept]
         roots = _record_roots(links)
-        if any(r in claims.above or claims.covers(r) for r in roots):
+        clash = []
+        for n, (i, root) in enumerate(zip(kept, roots, strict=True)):
+            if nested[i] or (root in claims.above and not claims.covers(root)):
+                # a record that would hold taken ones (the lead item of a block whose other
+                # items another listing took) ends below them
+                roots[n] = _nested_root(links[n].el, root, claims)
+                clash.append(roots[n] in claims.above)
+            else:
+                clash.append(claims.covers(root))
+        if sum(clash) > 0.25 * len(roots):
             continue
-        keep = [i for i, link in enumerate(links) if link.score > -2]
+        # A few records overlapping taken ones (a card at the edge of another listing) go.
+        # Hub-like links go (on the page's own site even slightly hub-like ones: authors,
+        # users); another site's front page can be an aggregator's item.
+        keep = [
+            i
+            for i, link in enumerate(links)
+            if not clash[i]
+            and (
+                link.score > -1
+                or (not link.site and (link.score > -2 or not _path_query(link.url)[0].strip("/")))
+            )
+        ]
         links, roots = [links[i] for i in keep], [roots[i] for i in keep]
         if len({link.url for link in links}) < 2:
             continue
         parts = _extend_flat(roots)
         records = [_Record(link=link, parts=p) for link, p in zip(links, parts, strict=True)]
-        for part in parts:
-            claims.add(part)
+        for link, part in zip(links, parts, strict=True):
+            claims.add(part, link.url)
         listings.append(_Listing(links=links, records=records))
     return listings
+
+
+def _nested_teaser(link: _Link) -> bool:
+    """A heading link to an article, enough to stand as a teaser inside another record."""
+    return link.heading is not None and link.score >= 1 and link.words >= 3 and _title_like(link)
+
+
+def _nested_root(el: Element, limit: Element, claims: _Claims) -> Element:
+    """The record of a nested teaser: its highest ancestor up to limit that is neither a
+    taken record nor holds one."""
+    root = el
+    for ancestor in el.iterancestors():
+        if ancestor in claims.roots or ancestor in claims.above:
+            break
+        root = ancestor
+        if ancestor is limit:
+            break
+    return root
 
 
 def _assemble(main: list[_Record], secondary: list[_Record]) -> Detection:
@@ -1392,6 +1789,7 @@ def _assemble(main: list[_Record], secondary: list[_Record]) -> Detection:
                     excerpt_els=tuple(record.excerpt_els),
                     image_el=record.image_el,
                     date_el=record.date_el,
+                    confidence=record.confidence,
                 )
             )
     return Detection(teasers=tuple(out))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 import json
 import shutil
+import sqlite3
 import sys
-import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import click
@@ -19,24 +20,33 @@ from archive import (
     Archive,
     ArchiveError,
     ArchiveFileError,
+    ArchiveLock,
     ArchiveLockedError,
     InvalidFilterError,
     NotFoundError,
     SearchSyntaxError,
-    lock_holder,
     open_archive,
-    write_datasette_metadata,
 )
+from archive.export import EXPORT_COLUMNS, FORMATS, export_columns, format_for_path
+from archive.files import damaged_reason, is_damage
 from archive.health import fetch_failures
 from archive.search import SEARCH_WINDOW
+from archive.store import ARTICLE_ORDERS
+from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli_archive import check, clusters, diff, stats
 from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
+from crawlers.cli_extract import extract
 from crawlers.cli_reextract import reextract
 from crawlers.cli_sites import sites
 from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
+from crawlers.settings_check import SettingError, check_settings
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
+from crawlers.writer import ArchiveWriteError
+
+if TYPE_CHECKING:
+    from crawlers.demo.newsroom import DemoEdition
 
 __all__ = ["main", "run_crawl"]
 
@@ -52,6 +62,10 @@ def _parse_settings(pairs: Sequence[str]) -> dict[str, str]:
         if not sep or not key.strip():
             fail(f"-s {pair!r}: settings are given as NAME=VALUE, e.g. -s DOWNLOAD_DELAY=2")
         result[key.strip()] = value
+    try:
+        check_settings(result)
+    except SettingError as exc:
+        fail(str(exc))
     return result
 
 
@@ -59,12 +73,43 @@ def run_crawl(
     configs: Sequence[SiteConfig],
     archive_path: str | Path,
     settings: dict[str, Any] | None = None,
+    *,
+    archive_lock: ArchiveLock | None = None,
 ) -> int | None:
     """Run one crawl of the given sites into the archive; return its run id.
 
+    Pass `archive_lock` when you hold the archive's lock for the run already (the CLI
+    does, from its first check to the end); otherwise the crawl takes it.
     Scrapy's reactor starts once per process, so call this once per process (the CLI does).
     """
-    from scrapy.crawler import CrawlerProcess
+    run_id = _crawl(configs, archive_path, settings, archive_lock).get("teaserfeed/run_id")
+    return int(run_id) if run_id is not None else None
+
+
+def _crawl(
+    configs: Sequence[SiteConfig],
+    archive_path: str | Path,
+    settings: dict[str, Any] | None,
+    archive_lock: ArchiveLock | None,
+) -> dict[str, Any]:
+    """Run one crawl; return its Scrapy stats."""
+    return _crawls(configs, archive_path, settings, archive_lock, [dict])[0]
+
+
+# Before each crawl of `_crawls`: the settings of that crawl only (it may also change the world).
+CrawlStep = Callable[[], dict[str, Any]]
+
+
+def _crawls(
+    configs: Sequence[SiteConfig],
+    archive_path: str | Path,
+    settings: dict[str, Any] | None,
+    archive_lock: ArchiveLock | None,
+    steps: Sequence[CrawlStep],
+) -> list[dict[str, Any]]:
+    """Run one crawl per step, one after the other on one reactor (Scrapy starts it only
+    once per process); return their Scrapy stats. A crawl that does not finish ends it."""
+    from scrapy.crawler import Crawler, CrawlerProcess
     from scrapy.settings import Settings
 
     from crawlers.spiders.teasers import TeaserSpider
@@ -76,11 +121,26 @@ def run_crawl(
     for key, value in (settings or {}).items():
         crawl_settings.set(key, value, priority="cmdline")
     process = CrawlerProcess(crawl_settings)
-    crawler = process.create_crawler(TeaserSpider)
-    process.crawl(crawler, configs=list(configs))
+    results: list[dict[str, Any]] = []
+
+    def run(index: int) -> Any:
+        crawler = process.create_crawler(TeaserSpider)
+        for key, value in steps[index]().items():
+            crawler.settings.set(key, value, priority="cmdline")
+        return process.crawl(crawler, configs=list(configs), archive_lock=archive_lock).addBoth(
+            done, crawler, index
+        )
+
+    def done(outcome: Any, crawler: Crawler, index: int) -> Any:
+        stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+        results.append(stats)
+        if index + 1 < len(steps) and stats.get("finish_reason") == "finished":
+            return run(index + 1)
+        return outcome
+
+    run(0)
     process.start()
-    run_id = crawler.stats.get_value("teaserfeed/run_id") if crawler.stats else None
-    return int(run_id) if run_id is not None else None
+    return results
 
 
 def _listing_text(summary: dict[str, Any]) -> str:
@@ -100,6 +160,12 @@ def _revisit_text(summary: dict[str, Any]) -> str:
     return text + (f", {recovered} unfinished teasers fetched again" if recovered else "")
 
 
+def _teaser_text(summary: dict[str, Any]) -> str:
+    text = f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"
+    offsite = summary.get("teasers_offsite", 0)
+    return text + (f", {offsite} off-site (not followed: allowed_domains)" if offsite else "")
+
+
 def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, Any]:
     summary = archive.run_summary(run_id)
     errors: dict[str, int] = summary.get("errors", {})
@@ -108,7 +174,7 @@ def _print_summary(archive: Archive, run_id: int, elapsed: float) -> dict[str, A
         ("sites", ", ".join(summary.get("sites", []))),
         ("requests", str(summary.get("requests", 0))),
         ("listing pages", _listing_text(summary)),
-        ("teasers", f"{summary['teasers_seen']} seen, {summary['teasers_new']} new"),
+        ("teasers", _teaser_text(summary)),
         (
             "articles",
             f"{summary['articles_new']} new, {summary['articles_updated']} updated, "
@@ -136,22 +202,50 @@ def _program() -> str:
         return str(invoked)
 
 
+_LISTING_KINDS = ("listing", "feed", "sitemap")
+
 # The run finished, but listing pages or articles failed (see is_failed_fetch).
 EXIT_FETCH_ERRORS = 3
 
 
-def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None:
-    """Print the run's summary and exit 1 (not finished), 3 (fetches failed) or return (0)."""
+def _after_crawl(
+    archive_path: Path,
+    stats: dict[str, Any],
+    elapsed: float,
+    *,
+    extra: Callable[[Archive], None] | None = None,
+) -> None:
+    """Print the run's summary (then `extra`'s lines) and exit 1 (not finished), 3 (fetches
+    failed) or return (0)."""
+    run_id = stats.get("teaserfeed/run_id")
+    cause = stats.get("teaserfeed/archive_error")
+    damage = stats.get("teaserfeed/archive_damaged") or (cause if is_damage(cause) else None)
+    if damage is not None:
+        _summary_if_readable(archive_path, run_id, elapsed)
+        fail(f"{archive_path}: {damaged_reason(str(damage), archive_path)}", 2)
+    if cause is not None:
+        _summary_if_readable(archive_path, run_id, elapsed)
+        failure = ArchiveWriteError(str(archive_path), str(cause))
+        fail(failure.advice(int(stats.get("teaserfeed/not_stored", 0))), 1)
     if run_id is None:
         fail("the crawl did not start; see the messages above", 1)
-        return
     with opened(archive_path) as archive:
-        summary = _print_summary(archive, run_id, elapsed)
+        summary = _print_summary(archive, int(run_id), elapsed)
+        if extra is not None and summary.get("status") == "finished":
+            extra(archive)
         failed = [
             f
-            for f in fetch_failures(archive.db, run_id=run_id)
+            for f in fetch_failures(archive.db, run_id=int(run_id))
             if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
         ]
+        for f in failed:
+            if f.fetch_kind in _LISTING_KINDS:
+                # a start URL that cannot be reached: one line, its cause (no traceback)
+                more = f" and {f.count - 1} more" if f.count > 1 else ""
+                click.echo(
+                    f"  {'unreachable':<18} {f.example_url}{more}: "
+                    f"{f.example_error or f.error_kind}"
+                )
     name, prog = str(archive_path), _program()
     click.echo(f"archive: {archive_path.resolve()}")
     click.echo(f"  browse it in datasette:  {prog} serve {name}")
@@ -169,6 +263,28 @@ def _after_crawl(archive_path: Path, run_id: int | None, elapsed: float) -> None
             err=True,
         )
         sys.exit(EXIT_FETCH_ERRORS)
+
+
+def _summary_if_readable(archive_path: Path, run_id: Any, elapsed: float) -> None:
+    """The summary of a run whose archive failed to write, if the archive can still be read."""
+    if run_id is None:
+        return
+    try:
+        with open_archive(archive_path, readonly=True) as archive:
+            _print_summary(archive, int(run_id), elapsed)
+    except (ArchiveError, sqlite3.Error):
+        pass  # the one line on stderr says what happened
+
+
+def _crawl_and_report(
+    configs: Sequence[SiteConfig], archive_path: Path, settings: dict[str, Any], lock: ArchiveLock
+) -> dict[str, Any]:
+    """Crawl under the held lock; the CLI prints a failed write's line itself, at the end."""
+    try:
+        quiet = {"TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": "INFO"}
+        return _crawl(configs, archive_path, {**quiet, **settings}, lock)
+    finally:
+        lock.release()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -221,6 +337,16 @@ def main() -> None:
     help="With --redis: first re-queue the articles of archived teasers that never arrived "
     "(e.g. a killed worker held them); reads --archive.",
 )
+@click.option(
+    ALLOW_OPTION,
+    "allow_addresses",
+    multiple=True,
+    metavar="HOST|NETWORK",
+    help="Let the crawl fetch this internal host name, IP address or CIDR network "
+    "(repeatable), e.g. --allow-address intranet.example --allow-address 10.1.0.0/16. "
+    "Loopback, private, link-local and other non-public addresses are refused otherwise "
+    f"(SSRF guard); the same as -s {ALLOW_SETTING}=A,B.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def crawl(
     sites: tuple[str, ...],
@@ -232,6 +358,7 @@ def crawl(
     reset_sites: tuple[str, ...],
     redis_url: str | None,
     reconcile: bool,
+    allow_addresses: tuple[str, ...],
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
@@ -240,14 +367,24 @@ def crawl(
     workers on any machines (same sites file): they split one frontier and never fetch
     a page twice; `teaserfeed ingest --redis URL` writes their items into the archive.
     A worker exits when the shared frontier stayed empty for 30 s
-    (-s TEASERFEED_REDIS_IDLE_CLOSE=SECONDS); exit status 0 when it finished.
+    (-s TEASERFEED_REDIS_IDLE_CLOSE=SECONDS); exit status 0 when it finished. While
+    Redis is away it keeps items and new requests in memory and retries for 120 s
+    (-s TEASERFEED_REDIS_RETRY_FOR=SECONDS), then exits 1 saying what it did not deliver.
 
     Exit status: 0 when the run finished and nothing failed that should not have; 3 when
     it finished but fetches failed: a listing page (any error), or an article through a
     timeout, DNS or connection error, a 5xx or 429, a bot wall, a backed-off site, a
-    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls and limits
-    do not count); 1 when the run crashed or was interrupted (not finished); 2 for a usage
-    or configuration error; 75 when another crawl is writing the same archive (try again).
+    too-large body, a bad redirect (dead links, robots.txt, non-HTML, paywalls, limits and
+    internal addresses refused by the SSRF guard do not count); 1 when the run crashed or
+    was interrupted (not finished) or the archive could not be written (a full disk: below
+    TEASERFEED_MIN_FREE_DISK it does not start); 2 for a usage or configuration error; 75
+    when another crawl is writing the same archive (try again).
+
+    The Scrapy way: `scrapy crawl teasers -a site=NAME` (or `-a url=URL`) in a directory
+    with teaserfeed's scrapy.cfg writes the archive news.db in the current directory
+    (-s TEASERFEED_ARCHIVE=PATH for another) and reads sites.toml there
+    (-s TEASERFEED_SITES=PATH); `-o items.jl` / `.json` / `.csv` also exports the items,
+    each with its item_type, raw HTML only with -s TEASERFEED_EXPORT_HTML=True.
     """
     try:
         if url:
@@ -259,6 +396,7 @@ def crawl(
     except TeaserfeedError as exc:
         fail(str(exc))
     settings: dict[str, Any] = dict(_parse_settings(overrides))
+    _allow_addresses(settings, allow_addresses)
     if verbose:
         settings.setdefault("LOG_LEVEL", "INFO")
     if backfill:
@@ -268,81 +406,217 @@ def crawl(
         return
     if reconcile:
         fail("--reconcile is for --redis workers; a crawl without --redis resumes by itself")
-    _check_archive_writable(archive_path)
+    lock = _hold_archive(archive_path)
     if reset_sites:
         with opened(archive_path) as archive:
             for name in reset_sites:
                 removed = archive.reset_site(name)
                 click.echo(f"reset site {name!r}: forgot the state of {removed} listing URLs")
     started = time.monotonic()
-    run_id = run_crawl(configs, archive_path, settings)
-    _after_crawl(archive_path, run_id, time.monotonic() - started)
+    stats = _crawl_and_report(configs, archive_path, settings, lock)
+    _after_crawl(archive_path, stats, time.monotonic() - started)
 
 
-def _check_archive_writable(path: Path) -> None:
-    holder = lock_holder(path)
-    if holder is not None:
-        fail(str(ArchiveLockedError(str(path), holder)), EXIT_LOCKED)
+def _allow_addresses(settings: dict[str, Any], extra: Sequence[str]) -> None:
+    """Add --allow-address values to TEASERFEED_ALLOWED_ADDRESSES; exit 2 on a bad entry."""
+    given = settings.get(ALLOW_SETTING, "")
+    entries = [e.strip() for e in str(given).split(",") if e.strip()]
     try:
-        open_archive(path).close()
+        AddressPolicy.from_entries(entries, f"-s {ALLOW_SETTING}")
+        AddressPolicy.from_entries(extra, ALLOW_OPTION)
+    except ValueError as exc:
+        fail(str(exc))
+    if entries or extra:
+        settings[ALLOW_SETTING] = [*entries, *extra]
+
+
+def _hold_archive(path: Path) -> ArchiveLock:
+    """Check the archive opens; take its lock for the whole run (exit 75 if another has it)."""
+    try:
+        open_archive(path, create=True).close()  # first: a non-archive gets no lock file
     except ArchiveError as exc:
         fail(str(exc))
+    lock = ArchiveLock(path, "crawl")
+    try:
+        lock.acquire()
+    except ArchiveLockedError as exc:
+        fail(str(exc), EXIT_LOCKED)
+    except ArchiveError as exc:
+        fail(str(exc))
+    return lock
 
 
-@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it.")
+@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it twice.")
 @click.option(
     "--archive",
     "archive_path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_DEMO_ARCHIVE,
     show_default=True,
-    help="SQLite archive file to crawl the demo into.",
+    help="SQLite archive file for the demo (made afresh each time; it must hold only the demo).",
 )
 @click.option("--port", type=int, default=0, help="Port of the demo site (default: a free one).")
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def demo(archive_path: Path, port: int, verbose: bool) -> None:
-    """Serve the bundled demo news site on 127.0.0.1 and crawl it into an archive."""
-    from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
+    """Serve the bundled demo news site on 127.0.0.1 and crawl it into a fresh archive, twice.
 
-    _check_archive_writable(archive_path)
-    previous = _previous_demo_port(archive_path, DEMO_SITE_NAME) if port == 0 else None
+    Between the crawls the demo newsroom moves on by two hours: new stories (one in German),
+    a partner paper's copy of an archived story, and a correction with a new headline. So
+    the archive ends with a revised article (`diff`), a near-duplicate cluster (`clusters`)
+    and a headline change; the summary names their ids.
+    """
+    from crawlers.demo import DEMO_SITE_NAME, demo_sites_toml, serve_demo
+    from crawlers.demo.newsroom import next_edition
+
+    lock = _hold_archive(archive_path)
+    _start_demo_archive(archive_path, DEMO_SITE_NAME)
     try:
-        server = serve_demo(port=previous or port)
+        server = serve_demo(port=port)
     except OSError as exc:
-        if previous is None:
-            fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
-            return
-        click.echo(
-            f"port {previous} of the last demo run is busy; articles will be archived again "
-            "under the new port's URLs",
-            err=True,
-        )
-        server = serve_demo(port=0)
+        lock.release()
+        fail(f"cannot start the demo site on 127.0.0.1:{port}: {exc}")
+    # the crawls run on the demo's clock: the first two hours ago, the second now
+    now = datetime.now(UTC).replace(microsecond=0)
+    first_run = now - DEMO_HOURS_BETWEEN_RUNS
+    edition: list[DemoEdition] = []
+
+    def before_first() -> dict[str, Any]:
+        server.clock = first_run
+        return {"TEASERFEED_NOW": first_run.isoformat()}
+
+    def before_second() -> dict[str, Any]:
+        edition.append(next_edition(server, now - DEMO_HOURS_BETWEEN_RUNS / 2))
+        return {"TEASERFEED_NOW": now.isoformat()}
+
     with server:
         click.echo(f"demo site serving at {server.url}/")
         configs = list(parse_sites(demo_sites_toml(server.url), "demo sites.toml").values())
         settings: dict[str, Any] = {
+            # our own loopback server: the SSRF guard lets the crawl reach it, and only it
+            ALLOW_SETTING: [urlsplit(server.url).hostname],
             # Our own loopback server: no need to be slow.
             "DOWNLOAD_DELAY": 0,
             "AUTOTHROTTLE_ENABLED": False,
             "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
+            "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": "INFO",
         }
         if verbose:
             settings["LOG_LEVEL"] = "INFO"
-        started = time.monotonic()
-        run_id = run_crawl(configs, archive_path, settings)
-        elapsed = time.monotonic() - started
-    click.echo(f"crawled site {DEMO_SITE_NAME!r}")
-    _after_crawl(archive_path, run_id, elapsed)
+        try:
+            runs = _crawls(configs, archive_path, settings, lock, [before_first, before_second])
+        finally:
+            lock.release()
+    first, last = runs[0], runs[-1]
+    if len(runs) > 1 and first.get("teaserfeed/run_id") is not None:
+        click.echo(f"first crawl of {DEMO_SITE_NAME!r}, two hours ago on the demo's clock:")
+        with opened(archive_path) as archive:
+            _print_summary(archive, int(first["teaserfeed/run_id"]), _elapsed(first))
+        click.echo(
+            "the newsroom moved on: 4 new stories (one in German), a partner paper's copy of "
+            "an archived story, a correction with a new headline; second crawl, now:"
+        )
+
+    def tour(archive: Archive) -> None:
+        if edition:
+            _demo_tour(archive, server.url, edition[0])
+
+    _after_crawl(archive_path, last, _elapsed(last), extra=tour)
 
 
-def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
-    """The port the demo ran on last time, so URLs (and so the dedup keys) stay the same."""
-    with opened(archive_path) as archive:
-        for source in archive.sources():
-            if source["name"] == site_name and source["start_urls"]:
-                return urlsplit(str(source["start_urls"][0])).port
-    return None
+# The demo's first crawl runs this long before its second one, on the demo's clock: long
+# enough for every archived article to be due for its first revisit (TEASERFEED_REVISIT).
+DEMO_HOURS_BETWEEN_RUNS = timedelta(hours=2)
+
+
+def _elapsed(stats: dict[str, Any]) -> float:
+    """Seconds a crawl took, from Scrapy's start_time/finish_time stats."""
+    started, finished = stats.get("start_time"), stats.get("finish_time")
+    if isinstance(started, datetime) and isinstance(finished, datetime):
+        return (finished - started).total_seconds()
+    return 0.0
+
+
+def _start_demo_archive(path: Path, site_name: str) -> None:
+    """Empty the (locked) demo archive, so each demo tells the same story; exit 2 if the
+    file holds other sites than the demo's."""
+    with opened(path) as archive:
+        others = sorted(s["name"] for s in archive.sources() if s["name"] != site_name)
+        used = archive.last_run() is not None
+    if others:
+        fail(
+            f"{path} holds other sites than the demo ({', '.join(others)}); the demo starts "
+            "its archive afresh each time: give it another --archive"
+        )
+    if not used:
+        return
+    click.echo(f"starting {path} afresh (it held an earlier demo)")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    open_archive(path, create=True).close()
+
+
+def _demo_tour(archive: Archive, base_url: str, edition: DemoEdition) -> None:
+    """What the demo archive now holds, with the ids to try it by."""
+    prog, name = _program(), str(archive.path)
+    opt = f" --archive {name}"  # the read commands default to news.db, not the demo's
+    revised = archive.article(base_url + edition.revised)
+    german = archive.article(base_url + edition.german)
+    copy = archive.article(base_url + edition.syndicated)
+    original = archive.article(base_url + edition.syndicated_from)
+    clusters = list(archive.clusters())
+    cluster = next((c for c in clusters if any(m.article_id == copy.id for m in c.members)), None)
+    traps = archive.db.execute(
+        "SELECT error_kind, url FROM fetches WHERE error_kind IN ('http_4xx', 'robots') "
+        "GROUP BY error_kind, url ORDER BY error_kind, url"
+    ).fetchall()
+    trap_text = {"http_4xx": "a dead link (404)", "robots": "disallowed by robots.txt"}
+    rows = [
+        (
+            "revised article",
+            f"#{revised.id}, {revised.version} versions; its headline changed from "
+            f"{edition.old_headline!r} to {edition.new_headline!r}",
+            f"{prog} diff {revised.id}{opt}",
+        ),
+    ]
+    if cluster is not None:
+        members = ", ".join(f"#{m.article_id}" for m in cluster.members)
+        rows.append(
+            (
+                "near-duplicates",
+                f"cluster #{cluster.id} of {members}: a partner paper's copy of {original.title!r}",
+                f"{prog} clusters{opt}",
+            )
+        )
+    rows += [
+        (
+            "German article",
+            f"#{german.id} {german.title!r} (language {german.language})",
+            f'{prog} search "Bäckerei"{opt}; {prog} show {german.id}{opt}',
+        ),
+        (
+            "merged vs clusters",
+            f"{len(clusters)} near-duplicate cluster(s); 'duplicates merged' counts links "
+            "folded into an article already archived (a link with a tracking query, a copy "
+            "naming its original as canonical): one article row each, so no cluster",
+            "",
+        ),
+        (
+            "deliberate traps",
+            "; ".join(f"{url.removeprefix(base_url)} is {trap_text[kind]}" for kind, url in traps)
+            + " - the errors counted above",
+            f"{prog} stats{opt}",
+        ),
+        (
+            "datasette",
+            "canned queries changed_articles, largest_clusters, headline_changes",
+            f"{prog} serve {name}",
+        ),
+    ]
+    click.echo("the demo archive now holds:")
+    for label, text, command in rows:
+        click.echo(f"  {label:<18} {text}")
+        if command:
+            click.echo(f"  {'':<18} try: {command}")
 
 
 @main.command(short_help="Full-text search with ranked hits and snippets.")
@@ -352,18 +626,24 @@ def _previous_demo_port(archive_path: Path, site_name: str) -> int | None:
 @click.option(
     "-n",
     "--limit",
-    type=click.IntRange(1, 1000),
+    type=click.IntRange(0),
     default=20,
     show_default=True,
-    help="Number of hits to print.",
+    help="Number of hits to print (0: every hit).",
 )
-@click.option("--site", help="Only articles of this site.")
+@click.option("--site", help="Only articles of this site (an unknown site is an error).")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--language", help="Only articles in this language (e.g. en).")
 @click.option(
-    "--literal", is_flag=True, help="Search the words as typed, ignoring FTS5 query syntax."
+    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
 )
+@click.option(
+    "--raw",
+    is_flag=True,
+    help='Read QUERY as SQLite FTS5 syntax: AND, OR, NOT, "exact phrase", prefix*, '
+    "NEAR(a b, 5), title:word.",
+)
+@click.option("--literal", is_flag=True, hidden=True)  # the default now; kept for old scripts
 @click.option(
     "--window",
     type=click.IntRange(1),
@@ -387,31 +667,39 @@ def search(
     since: str | None,
     until: str | None,
     language: str | None,
+    raw: bool,
     literal: bool,
     window: int,
     all_matches: bool,
     as_json: bool,
 ) -> None:
-    """Full-text search of the archive; QUERY uses SQLite FTS5 syntax (AND, OR, "phrase", pre*).
+    """Full-text search of the archive for the words of QUERY, as typed.
 
-    Prints ranked hits: title, date, URL and a snippet. Hits are the best bm25 matches
-    among the newest 5,000 matches (by when they were archived; --window, --all-matches).
+    Hyphens, apostrophes and the like are plain text (co-op, don't, C++); --raw reads
+    QUERY as SQLite FTS5 syntax instead. Prints ranked hits: title, date, URL and a
+    snippet. Hits are the best bm25 matches among the newest 5,000 matches (by when they
+    were archived; --window, --all-matches).
     """
+    if raw and literal:
+        fail("--raw and --literal contradict each other: give one of them")
     with opened(archive_path, readonly=readonly) as archive:
         try:
             hits = archive.search(
                 query,
-                limit=limit,
+                limit=limit or None,
                 site=site,
                 since=since,
                 until=until,
                 language=language,
-                literal=literal,
+                fts=raw,
                 window=None if all_matches else window,
             )
-        except (SearchSyntaxError, InvalidFilterError) as exc:
-            fail(str(exc))
-            return
+        except SearchSyntaxError as exc:
+            fail(
+                f"cannot search for {exc.query!r}: {exc.reason}; put words in double quotes "
+                "to search for them as written, or leave out --raw to search for the words "
+                "as typed"
+            )
     if as_json:
         for hit in hits:
             click.echo(json.dumps(vars(hit), ensure_ascii=False))
@@ -433,7 +721,8 @@ def search(
 @readonly_option
 @click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
 def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> None:
-    """Print one ARTICLE (its id or any of its URLs) with the teasers that linked to it."""
+    """Print one ARTICLE (its id or any of its URLs): title, URL, date and authors, lead,
+    body, then the teasers that linked to it."""
     key: int | str = int(article) if article.isdigit() else article
     with opened(archive_path, readonly=readonly) as archive:
         try:
@@ -451,6 +740,9 @@ def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> Non
         f"by {', '.join(stored.authors) or '?'}; {stored.word_count} words"
     )
     click.echo("")
+    if stored.lead:
+        click.echo(stored.lead)
+        click.echo("")
     click.echo(stored.body)
     click.echo("")
     click.echo(f"teasers ({len(stored.teasers)}):")
@@ -461,61 +753,97 @@ def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> Non
         )
 
 
-@main.command(short_help="Export articles as JSON lines or CSV.")
+@main.command(short_help="Export articles as JSON lines, JSON, CSV, text or Markdown.")
 @archive_option
 @readonly_option
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    default="jsonl",
-    show_default=True,
-    help="JSON lines (one article per line, lists as arrays) or CSV (lists as JSON text).",
+    type=click.Choice(FORMATS),
+    help="jsonl: one article a line, lists as arrays; json: one array; csv: lists as JSON "
+    "text; txt / markdown: each article's title, URL, date, authors, lead and body. "
+    "Default: from the suffix of -o (.jsonl, .ndjson, .json, .csv, .txt, .md, .markdown), "
+    "else jsonl.",
 )
 @click.option(
     "-o",
     "--output",
-    type=click.File("w", encoding="utf-8", lazy=True),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default="-",
     show_default=True,
-    help="File to write ('-' for standard output).",
+    help="File to write ('-' for standard output); its suffix gives the format.",
 )
-@click.option("--site", help="Only articles of this site.")
+@click.option(
+    "-c",
+    "--column",
+    "columns",
+    multiple=True,
+    metavar="COLUMN",
+    help="Only this column, in the order given (repeatable; jsonl, json, csv), e.g. "
+    f"-c id -c title. Columns: {', '.join(EXPORT_COLUMNS)}, teasers.",
+)
+@click.option("--site", help="Only articles of this site (an unknown site is an error).")
 @click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option("--language", help="Only articles in this language (e.g. en).")
-@click.option("--with-teasers", is_flag=True, help="Include each article's teasers (JSONL).")
+@click.option(
+    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
+)
+@click.option(
+    "--order",
+    type=click.Choice(list(ARTICLE_ORDERS)),
+    default="newest",
+    show_default=True,
+    help="newest / oldest: by publication date (or when first archived); id: archive order.",
+)
+@click.option(
+    "--with-teasers", is_flag=True, help="Include each article's teasers (jsonl, json, csv)."
+)
 def export(
     archive_path: Path,
     readonly: bool,
-    fmt: str,
-    output: Any,
+    fmt: str | None,
+    output: Path,
+    columns: tuple[str, ...],
     site: str | None,
     since: str | None,
     until: str | None,
     language: str | None,
+    order: str,
     with_teasers: bool,
 ) -> None:
-    """Export articles as JSON lines or CSV, streamed row by row (oldest first)."""
+    """Export articles, streamed row by row (newest first unless --order says otherwise)."""
+    try:
+        fmt = fmt or format_for_path(output)
+        export_columns(fmt, columns, with_teasers=with_teasers)
+    except InvalidFilterError as exc:
+        fail(str(exc))
     with opened(archive_path, readonly=readonly) as archive:
+        # the filters are checked before the output file is created
+        next(
+            archive.articles(site=site, since=since, until=until, language=language, limit=0), None
+        )
         try:
-            count = archive.export(
-                output,
-                format=fmt,
-                site=site,
-                since=since,
-                until=until,
-                language=language,
-                with_teasers=with_teasers,
-            )
-        except InvalidFilterError as exc:
-            fail(str(exc))
-            return
+            with click.open_file(str(output), "w", encoding="utf-8", lazy=True) as out:
+                count = archive.export(
+                    out,
+                    format=fmt,
+                    site=site,
+                    since=since,
+                    until=until,
+                    language=language,
+                    with_teasers=with_teasers,
+                    columns=columns or None,
+                    order=order,
+                )
+        except click.FileError as exc:
+            fail(f"{output}: cannot be written: {exc.message}")
     click.echo(f"exported {count} articles", err=True)
 
 
-@main.command(short_help="Browse an archive in datasette (read-only) with teaserfeed's metadata.")
-@click.argument("archive_file", type=click.Path(dir_okay=False, path_type=Path))
+@main.command(short_help="Browse archives in datasette (read-only) with teaserfeed's metadata.")
+@click.argument(
+    "archive_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
 @click.option(
@@ -525,40 +853,87 @@ def export(
     help="Your own datasette metadata (JSON or YAML, e.g. more canned queries), merged "
     "over teaserfeed's.",
 )
-def serve(archive_file: Path, host: str, port: int, extra_metadata: Path | None) -> None:
-    """Open ARCHIVE_FILE in datasette with teaserfeed's metadata (facets, canned queries).
+@click.option(
+    "--setting",
+    "settings",
+    type=(str, str),
+    multiple=True,
+    metavar="NAME VALUE",
+    help="A datasette setting, e.g. --setting sql_time_limit_ms 3000 (datasette --help-settings).",
+)
+@click.option("-o", "--open", "open_browser", is_flag=True, help="Open the browser when ready.")
+def serve(
+    archive_files: tuple[Path, ...],
+    host: str,
+    port: int,
+    extra_metadata: Path | None,
+    settings: tuple[tuple[str, str], ...],
+    open_browser: bool,
+) -> None:
+    """Open ARCHIVE_FILES in datasette with teaserfeed's metadata and reader pages.
 
-    The archive is served read-only: datasette reads it as it changes (a crawl may write
-    it meanwhile) and every write through datasette, a writable canned query included,
-    fails.
+    Plain `datasette news.db` shows an archive the same way (teaserfeed's datasette plugin
+    recognises it by its schema); this command adds that the archives are served read-only:
+    datasette reads them as they change (a crawl may write them meanwhile) and every write
+    through datasette, a writable canned query included, fails.
     """
     try:
         import datasette  # noqa: F401
     except ImportError:
         fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
-    if not archive_file.exists():
-        fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `teaserfeed crawl` first")
-    _upgrade_if_older(archive_file)
+    for archive_file in archive_files:
+        if not archive_file.exists():
+            fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `crawl` first")
+        _upgrade_if_older(archive_file)
+    options = [*_datasette_settings(settings), *(["--open"] if open_browser else [])]
+    if extra_metadata is not None:
+        options += ["--metadata", str(_checked_metadata(extra_metadata))]
+    from archive.datasette import register as register_plugin
     from crawlers.datasette_readonly import register
 
-    register([archive_file])
-    with tempfile.TemporaryDirectory() as tmp:
-        metadata = Path(tmp) / "metadata.json"
-        write_datasette_metadata(archive_file, metadata)
-        if extra_metadata is not None:
-            _merge_metadata(metadata, extra_metadata)
-        from datasette.cli import cli as datasette_cli
+    register(archive_files)
+    register_plugin()
+    from datasette.cli import cli as datasette_cli
 
-        # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
-        datasette_cli.main(
-            args=[
-                "serve", str(archive_file), "--metadata", str(metadata),
-                "--host", host, "--port", str(port),
-                # article bodies are long: tables show their start, the row page all of it
-                "--setting", "truncate_cells_html", "240",
-            ],
-            prog_name="datasette",
-        )  # fmt: skip
+    # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
+    datasette_cli.main(
+        args=["serve", *map(str, archive_files), "--host", host, "--port", str(port), *options],
+        prog_name="datasette",
+    )
+
+
+# what `teaserfeed serve` sets unless told otherwise
+SERVE_SETTINGS = {
+    # article bodies are long: tables show their start, the article page all of it
+    "truncate_cells_html": "240",
+}
+
+
+def _datasette_settings(settings: tuple[tuple[str, str], ...]) -> list[str]:
+    """`--setting NAME VALUE` arguments for datasette, each checked here with a one-line error."""
+    from datasette.cli import Setting
+
+    chosen = {**SERVE_SETTINGS, **dict(settings)}
+    arguments = []
+    for name, value in chosen.items():
+        try:
+            Setting().convert((name, value), None, None)
+        except click.BadParameter as exc:
+            fail(f"--setting {name} {value}: {exc.message}")
+        arguments += ["--setting", name, value]
+    return arguments
+
+
+def _checked_metadata(path: Path) -> Path:
+    """The user's datasette metadata file, once it is known to be a readable mapping."""
+    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
+    try:
+        extra = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        fail(f"{path}: cannot read datasette metadata: {exc}")
+    if not isinstance(extra, dict):
+        fail(f"{path}: datasette metadata must be a mapping (databases:, title:, …)")
+    return path
 
 
 def _upgrade_if_older(path: Path) -> None:
@@ -573,28 +948,6 @@ def _upgrade_if_older(path: Path) -> None:
         pass  # brings an older archive up to the current schema before datasette reads it
 
 
-def _merge_metadata(ours: Path, theirs: Path) -> None:
-    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
-    try:
-        extra = yaml.safe_load(theirs.read_text(encoding="utf-8"))  # JSON is YAML too
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        fail(f"{theirs}: cannot read datasette metadata: {exc}")
-    if not isinstance(extra, dict):
-        fail(f"{theirs}: datasette metadata must be a mapping (databases:, title:, …)")
-    merged = _deep_merge(json.loads(ours.read_text(encoding="utf-8")), extra)
-    ours.write_text(json.dumps(merged, ensure_ascii=False), encoding="utf-8")
-
-
-def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in extra.items():
-        old = result.get(key)
-        result[key] = (
-            _deep_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
-        )
-    return result
-
-
 main.add_command(diff)
 main.add_command(stats)
 main.add_command(ingest)
@@ -602,6 +955,7 @@ main.add_command(clusters)
 main.add_command(check)
 main.add_command(reextract)
 main.add_command(sites)
+main.add_command(extract)
 
 
 if __name__ == "__main__":

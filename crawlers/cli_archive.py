@@ -14,12 +14,11 @@ from archive import (
     Archive,
     ArchiveError,
     ArchiveFileError,
-    InvalidFilterError,
     NotFoundError,
     SiteHealth,
     check_archive,
 )
-from archive.health import FailureCount, fetch_failures
+from archive.health import FailureCount, check_plot_path, fetch_failures, plot_articles_per_day
 from crawlers.cliutil import archive_option, fail, opened, readonly_option
 
 __all__ = ["check", "clusters", "diff", "stats"]
@@ -92,11 +91,20 @@ def diff(
     "--plot",
     "plot_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also draw articles per day per site into this PNG (needs matplotlib).",
+    help="Also draw articles per day per site as bars into this .png, .svg or .pdf file "
+    "(needs matplotlib).",
 )
-@click.option("--site", help="Only this site in the chart.")
-@click.option("--since", help="Chart from this date (YYYY-MM-DD).")
-@click.option("--until", help="Chart up to this date (YYYY-MM-DD).")
+@click.option(
+    "--site", help="Only this site, in the table and the chart (an unknown site is an error)."
+)
+@click.option(
+    "--since",
+    help="Chart from this date (YYYY-MM-DD); the table is always each site's latest run.",
+)
+@click.option(
+    "--until",
+    help="Chart up to this date (YYYY-MM-DD); the table is always each site's latest run.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the per-site figures as JSON.")
 @click.option("--check", is_flag=True, help="Exit with status 1 when a site is flagged.")
 def stats(
@@ -110,21 +118,27 @@ def stats(
     as_json: bool,
     check: bool,
 ) -> None:
-    """Per site: teasers found and new articles in its latest run against the average of the
-    runs before, the share of new articles with title, body, date and author, and fetch
-    errors by kind; then the failed fetches of each site's latest run by kind, with an
-    example URL and message. A site is flagged when its latest run found 0 teasers, a
-    field's completeness fell sharply, or it was backed off after repeated failures.
+    """Per site (or only --site): teasers found and new articles in its latest run against
+    the average of the runs before, the share of new articles with title, body, date and
+    author, and fetch errors by kind; then the failed fetches of each site's latest run by
+    kind, with an example URL and message.
+
+    A site is flagged when its latest run fetched listing pages but found 0 teasers on
+    them, every article it tried to fetch failed, a field's completeness fell sharply, or
+    it was backed off after repeated failures; a run whose listings all answered 304 Not
+    Modified or were unchanged (nothing new) is healthy. --since and --until shape the
+    chart only.
     """
-    with opened(archive_path, readonly=readonly) as archive:
-        health = archive.health(trailing=trailing)
-        failures = fetch_failures(archive.db)
-        totals = _totals(archive)
+    if plot_path is not None:
         try:
-            per_day = archive.articles_per_day(site=site, since=since, until=until)
-        except InvalidFilterError as exc:
+            check_plot_path(plot_path)
+        except ArchiveError as exc:
             fail(str(exc))
-            return
+    with opened(archive_path, readonly=readonly) as archive:
+        per_day = archive.articles_per_day(site=site, since=since, until=until)
+        health = archive.health(trailing=trailing, site=site)
+        failures = fetch_failures(archive.db, site=site)
+        totals = _totals(archive)
     if as_json:
         rows = [
             {**h.as_dict(), "failures": [f.as_dict() for f in failures if f.site == h.site]}
@@ -147,8 +161,6 @@ def stats(
         else:
             click.echo("flags: none")
     if plot_path is not None:
-        from archive.health import plot_articles_per_day
-
         try:
             written = plot_articles_per_day(
                 per_day, plot_path, title=f"Articles per day: {site or 'all sites'}"

@@ -17,6 +17,7 @@ import click
 from archive import ArchiveError, ArchiveLockedError
 from crawlers.cliutil import archive_option, fail
 from crawlers.errors import TeaserfeedError
+from crawlers.settings import TEASERFEED_REDIS_RETRY_FOR
 from crawlers.sites import SiteConfig
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ __all__ = ["crawl_worker", "ingest"]
 
 # sysexits' EX_TEMPFAIL, as `crawl` uses it for a locked archive: try again later.
 EXIT_BUSY = 75
+# as `crawl` exits for a run that completed with errors
+EXIT_UNFINISHED = 3
 REDIS_METAVAR = "redis://HOST:PORT/DB"
 
 
@@ -97,12 +100,28 @@ def crawl_worker(
     ]  # fmt: skip
     if reconcile:
         rows.append(("re-queued", stats.get("teaserfeed/reconciled", 0)))
+    items_lost = int(stats.get("teaserfeed/redis_undelivered/items", 0))
+    requests_lost = int(stats.get("teaserfeed/redis_undelivered/requests", 0))
+    if items_lost or requests_lost:
+        rows.append(("not delivered", f"{items_lost} items, {requests_lost} new requests "
+                                      "(Redis was away)"))  # fmt: skip
+    if stats.get("teaserfeed/redis_counted_lost"):
+        rows.append(("counted lost", "Redis was out of reach longer than the worker TTL"))
     for label, value in rows:
         click.echo(f"  {label:<15} {value}")
     if stats.get("teaserfeed/generation_ended"):
         click.echo(f"  generation {gen} ended with this worker")
     click.echo(f"the archive is written by: teaserfeed ingest --redis {redact(redis_url)}")
-    if reason != "finished":
+    unfinished = items_lost or requests_lost or stats.get("teaserfeed/redis_counted_lost")
+    if reason != "finished" or unfinished:
+        if items_lost or requests_lost:
+            click.echo(
+                f"teaserfeed: this worker did not finish ({reason}): what it did not deliver "
+                "is fetched again by `teaserfeed crawl --redis "
+                f"{redact(redis_url)} --reconcile --archive ARCHIVE` once Redis is back "
+                "(or by the next generation's worker that reads the archive)",
+                err=True,
+            )
         raise SystemExit(1)
 
 
@@ -129,6 +148,14 @@ def crawl_worker(
     show_default=True,
     help="Messages stored per archive transaction.",
 )
+@click.option(
+    "--retry-for",
+    type=click.FloatRange(min=0),
+    default=TEASERFEED_REDIS_RETRY_FOR,
+    show_default=True,
+    metavar="SECONDS",
+    help="While Redis is away, retry this long before giving up (inf: for ever).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log each generation and problem (INFO).")
 def ingest(
     redis_url: str,
@@ -136,6 +163,7 @@ def ingest(
     idle_exit: float | None,
     once: bool,
     batch_size: int,
+    retry_for: float,
     verbose: bool,
 ) -> None:
     """Drain the items that `teaserfeed crawl --redis URL` workers queue into the archive.
@@ -148,15 +176,21 @@ def ingest(
     so that workers on other machines skip them.
 
     Run it alongside the workers (it waits for messages), or from cron after them
-    with --once or --idle-exit SECONDS.
+    with --once or --idle-exit SECONDS. While Redis is away it retries with back-off
+    for --retry-for seconds. Messages of a generation this archive did not see open,
+    or has finished (replayed from an older Redis snapshot), are counted as stale and
+    not stored.
 
-    Exit status: 0 when stopped or idle, 1 when storing failed (what was not stored
-    stays queued), 2 for a usage, Redis or archive error, 75 when the archive is
-    locked by another writer or another ingest drains the same Redis database.
+    Exit status: 0 when stopped or idle, 1 when storing failed or Redis stayed away
+    (what was not stored stays queued), 2 for a usage, Redis or archive error, 3 when
+    a run it finished did not finish cleanly (a worker was lost: reconcile), 75 when
+    the archive is locked by another writer or another ingest drains the same Redis
+    database.
     """
     import redis
 
     from crawlers.ingest import Ingest, IngestBusyError
+    from crawlers.redisqueue import RedisUnavailableError, redact
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -170,11 +204,14 @@ def ingest(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    job = Ingest(client, archive_path, batch_size=batch_size)
+    job = Ingest(client, archive_path, batch_size=batch_size, retry_for=retry_for)
     try:
         report = job.run(idle_exit=0.0 if once else idle_exit, stop=stop)
     except (ArchiveLockedError, IngestBusyError) as exc:
         fail(str(exc), EXIT_BUSY)
+    except RedisUnavailableError as exc:
+        _print_report(archive_path, job.report)
+        fail(str(exc), 1)
     except (ArchiveError, sqlite3.Error, redis.RedisError) as exc:
         report = job.report
         if report.messages == 0 and isinstance(exc, ArchiveError):
@@ -182,6 +219,16 @@ def ingest(
         _print_report(archive_path, report)
         fail(f"stopped: {exc}; what was not stored stays queued in Redis", 1)
     _print_report(archive_path, report)
+    unfinished = sorted(r for r, st in report.runs.items() if st not in ("finished", "running"))
+    if unfinished:
+        click.echo(
+            f"teaserfeed: run {', '.join(map(str, unfinished))} did not finish cleanly: "
+            "reconcile is required; the next generation's worker that reads the archive "
+            f"does it, or now: teaserfeed crawl --redis {redact(redis_url)} --reconcile "
+            f"--archive {archive_path}",
+            err=True,
+        )
+        raise SystemExit(EXIT_UNFINISHED)
 
 
 def _print_report(archive_path: Path, report: Any) -> None:
@@ -203,6 +250,11 @@ def _print_report(archive_path: Path, report: Any) -> None:
     if counts["store_errors"] or counts["rejected"]:
         rows.append(("problems", f"{counts['store_errors']} not stored, "
                                  f"{counts['rejected']} unreadable"))  # fmt: skip
+    if counts["stale"]:
+        rows.append(("stale", f"{counts['stale']} messages of generations not current in this "
+                              "archive, not stored (a replayed Redis snapshot?)"))  # fmt: skip
+    if counts["redis_errors"]:
+        rows.append(("redis", f"away {counts['redis_outages']} time(s), waited and went on"))
     if report.runs:
         rows.append(("runs", ", ".join(f"{r} ({s})" for r, s in sorted(report.runs.items()))))
     for label, value in rows:

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import click
 
-from archive import Archive, ArchiveError, open_archive
+from archive import Archive, ArchiveError, InvalidFilterError, open_archive
 from archive.files import sqlite_reason
 
 __all__ = [
@@ -63,20 +63,25 @@ def opened(path: Path, *, must_exist: bool = True, readonly: bool = False) -> It
     """The archive at path, or a clear error and exit; closed afterwards.
 
     SQLite errors met while the archive is in use become one line and exit 2: a damaged
-    file points at `teaserfeed check`, any other names the cause.
+    file points at `teaserfeed check`, any other names the cause; so does an
+    InvalidFilterError (an unknown site or language, a bad date). A missing file is an
+    error unless `must_exist` is False, when a new archive is created there.
     """
     if must_exist and not path.exists():
         fail(f"{path}: no such archive; run `teaserfeed crawl` or `teaserfeed demo` first")
     if not readonly and must_exist and not _writable(path):
         readonly = True
     try:
-        archive = open_archive(path, readonly=readonly)
+        archive = open_archive(path, readonly=readonly, create=not must_exist)
     except ArchiveError as exc:
         fail(str(exc))
     try:
         yield archive
     except sqlite3.DatabaseError as exc:
         fail(f"{path}: {sqlite_reason(exc, path)}")
+    except InvalidFilterError as exc:
+        # a filter the archive cannot apply (an unknown site, a bad date): the user's mistake
+        fail(str(exc))
     finally:
         archive.close()
 

@@ -22,6 +22,7 @@ from crawlers.autodetect import (
     detect,
     detect_next_page,
     element_text,
+    same_site,
 )
 from crawlers.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.sites import SiteConfig
@@ -126,6 +127,15 @@ def _same_teaser(got: Teaser | None, want: Teaser) -> bool:
     )
 
 
+def why_no_main(teasers: Sequence[Teaser | DetectedTeaser], url: str) -> str:
+    """Why the teasers found are all secondary: where they sit, how many are off-site."""
+    reason = "they sit in sidebars, menus, footers or under 'Most read'-style headings"
+    off_site = sum(not same_site(t.url, url) for t in teasers)
+    if off_site:
+        reason += f"; {off_site} of them link to other sites"
+    return reason + "; give selectors (teaser = ...) if they are the site's listing"
+
+
 def suggest_selectors(html: str | bytes, url: str, content_type: str | None = None) -> Suggestion:
     """Selectors for a sites.toml entry, inferred from what the automatic mode finds at url."""
     sel = parse_page(html, url, content_type)
@@ -139,8 +149,26 @@ def suggest_selectors(html: str | bytes, url: str, content_type: str | None = No
     selectors: dict[str, str] = {}
     notes: list[str] = []
     if not main:
-        notes.append("the automatic mode found no teasers on this page")
+        teasers = list(detection.teasers)
+        if teasers:
+            notes.append(
+                f"the automatic mode found only secondary teasers ({len(teasers)}) on this "
+                f"page: {why_no_main(teasers, url)}"
+            )
+        else:
+            notes.append("the automatic mode found no teasers on this page")
     else:
+        if all(t.confidence < 1 for t in main):
+            notes.append(
+                "no listing passed the detector's tests: these teasers are its fallback's "
+                "best guess (low confidence); check them"
+            )
+        off_site = sum(not same_site(t.url, url) for t in main)
+        if off_site == len(main):
+            notes.append(
+                f"all {off_site} teasers link to other sites; article_url_pattern decides "
+                "which are followed"
+            )
         _Inference(sel, url, main, auto, selectors, notes).run()
     if nxt is not None:
         css = _next_page_selector(sel, url, nxt)
@@ -616,6 +644,15 @@ def check_site(
             problems.append(f"{check.key} selector {check.selector!r} matches nothing")
     if not main:
         problems.append("no teasers found on the first listing page")
+        if teasers:
+            problems.append(
+                f"only secondary teasers found ({len(teasers)}): {why_no_main(teasers, page_url)}"
+            )
+    elif all(t.confidence < 1 for t in main):
+        problems.append(
+            "every main teaser comes from the detector's fallback (no listing passed its "
+            "tests): check them, or give the site selectors"
+        )
     nxt = extract_next_page(sel, page_url, config)
     return SiteReport(
         site=config.name,

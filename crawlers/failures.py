@@ -1,9 +1,10 @@
 """Why a request failed: one error kind per failure, recorded in `fetches.error_kind`.
 
 The kinds: robots, bot_wall, timeout, dns, connection, http_4xx, http_5xx, too_large,
-redirect, not_html, backed_off, limit, other (and `paywall`, a flag on a page that was
-still stored). Middlewares that refuse a request raise a `FetchRefused` subclass, which
-carries its kind, so the spider's errback records it through `classify_failure`.
+redirect, not_html, backed_off, limit, blocked_address, other (and `paywall`, a flag on a
+page that was still stored). Middlewares that refuse a request raise a `FetchRefused`
+subclass, which carries its kind, so the spider's errback records it through
+`classify_failure`.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ __all__ = [
     "SITE_FAILURE_KINDS",
     "BackedOff",
     "BadRedirect",
+    "BlockedAddress",
     "BotWall",
     "FetchRefused",
     "NotAPage",
@@ -60,14 +62,16 @@ ERROR_KINDS = (
     "not_html",
     "backed_off",
     "limit",
+    "blocked_address",
     "paywall",
     "other",
 )
 # Kinds that say the site is down or refuses us: enough of them in a row back a site off.
 SITE_FAILURE_KINDS = frozenset({"timeout", "dns", "connection", "http_5xx", "bot_wall"})
 # Kinds of an article fetch that are the site's content or our own policy rather than a
-# failed crawl (a dead link, robots.txt, a PDF, a paywall flag, a configured limit).
-BENIGN_KINDS = frozenset({"robots", "http_4xx", "not_html", "paywall", "limit"})
+# failed crawl (a dead link, robots.txt, a PDF, a paywall flag, a configured limit, an
+# internal address the SSRF guard refused).
+BENIGN_KINDS = frozenset({"robots", "http_4xx", "not_html", "paywall", "limit", "blocked_address"})
 
 _MAX_MESSAGE = 300
 
@@ -98,6 +102,12 @@ class BadRedirect(FetchRefused):
     """A redirect that is not followed: a loop, or a target that is not http(s)."""
 
     kind = "redirect"
+
+
+class BlockedAddress(FetchRefused):
+    """A request to a loopback, private, link-local or otherwise non-public address (SSRF)."""
+
+    kind = "blocked_address"
 
 
 class NotAPage(FetchRefused):

@@ -9,7 +9,7 @@ from typing import Any
 from crawlers.article import Article
 from crawlers.listing import Teaser
 
-__all__ = ["ArticleItem", "FetchItem", "TeaserItem"]
+__all__ = ["ITEM_TYPES", "ArticleItem", "FetchItem", "TeaserItem", "item_type"]
 
 
 def _base64(value: bytes | None) -> str | None:
@@ -31,6 +31,7 @@ class TeaserItem:
     date_text: str | None = None
     has_read_more: bool = False
     region: str = "main"
+    confidence: float = 1.0
     seen_at: str = ""
 
     @classmethod
@@ -84,3 +85,16 @@ class FetchItem:
     teaser_hash: str | None = None
     changed: bool | None = None
     next_due: str | None = None
+
+
+# each item class and the name of its type (the archive writer's kinds, feed exports' item_type)
+ITEM_TYPES: tuple[tuple[type, str], ...] = (
+    (TeaserItem, "teaser"),
+    (ArticleItem, "article"),
+    (FetchItem, "fetch"),
+)
+
+
+def item_type(item: object) -> str | None:
+    """ "teaser", "article" or "fetch" for a teaserfeed item, else None."""
+    return next((name for cls, name in ITEM_TYPES if isinstance(item, cls)), None)

@@ -57,6 +57,8 @@ class Teaser:
     has_read_more: bool
     position: int
     region: str = "main"
+    # 1.0 for a listing that passed the detector's tests; lower for the fallback's best guess
+    confidence: float = 1.0
 
 
 def _text_of(node: Selector) -> str:
@@ -210,6 +212,7 @@ def _auto_teasers(sel: Selector, url: str, config: SiteConfig | None) -> list[Te
             has_read_more=t.has_read_more,
             position=i,
             region=t.region,
+            confidence=t.confidence,
         )
         for i, t in enumerate(found, 1)
     ]

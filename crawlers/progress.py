@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from typing import IO, Any
@@ -12,6 +13,19 @@ from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
 __all__ = ["Progress"]
+
+
+class _ClearLiveLine(logging.Filter):
+    """On a handler that writes to the live line's stream: wipe the line before a record
+    is written, so a log line never glues onto it (the next report draws it again)."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__()
+        self.progress = progress
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.progress.clear_line()
+        return True
 
 
 class Progress:
@@ -28,6 +42,9 @@ class Progress:
         self.out = out
         self.started = time.monotonic()
         self._loop: task.LoopingCall | None = None
+        self._drawn = False  # the live line is on the terminal now
+        self._clearer = _ClearLiveLine(self)
+        self._guarded: list[logging.Handler] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
@@ -59,9 +76,17 @@ class Progress:
             f"{pages / elapsed:.1f} pages/s"
         )
 
+    def clear_line(self) -> None:
+        """Wipe the live line if it is drawn (before something else is written there)."""
+        if self._drawn:
+            self._drawn = False
+            self.out.write("\r\x1b[2K")
+            self.out.flush()
+
     def _report(self) -> None:
         if self.live:
             self.out.write("\r\x1b[2K" + self.status())
+            self._drawn = True
         else:
             self.out.write(f"progress: {self.status()}\n")
         self.out.flush()
@@ -69,6 +94,11 @@ class Progress:
     def spider_opened(self) -> None:
         """Start reporting."""
         self.started = time.monotonic()
+        if self.live:
+            for handler in logging.getLogger().handlers:
+                if getattr(handler, "stream", None) is self.out:
+                    handler.addFilter(self._clearer)
+                    self._guarded.append(handler)
         self._loop = task.LoopingCall(self._report)
         self._loop.start(self.interval, now=False)
 
@@ -80,3 +110,7 @@ class Progress:
             self._report()
             self.out.write("\n")
             self.out.flush()
+            self._drawn = False
+        for handler in self._guarded:
+            handler.removeFilter(self._clearer)
+        self._guarded.clear()

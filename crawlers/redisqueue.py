@@ -9,27 +9,33 @@ crawls on one server):
   teaserfeed:items:processing  what the ingest took but has not committed yet
   teaserfeed:items:failed      messages the ingest could not decode (kept for a look)
   teaserfeed:workers           live workers, scored by when they count as gone
-  teaserfeed:crawl             the generation: gen, ended, lost (a hash)
+  teaserfeed:crawl             the generation: gen, token, ended, lost, floor (the
+                               archive's newest generation), clock (a hash)
   teaserfeed:stats:GEN         each worker's final stats of generation GEN
   teaserfeed:known             URL keys of archived articles (kept by the ingest)
-  teaserfeed:runs              which archive run records which generation
-  teaserfeed:ingest            the lease of the one ingest process
+  teaserfeed:ingest            the lease of the one ingest process (host:pid:tag:ingest)
 
 A *generation* is one crawl across all workers. The first worker to join when no
-worker is alive and the frontier is empty opens a new one: it clears the dupefilter,
-so listing pages are fetched again, while a worker joining a running generation shares
-its dupefilter (its own start requests are dropped as duplicates). A generation ends
-when its last worker leaves with the frontier empty, or when the ingest finds no live
-worker and an empty frontier; an "end" message then follows its items in the queue.
+worker is alive and the frontier is empty (or when the generation ended) opens a new
+one: it clears the dupefilter, so listing pages are fetched again, while a worker
+joining a running generation shares its dupefilter (its own start requests are dropped
+as duplicates). A generation ends when its last worker leaves with the frontier empty,
+or when the ingest finds no live worker and an empty frontier; an "end" message then
+follows its items in the queue. Each generation has a random token besides its number;
+every message carries both, so the ingest can tell a generation replayed from an older
+snapshot from the current one (crawlers.ingest), and the ingest's floor keeps numbers
+growing past the archive's newest whatever Redis lost.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import socket
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -40,7 +46,9 @@ from crawlers import redisjson
 from crawlers.errors import TeaserfeedError
 
 __all__ = [
+    "OUTAGE_ERRORS",
     "ItemQueue",
+    "Outage",
     "RedisKeys",
     "RedisUnavailableError",
     "SharedCrawl",
@@ -49,17 +57,39 @@ __all__ = [
     "worker_id",
 ]
 
+logger = logging.getLogger(__name__)
+
+# What a Redis that is away (stopped, restarting, loading its data, unreachable) raises;
+# BusyLoadingError is a ConnectionError.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
 # LMOVE/BLMOVE and SMISMEMBER
 _MIN_VERSION = (6, 2)
 _WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(2)}"
 
-# Server time, so workers on machines with skewed clocks agree on who is gone.
+# Server time, so workers on machines with skewed clocks agree on who is gone. Heartbeats
+# count only while Redis runs: after a restart the workers' deadlines move on by the time
+# the server was down (since the crawl's last script call), so an outage shorter than the
+# heartbeat TTL loses nobody, and workers replayed from an old snapshot keep only the time
+# they had left then. KEYS[1] is always the workers, CLOCK the crawl hash.
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local function catch_up(clock)
+  local info = redis.call('INFO', 'server')
+  local booted = now - tonumber(string.match(info, 'uptime_in_seconds:(%d+)') or '0')
+  local last = tonumber(redis.call('HGET', clock, 'clock') or '0')
+  if last > 0 and booted > last + 1 then
+    local gap = booted - last
+    for _, w in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+      redis.call('ZINCRBY', KEYS[1], gap, w)
+    end
+  end
+  redis.call('HSET', clock, 'clock', tostring(now))
+end
 """
 # Forget workers whose heartbeat ran out; they count as lost to the generation.
 _PRUNE = """
+catch_up(KEYS[4])
 local gone = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if gone > 0 then redis.call('HINCRBY', KEYS[4], 'lost', gone) end
 local gen = tonumber(redis.call('HGET', KEYS[4], 'gen') or '0')
@@ -67,7 +97,9 @@ local gen = tonumber(redis.call('HGET', KEYS[4], 'gen') or '0')
 _END_MESSAGE = """
 local function end_message(g)
   local lost = tonumber(redis.call('HGET', KEYS[4], 'lost') or '0')
-  redis.call('LPUSH', KEYS[5], '{"type":"end","gen":' .. g .. ',"lost":' .. lost .. '}')
+  local token = redis.call('HGET', KEYS[4], 'token') or ''
+  redis.call('LPUSH', KEYS[5], '{"type":"end","gen":' .. g .. ',"token":"' .. token
+    .. '","lost":' .. lost .. '}')
 end
 """
 _END_IF_DONE = """
@@ -79,34 +111,62 @@ if gen > 0 and redis.call('HGET', KEYS[4], 'ended') ~= '1'
 end
 return 0
 """
-# KEYS: workers, requests, dupefilter, crawl, items; ARGV: worker, ttl, hello JSON minus "{"
+# KEYS: workers, requests, dupefilter, crawl, items
+# ARGV: worker, ttl, hello JSON minus "{", a new generation's token
+# A generation ended (or marked stale by the ingest) is never joined again; a new one is
+# numbered past the ingest's floor (the archive's newest generation), whatever Redis lost.
 _JOIN = (
     _NOW
     + _END_MESSAGE
     + _PRUNE
     + """
 local opened = 0
-if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 then
-  if gen > 0 and redis.call('HGET', KEYS[4], 'ended') ~= '1' then end_message(gen) end
-  redis.call('DEL', KEYS[3])
-  gen = gen + 1
-  redis.call('HSET', KEYS[4], 'gen', gen, 'ended', '0', 'lost', '0')
+local ended = redis.call('HGET', KEYS[4], 'ended') == '1'
+if ended or gen == 0
+   or (redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0) then
+  if gen > 0 and not ended then end_message(gen) end
+  -- whoever is still listed belongs to the ended generation (a replayed snapshot's
+  -- workers, say): not to be counted as lost by the new one
+  redis.call('DEL', KEYS[3], KEYS[1])
+  local floor = tonumber(redis.call('HGET', KEYS[4], 'floor') or '0')
+  gen = math.max(gen, floor) + 1
+  redis.call('HSET', KEYS[4], 'gen', gen, 'ended', '0', 'lost', '0', 'token', ARGV[4])
   opened = 1
 end
+local token = redis.call('HGET', KEYS[4], 'token') or ''
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('LPUSH', KEYS[5], '{"type":"hello","gen":' .. gen .. ',"opened":'
-  .. (opened == 1 and 'true' or 'false') .. ',' .. ARGV[3])
-return {gen, opened}
+redis.call('LPUSH', KEYS[5], '{"type":"hello","gen":' .. gen .. ',"token":"' .. token
+  .. '","opened":' .. (opened == 1 and 'true' or 'false') .. ',' .. ARGV[3])
+return {gen, opened, token}
 """
 )
-# KEYS: workers; ARGV: worker, ttl
+# KEYS: workers, crawl; ARGV: worker, ttl
 _BEAT = (
     _NOW
     + """
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-return 1
+catch_up(KEYS[2])
+return redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 """
 )
+# KEYS: crawl; ARGV: the archive's newest generation, tokens of generations it finished
+# Raises the floor; a current generation the archive finished or outnumbered (Redis came
+# back from an older snapshot) is marked ended, so no worker joins it again.
+_ALIGN = """
+local floor = tonumber(ARGV[1])
+if floor > tonumber(redis.call('HGET', KEYS[1], 'floor') or '0') then
+  redis.call('HSET', KEYS[1], 'floor', floor)
+end
+local gen = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')
+local token = redis.call('HGET', KEYS[1], 'token') or ''
+if gen == 0 or redis.call('HGET', KEYS[1], 'ended') == '1' then return 0 end
+local stale = gen < floor
+for i = 2, #ARGV do if ARGV[i] == token then stale = true end end
+if stale then
+  redis.call('HSET', KEYS[1], 'ended', '1')
+  return gen
+end
+return 0
+"""
 # KEYS: workers, requests, dupefilter, crawl, items, stats of the worker's generation
 # ARGV: worker, final stats (JSON)
 _LEAVE = (
@@ -240,11 +300,6 @@ class RedisKeys:
         return f"{self.prefix}:known"
 
     @property
-    def runs(self) -> str:
-        """Archive run ids by archive and generation."""
-        return f"{self.prefix}:runs"
-
-    @property
     def ingest(self) -> str:
         """The ingest's lease."""
         return f"{self.prefix}:ingest"
@@ -265,6 +320,11 @@ class ItemQueue:
     def push(self, message: Mapping[str, Any]) -> None:
         """Queue one message (JSON; bytes as base64)."""
         self.client.lpush(self.keys.items, redisjson.dumps(message))
+
+    def push_many(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        """Queue several messages in this order, in one command."""
+        if messages:
+            self.client.lpush(self.keys.items, *(redisjson.dumps(m) for m in messages))
 
     def __len__(self) -> int:
         return int(self.client.llen(self.keys.items))
@@ -292,6 +352,20 @@ class ItemQueue:
         if count > 0:
             self.client.ltrim(self.keys.processing, 0, -count - 1)
 
+    def ack_stored(self, raws: Sequence[bytes]) -> bool:
+        """Drop these messages if they are still the oldest claimed ones; whether they were.
+
+        Safe to repeat (after an ack whose answer was lost, say): it never drops others.
+        """
+        count = len(raws)
+        if not count:
+            return False
+        oldest = cast(list[bytes], self.client.lrange(self.keys.processing, -count, -1))
+        if list(reversed(oldest)) != list(raws):
+            return False
+        self.ack(count)
+        return True
+
     def reject(self, raw: bytes) -> None:
         """Keep an unreadable message aside (teaserfeed:items:failed) for inspection."""
         self.client.lpush(self.keys.failed, raw)
@@ -307,23 +381,44 @@ class SharedCrawl:
         self._beat = client.register_script(_BEAT)
         self._leave = client.register_script(_LEAVE)
         self._end = client.register_script(_END)
+        self._align = client.register_script(_ALIGN)
 
     def _keys(self) -> list[str]:
         k = self.keys
         return [k.workers, k.requests, k.dupefilter, k.crawl, k.items]
 
-    def join(self, worker: str, ttl: float, hello: Mapping[str, Any]) -> tuple[int, bool]:
-        """Enter the running generation or open a new one; (generation, opened it).
+    def join(self, worker: str, ttl: float, hello: Mapping[str, Any]) -> tuple[int, bool, str]:
+        """Enter the running generation or open a new one; (generation, opened it, token).
 
         Queues a "hello" message carrying `hello` (worker, sites, sources) for the ingest.
+        The token tells this generation apart from any other of the same number (Redis
+        may lose its counter); every message of the generation carries it.
         """
         body = redisjson.dumps({"worker": worker, **hello}).decode("utf-8")
-        gen, opened = cast(list[int], self._join(keys=self._keys(), args=[worker, ttl, body[1:]]))
-        return int(gen), bool(opened)
+        args: list[str | float] = [worker, ttl, body[1:], secrets.token_hex(8)]
+        gen, opened, token = cast(list[Any], self._join(keys=self._keys(), args=args))
+        return int(gen), bool(opened), _text(token)
 
-    def beat(self, worker: str, ttl: float) -> None:
-        """Tell the others this worker is alive for another `ttl` seconds."""
-        self._beat(keys=[self.keys.workers], args=[worker, ttl])
+    def beat(self, worker: str, ttl: float) -> bool:
+        """Tell the others this worker is alive for another `ttl` seconds.
+
+        True when it had been counted as gone (its heartbeat ran out) and is back.
+        """
+        added = self._beat(keys=[self.keys.workers, self.keys.crawl], args=[worker, ttl])
+        return bool(added)
+
+    def align(self, newest: int, finished: Iterable[str]) -> int:
+        """Keep generation numbers past the archive's `newest`; end a stale current one.
+
+        The current generation is stale when the archive finished it (its token is in
+        `finished`) or numbers past it: Redis came back from an older snapshot. Returns
+        the generation marked ended, or 0.
+        """
+        token = _text(self.client.hget(self.keys.crawl, "token") or b"")
+        args: list[str | int] = [newest]
+        if token and token in set(finished):
+            args.append(token)
+        return int(cast(int, self._align(keys=[self.keys.crawl], args=args)))
 
     def leave(self, worker: str, gen: int, final: Mapping[str, Any]) -> int:
         """Leave with final stats; the generation ended by leaving, or 0."""
@@ -340,13 +435,14 @@ class SharedCrawl:
         return int(self.client.zcard(self.keys.requests))
 
     def status(self) -> dict[str, Any]:
-        """The generation, whether it ended, live workers, frontier and queue sizes."""
+        """The generation (number, token), whether it ended, workers, frontier, queue sizes."""
         state = {
             k.decode(): v.decode()
             for k, v in cast(dict[bytes, bytes], self.client.hgetall(self.keys.crawl)).items()
         }
         return {
             "generation": int(state.get("gen", 0)),
+            "token": state.get("token", ""),
             "ended": state.get("ended") == "1",
             "workers": [
                 w.decode() for w in cast(list[bytes], self.client.zrange(self.keys.workers, 0, -1))
@@ -368,3 +464,70 @@ class SharedCrawl:
             if isinstance(value, dict):
                 result[worker.decode()] = value
         return result
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Outage:
+    """One process's view of Redis being away: back-off, one warning per outage, a bound.
+
+    `failed()` after an OUTAGE_ERRORS error, `ok()` after a command went through;
+    `due()` says whether the back-off (0.5 s doubling to 10 s) allows another try and
+    `expired()` whether Redis has been away for longer than `retry_for` seconds.
+    """
+
+    FIRST_DELAY = 0.5
+    MAX_DELAY = 10.0
+
+    def __init__(self, url: str, retry_for: float, what: str) -> None:
+        self.url = redact(url)
+        self.retry_for = retry_for
+        self.what = what
+        self.since: float | None = None
+        self.outages = 0
+        self._delay = self.FIRST_DELAY
+        self._next = 0.0
+
+    @property
+    def down(self) -> bool:
+        """Whether Redis is away now (the last command failed)."""
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> None:
+        """A command failed because Redis is away: start (or continue) the outage."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since = now
+            self.outages += 1
+            self._delay = self.FIRST_DELAY
+            logger.warning(
+                "Redis at %s is away (%s); %s, retrying for up to %.0f s",
+                self.url, str(exc).rstrip("."), self.what, self.retry_for,
+            )  # fmt: skip
+        else:
+            self._delay = min(self._delay * 2, self.MAX_DELAY)
+        self._next = now + self._delay
+
+    def ok(self, detail: str = "") -> None:
+        """A command went through: end the outage (logged once, with `detail`)."""
+        if self.since is not None:
+            logger.warning("Redis at %s is back after %.1f s%s", self.url, self.away(), detail)
+            self.since = None
+
+    def due(self) -> bool:
+        """Whether to try Redis now: it is up, or the back-off has passed."""
+        return self.since is None or time.monotonic() >= self._next
+
+    def delay(self) -> float:
+        """Seconds until the next try is due."""
+        return max(0.0, self._next - time.monotonic()) if self.since is not None else 0.0
+
+    def away(self) -> float:
+        """Seconds Redis has been away (0 when up)."""
+        return 0.0 if self.since is None else time.monotonic() - self.since
+
+    def expired(self) -> bool:
+        """Whether Redis has been away for longer than the bound."""
+        return self.since is not None and self.away() > self.retry_for

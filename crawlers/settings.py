@@ -54,7 +54,9 @@ ITEM_PIPELINES = {
     "crawlers.pipelines.ArchivePipeline": 300,
 }
 
-# Where the archive lives; the CLI and `scrapy crawl -s TEASERFEED_ARCHIVE=...` set it.
+# Where the archive lives: relative to the current directory, so a plain `scrapy crawl
+# teasers` writes ./news.db; `teaserfeed crawl --archive` and `scrapy crawl -s
+# TEASERFEED_ARCHIVE=...` set it.
 TEASERFEED_ARCHIVE = "news.db"
 # The site configuration file for `-a site=NAME`.
 TEASERFEED_SITES = "sites.toml"
@@ -85,15 +87,37 @@ TEASERFEED_STORE_HTML = True
 TEASERFEED_BATCH_SIZE = 100
 # Items waiting for the archive writer; a full queue slows the crawl instead of growing.
 TEASERFEED_WRITE_QUEUE = 1000
+# A crawl does not start (exit 1, nothing fetched) when the archive's file system has fewer
+# bytes free than this (0: no check). When a write fails anyway (a full disk, an I/O error)
+# the spider closes at once (`archive_write_failed: CAUSE`) and the run is marked failed.
+TEASERFEED_MIN_FREE_DISK = 50_000_000  # 50 MB
+# The level of the one line saying so (or that the archive is damaged, which also ends the
+# crawl); `teaserfeed crawl` prints that line itself.
+TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL = "ERROR"
 
 LOG_LEVEL = "INFO"
+# Log lines name an item by its type and URL, never with its fields (raw HTML included).
+LOG_FORMATTER = "crawlers.logformatter.LogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
+# Feed exports (`scrapy crawl teasers -o items.jl`, .json, .csv; scrapyd's items_dir): every
+# item starts with `item_type` (teaser, article, fetch); a CSV header names every field of
+# every item type; raw page HTML (`html`, base64, and its `encoding`) only when this is True.
+TEASERFEED_EXPORT_HTML = False
+FEED_EXPORTERS = {
+    "jsonlines": "crawlers.exporters.JsonLinesExporter",
+    "jsonl": "crawlers.exporters.JsonLinesExporter",
+    "jl": "crawlers.exporters.JsonLinesExporter",
+    "json": "crawlers.exporters.JsonExporter",
+    "csv": "crawlers.exporters.CsvExporter",
+}
 
 
 # ---- Polite and robust fetching (crawlers/middlewares/, error kinds in crawlers/failures.py)
 DOWNLOADER_MIDDLEWARES = {
     # a backed-off site's requests are dropped before anything else (even robots.txt)
     "crawlers.middlewares.CircuitBreakerMiddleware": 90,
+    # no request (robots.txt and redirect hops included) to an internal address (SSRF)
+    "crawlers.middlewares.AddressGuardMiddleware": 95,
     # Scrapy 2.19's robots.txt middleware lets through requests that waited for a host's
     # robots.txt alongside the first one; this subclass makes every one of them obey it
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
@@ -103,6 +127,8 @@ DOWNLOADER_MIDDLEWARES = {
     # replaces Scrapy's RetryMiddleware: same RETRY_* settings, but waits between tries
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawlers.middlewares.BackoffRetryMiddleware": 550,
+    # exceptions pass from high to low numbers: before the retries, so not retried
+    "crawlers.middlewares.BlockedConnectMiddleware": 560,
     # responses pass from high to low numbers: after decompression (590), before retries
     "crawlers.middlewares.PaywallMiddleware": 582,
     "crawlers.middlewares.BotWallMiddleware": 585,
@@ -114,6 +140,13 @@ SPIDER_MIDDLEWARES = {
     "crawlers.middlewares.PageLimitMiddleware": 950,
     "crawlers.middlewares.TeaserLimitMiddleware": 960,
 }
+# SSRF guard: requests to loopback, private, link-local, CGNAT, multicast and reserved
+# addresses (IPv4 and IPv6, any literal form, `localhost`, names resolving there) are refused
+# as error kind `blocked_address`, checked before sending and again at connect time (the
+# resolver below). Allowed: these host names, IP addresses and CIDR networks (a list, or
+# comma-separated: -s TEASERFEED_ALLOWED_ADDRESSES=intranet.example,10.1.0.0/16).
+TEASERFEED_ALLOWED_ADDRESSES: list[str] = []
+TWISTED_DNS_RESOLVER = "crawlers.resolver.GuardedResolver"
 # robots.txt Crawl-delay raises a host's delay, up to this many seconds.
 TEASERFEED_MAX_CRAWL_DELAY = 60.0
 # Retries (RETRY_TIMES of them) wait TEASERFEED_RETRY_BACKOFF s, doubling each time up to
@@ -133,3 +166,19 @@ TEASERFEED_SITE_MAX_FAILURES = 10
 # (0: no limit); what goes beyond is dropped and recorded once as error kind `limit`.
 TEASERFEED_MAX_TEASERS_PER_PAGE = 500
 TEASERFEED_MAX_PAGES_PER_SITE = 10_000
+
+
+# ---- Distributed crawling (teaserfeed crawl --redis; crawlers/distributed.py)
+# A worker exits once the shared frontier stayed empty this long (seconds).
+TEASERFEED_REDIS_IDLE_CLOSE = 30.0
+# A worker without a heartbeat for this long counts as gone, e.g. killed (seconds of Redis
+# uptime: the time Redis was down does not count).
+TEASERFEED_REDIS_WORKER_TTL = 30.0
+# Seconds between heartbeats and frontier checks.
+TEASERFEED_REDIS_POLL = 1.0
+# While Redis is away, workers keep items and new requests in memory (up to
+# TEASERFEED_REDIS_BUFFER of each; a full item buffer holds the crawl back) and try again
+# with back-off; away for longer than RETRY_FOR seconds, the worker stops with reason
+# `redis_unavailable` and reports what it could not deliver.
+TEASERFEED_REDIS_RETRY_FOR = 120.0
+TEASERFEED_REDIS_BUFFER = 10_000

@@ -14,13 +14,16 @@ from urllib.parse import urlsplit
 
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
+from tld import get_fld
 
 from crawlers.errors import SiteConfigError, UnknownSiteError
 from crawlers.schedule import parse_schedule
 
 __all__ = ["MODES", "SiteConfig", "load_sites", "parse_sites", "select_sites"]
 
-_OPTIONAL_KEYS = ("feeds", "sitemaps", "revisit", "delay", "concurrency")
+_OPTIONAL_KEYS = ("feeds", "sitemaps", "revisit", "delay", "concurrency", "allowed_domains")
+ANY_DOMAIN = "*"
+_DOMAIN_RE = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?)$")
 _SELECTOR_KEYS = ("teaser", "link", "title", "excerpt", "date", "image", "next_page")
 _TEASER_KEYS = ("teaser", "link", "title", "excerpt", "date", "image")
 MODES = ("auto", "selectors")
@@ -51,6 +54,9 @@ class SiteConfig:
     revisit: tuple[str, ...] | None = None
     delay: float | None = None
     concurrency: int | None = None
+    # hosts whose teasers are followed to their articles (with subdomains); None: the
+    # registrable domains of the site's own URLs; ("*",): any host
+    allowed_domains: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.mode:
@@ -91,6 +97,31 @@ class SiteConfig:
         )
 
     @property
+    def follow_domains(self) -> tuple[str, ...] | None:
+        """The domains teasers are followed to (subdomains included); None: any."""
+        domains = self.allowed_domains
+        if domains is None:
+            hosts = (urlsplit(url).hostname for _kind, url in self.listing_urls)
+            domains = tuple(dict.fromkeys(_registrable(h) for h in hosts if h))
+        if ANY_DOMAIN in domains:
+            return None
+        return tuple(_domain_key(d) for d in domains)
+
+    def follows(self, url: str) -> bool:
+        """True when a teaser linking to `url` is followed to its article; never raises."""
+        domains = self.follow_domains
+        if domains is None:
+            return True
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            return False
+        if not host:
+            return False
+        host = _domain_key(host)
+        return any(host == d or host.endswith(f".{d}") for d in domains)
+
+    @property
     def config_hash(self) -> str:
         """A stable hash of the configuration, to notice when it changes."""
         blob = json.dumps(self.as_dict(), sort_keys=True).encode()
@@ -107,6 +138,16 @@ class SiteConfig:
             )
         host = urlsplit(url).hostname or "site"
         return cls(name=name or host, start_urls=(url,), max_pages=1)
+
+
+def _domain_key(domain: str) -> str:
+    return domain.strip().strip("[]").lower().rstrip(".")
+
+
+def _registrable(host: str) -> str:
+    """The registrable domain of a host (news.example.co.uk: example.co.uk), else the host."""
+    domain = get_fld(host, fix_protocol=True, fail_silently=True)
+    return str(domain) if domain else _domain_key(host)
 
 
 def _fail(origin: str, site: str | None, key: str | None, reason: str) -> SiteConfigError:
@@ -162,6 +203,7 @@ def _parse_site(name: str, raw: object, origin: str) -> SiteConfig:
         "feeds": feeds,
         "sitemaps": sitemaps,
         **_politeness(raw, name, origin),
+        **_scope(raw, name, origin),
     }
     for key in _SELECTOR_KEYS:
         if key in raw:
@@ -258,6 +300,27 @@ def _politeness(raw: Mapping[str, Any], site: str, origin: str) -> dict[str, Any
             raise _fail(origin, site, "concurrency", "must be a whole number of at least 1")
         values["concurrency"] = concurrency
     return values
+
+
+def _scope(raw: Mapping[str, Any], site: str, origin: str) -> dict[str, Any]:
+    """`allowed_domains`, checked: host names (or IPs) without scheme or path, or "*"."""
+    if "allowed_domains" not in raw:
+        return {}
+    domains = raw["allowed_domains"]
+    if isinstance(domains, str):
+        domains = [domains]
+    reason = (
+        'must be a list of host names like ["example.org", "cdn.example.net"] (subdomains '
+        'included), or ["*"] to follow teasers to any host'
+    )
+    if not isinstance(domains, list) or not domains:
+        raise _fail(origin, site, "allowed_domains", reason)
+    for domain in domains:
+        if not isinstance(domain, str) or (
+            domain != ANY_DOMAIN and not _DOMAIN_RE.match(domain.strip().rstrip("."))
+        ):
+            raise _fail(origin, site, "allowed_domains", f"{domain!r}: {reason}")
+    return {"allowed_domains": tuple(d.strip() for d in domains)}
 
 
 def parse_sites(text: str, origin: str = "sites.toml") -> dict[str, SiteConfig]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -19,13 +21,47 @@ from archive import (
     open_archive,
 )
 
-__all__ = ["ArchiveWriter", "Source"]
+__all__ = ["ArchiveWriteError", "ArchiveWriter", "Source", "free_disk"]
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
 # a batch waits up to this many busy timeouts (10 s each) for another writer's lock
 BUSY_ATTEMPTS = 30
+
+
+class ArchiveWriteError(ArchiveError):
+    """The archive cannot be written (a full disk, an I/O error): the crawl must stop."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        self.path = path
+        self.cause = cause
+        super().__init__(f"cannot write the archive {path}: {cause}")
+
+    def advice(self, not_stored: int) -> str:
+        """The one line for the operator: the file, the cause, what was lost, what to do."""
+        lost = f" ({not_stored} items not stored)" if not_stored else ""
+        fix = "free space" if "full" in self.cause or "free" in self.cause else "check the disk"
+        return f"{self}{lost}; {fix} and run the crawl again — it resumes"
+
+
+def free_disk(path: str | os.PathLike[str]) -> int:
+    """Bytes free to an unprivileged writer on the file system that holds path."""
+    target = os.fspath(path)
+    directory = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
+    stat = os.statvfs(directory)
+    return stat.f_bavail * stat.f_frsize
+
+
+def _cause(exc: BaseException) -> str:
+    """What went wrong, as an operator reads it: SQLite's or the OS's own words."""
+    if isinstance(exc, ArchiveWriteError):
+        return exc.cause
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, (sqlite3.Error, ArchiveError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass(frozen=True)
@@ -43,16 +79,30 @@ class ArchiveWriter:
     SQLite's FTS indexing and zlib run without the GIL, so storing overlaps with parsing
     in the crawler's thread; the bounded queue holds memory constant and slows the crawl
     down rather than the writer falling behind without limit.
+
+    A write that fails for the archive's sake (a full disk, an I/O error), not an item's,
+    stops storing: `failure` says why, `on_failure` is called once (from the writer
+    thread), and what is queued or put afterwards is counted in `not_stored`, not kept.
     """
 
     def __init__(
-        self, path: str, *, batch_size: int = 100, max_queue: int = 1000, purpose: str = "crawl"
+        self,
+        path: str,
+        *,
+        batch_size: int = 100,
+        max_queue: int = 1000,
+        purpose: str = "crawl",
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self.path = path
         self.lock = ArchiveLock(path, purpose)
         self.batch_size = max(1, batch_size)
         self.counts: Counter[str] = Counter()
         self.run_id: int | None = None
+        self.failure: str | None = None
+        self.on_failure = on_failure
+        self._owns_lock = True
+        self._refused = 0  # items put() turned away after a failure (the caller's thread)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(1, max_queue))
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -60,27 +110,55 @@ class ArchiveWriter:
         self._sources: list[Source] = []
         self._finish: tuple[str, Mapping[str, Any]] | None = None
 
-    def start(self, sources: Sequence[Source]) -> int:
+    @property
+    def not_stored(self) -> int:
+        """Items lost to a failed write: the batch in flight, the queue, those put later."""
+        return self.counts["not_stored"] + self._refused
+
+    def start(
+        self, sources: Sequence[Source], *, lock: ArchiveLock | None = None, min_free: int = 0
+    ) -> int:
         """Lock the archive, open it in the writer thread, record the sites, start a run.
 
-        Raises ArchiveLockedError when another crawl writes the archive; returns the run id.
+        `lock` is the archive's lock when the caller already holds it (for the whole run);
+        it is used, not taken or released. Raises ArchiveLockedError when another crawl
+        writes the archive, ArchiveWriteError when the archive's file system has less than
+        `min_free` bytes free or the run cannot be recorded; returns the run id.
         """
-        self.lock.acquire()
-        self._sources = list(sources)
-        self._thread = threading.Thread(target=self._main, name="archive-writer", daemon=True)
-        self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            self.lock.release()
-            raise self._error
+        if lock is not None:
+            if not lock.holds(self.path):
+                raise ArchiveError(f"{self.path}: the lock handed to the writer is not held")
+            self.lock, self._owns_lock = lock, False
+        else:
+            self.lock.acquire()
+        try:
+            self._check_free(min_free)
+            self._sources = list(sources)
+            self._thread = threading.Thread(target=self._main, name="archive-writer", daemon=True)
+            self._thread.start()
+            self._ready.wait()
+            if self._error is not None:
+                self._thread.join()
+                self._thread = None
+                raise self._error
+        except BaseException:
+            self._release()
+            raise
         assert self.run_id is not None
         return self.run_id
 
-    def put(self, kind: str, data: Mapping[str, Any]) -> None:
-        """Queue one item ('teaser', 'article' or 'fetch'); blocks while the queue is full."""
-        if self._thread is None or not self._thread.is_alive():
+    def put(self, kind: str, data: Mapping[str, Any]) -> bool:
+        """Queue one item ('teaser', 'article' or 'fetch'); blocks while the queue is full.
+
+        Returns False, storing nothing, once a write has failed.
+        """
+        if self._thread is None:
             raise ArchiveError(f"{self.path}: the archive writer is not running")
+        if self.failure is not None:
+            self._refused += 1
+            return False
         self._queue.put((kind, data))
+        return True
 
     def close(self, status: str | None = None, stats: Mapping[str, Any] | None = None) -> None:
         """Store what is queued, finish the run (when a status is given) and close."""
@@ -91,13 +169,42 @@ class ArchiveWriter:
         self._queue.put(_STOP)
         self._thread.join()
         self._thread = None
-        self.lock.release()
+        self._release()
+
+    def _release(self) -> None:
+        if self._owns_lock:
+            self.lock.release()
+
+    def _check_free(self, min_free: int) -> None:
+        if min_free <= 0:
+            return
+        try:
+            free = free_disk(self.path)
+        except OSError:
+            return  # no such directory, say: opening the archive says so, naming the file
+        if free < min_free:
+            raise ArchiveWriteError(
+                self.path,
+                f"only {free / 1e6:.1f} MB free on its file system, "
+                f"less than the {min_free / 1e6:g} MB a crawl needs (TEASERFEED_MIN_FREE_DISK)",
+            )
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop storing, once: remember why and tell on_failure."""
+        if self.failure is not None:
+            return
+        if not isinstance(exc, (sqlite3.Error, OSError, ArchiveError)):
+            # not the archive's trouble but a bug: its traceback is the way to find it
+            logger.error("the archive writer stopped", exc_info=exc)
+        self.failure = _cause(exc)
+        if self.on_failure is not None:
+            self.on_failure(self.failure)
 
     # -- the writer thread ------------------------------------------------------------
 
     def _main(self) -> None:
         try:
-            archive = open_archive(self.path)
+            archive = open_archive(self.path, create=True)
         except BaseException as exc:
             self._error = exc
             self._ready.set()
@@ -108,19 +215,32 @@ class ArchiveWriter:
                     archive.upsert_source(source.name, source.start_urls, source.config)
                 self.run_id = archive.start_run([s.name for s in self._sources])
         except BaseException as exc:
-            self._error = exc
+            self._error = (
+                ArchiveWriteError(self.path, _cause(exc)) if isinstance(exc, sqlite3.Error) else exc
+            )
             archive.close()
             self._ready.set()
             return
         self._ready.set()
         try:
             self._drain(archive)
-            if self._finish is not None:
-                archive.finish_run(self.run_id, *self._finish)
-        except Exception:
-            logger.exception("the archive writer stopped")
+            self._finish_run(archive)
         finally:
             archive.close()
+
+    def _finish_run(self, archive: Archive) -> None:
+        if self._finish is None or self.run_id is None:
+            return
+        status, stats = self._finish
+        if self.failure is not None:
+            # items were lost: the run failed, whatever the crawl's own reason to stop
+            status = "failed"
+            stats = {**stats, "archive_error": self.failure, "items_not_stored": self.not_stored}
+        try:
+            archive.finish_run(self.run_id, status, stats)
+        except Exception as exc:
+            # still 'running' in the archive: the next run's start marks it 'interrupted'
+            self._fail(exc)
 
     def _drain(self, archive: Archive) -> None:
         store: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -140,16 +260,36 @@ class ArchiveWriter:
             if batch[-1] is _STOP or _STOP in batch:
                 stopping = True
                 batch = [b for b in batch if b is not _STOP]
-            for attempt in range(1, BUSY_ATTEMPTS + 1):
+            if self.failure is None:
                 try:
-                    self._store_batch(archive, store, batch)
-                    break
-                except ArchiveBusyError as exc:
-                    # another writer (a reextract, say) held the lock past the busy
-                    # timeout; nothing of the batch was written, so it can simply go again
-                    if attempt == BUSY_ATTEMPTS:
-                        raise
-                    logger.warning("%s (attempt %d of %d)", exc, attempt, BUSY_ATTEMPTS)
+                    self._store_with_retries(archive, store, batch)
+                    continue
+                except Exception as exc:
+                    self._fail(exc)
+            # the batch was rolled back, or came after the failure: taken off, not stored
+            self.counts["not_stored"] += len(batch)
+
+    def _store_with_retries(
+        self,
+        archive: Archive,
+        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
+        batch: Sequence[Any],
+    ) -> None:
+        counted = self.counts.copy()
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                self._store_batch(archive, store, batch)
+                return
+            except ArchiveBusyError as exc:
+                # another writer (a reextract, say) held the lock past the busy
+                # timeout; nothing of the batch was written, so it can simply go again
+                self.counts = counted.copy()
+                if attempt == BUSY_ATTEMPTS:
+                    raise
+                logger.warning("%s (attempt %d of %d)", exc, attempt, BUSY_ATTEMPTS)
+            except BaseException:
+                self.counts = counted  # rolled back: none of the batch was stored
+                raise
 
     def _store_batch(
         self,

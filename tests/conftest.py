@@ -18,7 +18,13 @@ from crawlers.sites import SiteConfig, parse_sites
 from crawlers.spiders.teasers import TeaserSpider
 
 PROJECT_SETTINGS = {k: v for k, v in vars(crawlers.settings).items() if k.isupper()}
+# The test servers (demo site, hostile site and its "other host") listen on these loopback
+# addresses, which the SSRF guard refuses unless allowed (tests/test_ssrf.py tests that).
+TEST_HOSTS = ("127.0.0.1", "127.0.0.2")
+ALLOW_TEST_HOSTS = [arg for host in TEST_HOSTS for arg in ("--allow-address", host)]
+ALLOW_TEST_HOSTS_SETTING = ["-s", f"TEASERFEED_ALLOWED_ADDRESSES={','.join(TEST_HOSTS)}"]
 FAST = {
+    "TEASERFEED_ALLOWED_ADDRESSES": list(TEST_HOSTS),
     "DOWNLOAD_DELAY": 0,
     "AUTOTHROTTLE_ENABLED": False,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 8,

@@ -58,7 +58,7 @@ def _dump(store: Archive) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _filled(path: Path, batch: bool) -> tuple[Archive, list[Any], int]:
-    store = open_archive(path)
+    store = open_archive(path, create=True)
     run_id = store.start_run(["demo"])
     store.upsert_teaser(
         {"source": "demo", "listing_url": "https://n.org/", "url": "https://n.org/c", "title": "C"},
@@ -102,7 +102,7 @@ def test_a_batch_stores_what_single_upserts_store(tmp_path: Path) -> None:
 
 
 def test_a_bad_item_rolls_the_whole_batch_back(tmp_path: Path) -> None:
-    with open_archive(tmp_path / "news.db") as store:
+    with open_archive(tmp_path / "news.db", create=True) as store:
         items = _items()
         items[3] = {**items[3], "removed": "not a list"}
         with pytest.raises(InvalidItemError, match="removed"):

@@ -58,7 +58,7 @@ def text(seed: int | str, words: int = 120) -> str:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as opened:
+    with open_archive(tmp_path / "news.db", create=True) as opened:
         yield opened
 
 

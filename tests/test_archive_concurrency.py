@@ -33,15 +33,23 @@ RESPONSE_DELAY = 0.2
 CONCURRENCY = 8
 
 
-class _Site(ThreadingHTTPServer):
+class GeneratedSite(ThreadingHTTPServer):
+    """benchmarks/sitegen.py's site on 127.0.0.1, each response `delay` s late, counted."""
+
     served = 0
+    delay = 0.0
+
+    @property
+    def base(self) -> str:
+        """The site's base URL."""
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _SlowHandler(SimpleHTTPRequestHandler):
-    server: _Site
+    server: GeneratedSite
 
     def do_GET(self) -> None:
-        time.sleep(RESPONSE_DELAY)
+        time.sleep(self.server.delay)
         super().do_GET()
         self.server.served += 1
 
@@ -49,13 +57,18 @@ class _SlowHandler(SimpleHTTPRequestHandler):
         pass
 
 
+def serve_generated_site(root: Path, pages: int, delay: float = 0.0) -> GeneratedSite:
+    """Generate `pages` listing pages (and their articles) under root and serve them."""
+    generate_site(root, pages)
+    server = GeneratedSite(("127.0.0.1", 0), partial(_SlowHandler, directory=str(root)))
+    server.delay = delay
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Site]:
-    root = tmp_path_factory.mktemp("site")
-    generate_site(root, PAGES)
-    server = _Site(("127.0.0.1", 0), partial(_SlowHandler, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeneratedSite]:
+    server = serve_generated_site(tmp_path_factory.mktemp("site"), PAGES, RESPONSE_DELAY)
     yield server
     server.shutdown()
     server.server_close()
@@ -78,8 +91,10 @@ def _run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_a_crawl_beside_reextract_and_search_stays_sound(site: _Site, tmp_path: Path) -> None:
-    base = f"http://127.0.0.1:{site.server_address[1]}"
+def test_a_crawl_beside_reextract_and_search_stays_sound(
+    site: GeneratedSite, tmp_path: Path
+) -> None:
+    base = site.base
     pages = PAGES * TEASERS_PER_PAGE + PAGES  # articles and listing pages (and robots.txt)
     archive = tmp_path / "news.db"
     wal = Path(f"{archive}-wal")

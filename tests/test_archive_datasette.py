@@ -44,7 +44,7 @@ def run_in_own_loop(coro: Coroutine[Any, Any, Any]) -> Any:
 @pytest.fixture
 def news_db(tmp_path: Path) -> Path:
     path = tmp_path / "news.db"
-    with open_archive(path) as store, store.transaction():
+    with open_archive(path, create=True) as store, store.transaction():
         for n in range(3):
             store.upsert_article(
                 make_article(
@@ -139,7 +139,7 @@ def test_metadata_describes_every_table_and_column(tmp_path: Path) -> None:
     assert metadata["title"] == "teaserfeed archive"
     assert list(metadata["databases"]) == ["whatever"]
     tables = metadata["databases"]["whatever"]["tables"]
-    with open_archive(tmp_path / "x.db") as store:
+    with open_archive(tmp_path / "x.db", create=True) as store:
         names = [*store.db.table_names(), *store.db.view_names()]
         shown = [n for n in names if not n.startswith(("articles_fts", "_sqlite_"))]
         assert set(MAIN_TABLES) <= set(shown)
@@ -178,7 +178,7 @@ def research_db(tmp_path: Path) -> Path:
     from tests.test_archive_clusters import text
 
     path = tmp_path / "research.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         run = store.start_run(["one", "two"])
         store.record_fetch(make_fetch("https://one.org/", source="one", teasers=2), run)
         store.record_fetch(make_fetch("https://two.org/", source="two", teasers=0), run)

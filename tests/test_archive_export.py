@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from archive import Archive, ArchiveError, open_archive
+from archive import Archive, ArchiveError, InvalidFilterError, open_archive
 from archive.export import EXPORT_COLUMNS
 from tests.test_archive_store import make_article, make_teaser
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as store:
+    with open_archive(tmp_path / "news.db", create=True) as store:
         store.upsert_teaser(make_teaser("https://one.org/a?utm_source=x", title="Teaser «A»"))
         store.upsert_article(
             make_article(
@@ -38,7 +38,7 @@ def store(tmp_path: Path) -> Iterator[Archive]:
 
 def test_jsonl(store: Archive) -> None:
     out = io.StringIO()
-    assert store.export(out) == 2
+    assert store.export(out, order="oldest") == 2
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [row["title"] for row in rows] == ["Ünïcode «A»", "B"]  # oldest first
     assert list(rows[0]) == list(EXPORT_COLUMNS)
@@ -50,7 +50,7 @@ def test_jsonl(store: Archive) -> None:
 
 def test_jsonl_with_teasers(store: Archive) -> None:
     out = io.StringIO()
-    store.export(out, with_teasers=True)
+    store.export(out, with_teasers=True, order="oldest")
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert [t["title"] for t in first["teasers"]] == ["Teaser «A»"]
     assert first["teasers"][0]["url"] == "https://one.org/a?utm_source=x"
@@ -60,7 +60,7 @@ def test_jsonl_with_teasers(store: Archive) -> None:
 
 def test_csv(store: Archive) -> None:
     out = io.StringIO(newline="")
-    assert store.export(out, format="csv", with_teasers=True) == 2
+    assert store.export(out, format="csv", with_teasers=True, order="oldest") == 2
     rows = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
     assert list(rows[0]) == [*EXPORT_COLUMNS, "teasers"]
     assert rows[0]["body"] == 'Body with "quotes", commas,\nand a newline.'
@@ -75,7 +75,10 @@ def test_filters(store: Archive) -> None:
     assert json.loads(out.getvalue())["title"] == "B"
     out = io.StringIO()
     assert store.export(out, since="2024-05-15", format="csv") == 1
-    assert store.export(io.StringIO(), site="nobody") == 0
+    with pytest.raises(InvalidFilterError, match=r"unknown site 'nobody': .* are one, two$"):
+        store.export(io.StringIO(), site="nobody")
+    with pytest.raises(InvalidFilterError, match=r"no article is in language 'xx'"):
+        store.export(io.StringIO(), language="xx")
 
 
 def test_unknown_format(store: Archive) -> None:
@@ -106,13 +109,18 @@ class Sink(io.TextIOBase):
 def _peak_export(path: Path, rows: int, format: str) -> int:
     import tracemalloc
 
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         if store.counts()["articles"] < rows:
             with store.transaction():
                 for n in range(store.counts()["articles"], rows):
                     store.upsert_article(
                         make_article(f"https://big.org/{n}", body=f"word{n} " + "x" * 5000)
                     )
+        # Python 3.11's sqlite3 leaves ~200 bytes of cyclic garbage per query of 20-column rows
+        # (a teaser row) until a later collector pass frees it: bounded, not the export's
+        # growth. 2,000 queries first bring it to its steady state before measuring.
+        for _ in range(2000):
+            store.teasers(0)
         tracemalloc.start()
         try:
             assert store.export(Sink(), format=format, with_teasers=True) == rows
@@ -136,16 +144,16 @@ def test_to_records_and_to_dataframe(store: Archive, monkeypatch: pytest.MonkeyP
     assert [r["title"] for r in records] == ["Ünïcode «A»"]
     assert list(records[0]) == list(EXPORT_COLUMNS)
     assert [r["title"] for r in store.to_records(until="2024-05")] == ["Ünïcode «A»"]
-    full = next(store.to_records(full=True))
+    full = next(store.to_records(full=True, order="oldest"))
     assert [t["title"] for t in full["teasers"]] == ["Teaser «A»"]
     assert full["versions"] == []
     import pandas  # in the dev extra, so CI always tests it
 
-    frame = store.to_dataframe()
+    frame = store.to_dataframe(order="oldest")
     assert isinstance(frame, pandas.DataFrame)
     assert list(frame["title"]) == ["Ünïcode «A»", "B"]
     assert list(frame.columns) == list(EXPORT_COLUMNS)
-    assert store.to_dataframe(site="nobody").empty
+    assert store.to_dataframe(since="2030").empty
 
     import importlib
 

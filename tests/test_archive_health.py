@@ -54,7 +54,7 @@ def crawl_run(
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as opened:
+    with open_archive(tmp_path / "news.db", create=True) as opened:
         for run_no in (1, 2, 3):
             crawl_run(opened, "steady", run_no, teasers=10, articles=4)
             crawl_run(opened, "broken", run_no, teasers=12, articles=5)
@@ -79,7 +79,10 @@ def test_health_compares_the_latest_run_with_the_trailing_ones(store: Archive) -
     broken = health["broken"]
     assert (broken.teasers_found, broken.teasers_trailing, broken.articles_new) == (0, 12.0, 0)
     assert broken.errors == {"bot_wall": 1}
-    assert broken.flags == [f"0 teasers in run {broken.run_id}"]
+    assert broken.flags == [
+        f"0 teasers in run {broken.run_id}",
+        f"every article fetch failed in run {broken.run_id} (1 failed, none stored)",
+    ]
     undated = health["undated"]
     assert undated.completeness["date"] == 0.0
     assert undated.completeness_trailing["date"] == 1.0
@@ -151,7 +154,7 @@ def test_plot_without_matplotlib_is_a_clear_error(
 
 def test_diff_and_clusters_commands(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         store.upsert_article(make_article("https://n.org/a", title="Bridge vote", body=text(1)))
         store.upsert_article(make_article("https://n.org/a", title="Bridge approved", body=text(1)))
         store.upsert_article(make_article("https://wire.org/a", body=text(1) + " Newswire."))

@@ -26,7 +26,7 @@ BODY = (
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as opened:
+    with open_archive(tmp_path / "news.db", create=True) as opened:
         yield opened
 
 
@@ -190,7 +190,7 @@ def test_articles_full_iterates_with_teasers_versions_and_images(store: Archive)
     assert full["https://n.org/b"].versions == []
     lazy = next(iter(store.articles(site="demo", limit=1)))
     assert (lazy.teasers, lazy.versions) == ([], [])
-    records = list(store.to_records(full=True))
+    records = list(store.to_records(full=True, order="oldest"))
     assert records[0]["versions"][0]["body"] == BODY
     assert json.dumps(records, default=str)
 
@@ -285,7 +285,7 @@ async def test_recrawl_of_a_changed_article_stores_a_revision(tmp_path: Path) ->
     changed, edited, retitled, sentence = _changed_site(site)
     with DemoServer(port=port, site=changed) as server:
         again = await crawl(configs, path, TEASERFEED_SKIP_KNOWN=False)
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         summary = archive.run_summary(again.run_id)
         assert summary["articles_updated"] == 2
         assert summary["articles_new"] == 0

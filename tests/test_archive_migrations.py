@@ -54,7 +54,7 @@ def old_archive(path: Path) -> None:
 def test_previous_schema_is_upgraded_with_data_intact(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old_archive(path)
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert [m.name for m in migrations.applied(store.db)] == known_migrations()
         assert store.counts()["articles"] == 3
         assert store.article("https://n.org/story").title == "Title 1"

@@ -45,7 +45,7 @@ def teaserfeed(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def make_archive(path: Path, count: int = 30) -> Path:
-    with open_archive(path) as archive, archive.transaction():
+    with open_archive(path, create=True) as archive, archive.transaction():
         for i in range(count):
             archive.upsert_article(
                 {
@@ -94,7 +94,7 @@ def test_check_passes_a_sound_archive_and_changes_nothing(good: Path) -> None:
     assert "articles           30 rows, 30 in the full-text index" in result.stdout
     assert result.stdout.rstrip().endswith("OK")
     assert digest(good) == before
-    with Archive(good) as archive:
+    with Archive(good, create=True) as archive:
         report = archive.check()
     assert report.ok
     assert (report.articles, report.fts_rows, report.fts) == (30, 30, "ok")
@@ -282,7 +282,7 @@ def test_datasette_sees_what_a_crawl_writes_meanwhile(served: tuple[Path, str]) 
     path, db = served
     count = f"{db}.json?sql=select+count(*)+as+n+from+articles&_shape=array"
     assert _request(count)[1] == [{"n": 5}]
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         archive.upsert_article(
             {"source": "one", "url": "https://news.example/new", "title": "New", "body": "Text."}
         )
@@ -321,7 +321,7 @@ sys.exit(0 if writer.counts["articles_new"] == written and not writer.counts["st
 
 def _seed_pages(path: Path, site: DemoSite) -> int:
     """The demo articles with their raw pages and deliberately stale text, as if old."""
-    with open_archive(path) as archive, archive.transaction():
+    with open_archive(path, create=True) as archive, archive.transaction():
         for article in site.ok_articles:
             archive.upsert_article(
                 {

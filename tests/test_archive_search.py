@@ -14,7 +14,7 @@ from tests.test_archive_store import make_article
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as store, store.transaction():
+    with open_archive(tmp_path / "news.db", create=True) as store, store.transaction():
         _add_articles(store)
         yield store
 
@@ -86,21 +86,42 @@ def test_snippet_marks_the_match(corpus: Archive) -> None:
         assert "[Kazakhstan" in hit.snippet
 
 
-def test_fts5_syntax_works_by_default(corpus: Archive) -> None:
-    assert ids(corpus.search('"kazakhstan votes"')) == [1]
-    assert set(ids(corpus.search("steppe OR gardening"))) == {3, 4}
-    assert ids(corpus.search("kazakh*")) != []
-    assert ids(corpus.search("title:steppe")) == [3]
-    assert ids(corpus.search("NEAR(voters polls, 5)")) == [1]
-    assert set(ids(corpus.search("kazakhstan NOT observers"))) == {2, 3}
+def test_fts5_syntax_works_with_fts_true(corpus: Archive) -> None:
+    assert ids(corpus.search('"kazakhstan votes"', fts=True)) == [1]
+    assert set(ids(corpus.search("steppe OR gardening", fts=True))) == {3, 4}
+    assert ids(corpus.search("kazakh*", fts=True)) != []
+    assert ids(corpus.search("title:steppe", fts=True)) == [3]
+    assert ids(corpus.search("NEAR(voters polls, 5)", fts=True)) == [1]
+    assert set(ids(corpus.search("kazakhstan NOT observers", fts=True))) == {2, 3}
+    # the old spelling still works: literal=False is raw FTS5
+    assert set(ids(corpus.search("steppe OR gardening", literal=False))) == {3, 4}
+
+
+def test_plain_words_are_escaped_by_default(corpus: Archive) -> None:
+    corpus.upsert_article(
+        make_article(
+            "https://one.org/co-op",
+            source="one",
+            title="The co-op's C++ course",
+            body="Members don't pay; the co-op teaches C++ and NOT much else.",
+        )
+    )
+    # hyphens, apostrophes, C++, operators and colons are words, not FTS5 syntax
+    for query in ("co-op", "don't", "C++", "co-op's course", "course: members", "NOT much"):
+        assert ids(corpus.search(query)) == [5], query
+    # words are ANDed, not a phrase, and no word is an operator
+    assert ids(corpus.search("steppe OR gardening")) == []
+    assert ids(corpus.search("course members")) == [5]
+    # a prefix star is text too: raw FTS5 is opt-in
+    assert ids(corpus.search("kazakh*")) == []
 
 
 def test_diacritics_fold_and_prefixes_cover_inflection(corpus: Archive) -> None:
     assert ids(corpus.search("cafe")) == [3]
     # no stemmer (it would be English-only): whole words match exactly, prefixes widen
     assert ids(corpus.search("journeys")) == []
-    assert ids(corpus.search("journey*")) == [3]
-    assert 1 in ids(corpus.search("voter*"))
+    assert ids(corpus.search("journey*", fts=True)) == [3]
+    assert 1 in ids(corpus.search("voter*", fts=True))
 
 
 def test_filters(corpus: Archive) -> None:
@@ -113,7 +134,24 @@ def test_filters(corpus: Archive) -> None:
     assert ids(corpus.search("kazakhstan", since="2024-05-02", until="2024-12-31")) == [2]
     # an article without a publication date is filed under when it was first archived
     assert ids(corpus.search("kazakhstan", since="2026-02-01", until="2026-02-01")) == [3]
-    assert corpus.search("kazakhstan", site="nope") == []
+    # a site or language the archive does not have is an error naming the known ones
+    with pytest.raises(InvalidFilterError, match=r"unknown site 'nope': .* are one, two$"):
+        corpus.search("kazakhstan", site="nope")
+    with pytest.raises(InvalidFilterError, match=r"language 'fr': .* are de, en$"):
+        corpus.search("kazakhstan", language="fr")
+    # a known site with no match is no error, just no hits
+    assert corpus.search("gardening", site="one") == []
+
+
+def test_limit_none_returns_every_hit(corpus: Archive) -> None:
+    for n in range(30):
+        corpus.upsert_article(
+            make_article(f"https://two.org/more-{n}", source="two", body=f"Kazakhstan item {n}")
+        )
+    assert len(corpus.search("kazakhstan")) == 20
+    everything = corpus.search("kazakhstan", limit=None)
+    assert len(everything) == 33
+    assert {hit.article_id for hit in everything} == {1, 2, 3, *range(5, 35)}
 
 
 def test_limit_and_offset(corpus: Archive) -> None:
@@ -151,7 +189,7 @@ def test_cli_search_window_options(tmp_path: Path) -> None:
     from crawlers.cli import main
 
     path = str(tmp_path / "news.db")
-    with open_archive(path) as store, store.transaction():
+    with open_archive(path, create=True) as store, store.transaction():
         _add_articles(store)
     runner = CliRunner()
     newest = runner.invoke(
@@ -169,16 +207,18 @@ def test_cli_search_window_options(tmp_path: Path) -> None:
 @pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "title:", "co-op", "a NOT", "NEAR("])
 def test_bad_fts_syntax_is_a_search_syntax_error(corpus: Archive, query: str) -> None:
     with pytest.raises(SearchSyntaxError) as info:
-        corpus.search(query)
+        corpus.search(query, fts=True)
     message = str(info.value)
     assert repr(query) in message
-    assert "--literal" in message
+    assert "fts=True" in message
+    assert "literal" not in message
     assert "quote" in message
     assert info.value.query == query
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "AND OR", "title:", "co-op", "don't", "--"])
-def test_literal_mode_accepts_anything(corpus: Archive, query: str) -> None:
+def test_plain_mode_accepts_anything(corpus: Archive, query: str) -> None:
+    assert isinstance(corpus.search(query), list)
     assert isinstance(corpus.search(query, literal=True), list)
 
 
@@ -213,8 +253,8 @@ INJECTIONS = [
 
 
 @pytest.mark.parametrize("attack", INJECTIONS)
-@pytest.mark.parametrize("literal", [False, True])
-def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -> None:
+@pytest.mark.parametrize("fts", [False, True])
+def test_injection_never_runs_sql(corpus: Archive, attack: str, fts: bool) -> None:
     before = (corpus.counts(), corpus.db.schema)
     attempts: list[dict[str, Any]] = [
         {"query": attack},
@@ -225,12 +265,13 @@ def test_injection_never_runs_sql(corpus: Archive, attack: str, literal: bool) -
     ]
     for kwargs in attempts:
         try:
-            hits = corpus.search(literal=literal, **kwargs)
+            hits = corpus.search(fts=fts, **kwargs)
         except (SearchSyntaxError, InvalidFilterError):
             continue
         assert all(hit.article_id in {1, 2, 3, 4} for hit in hits)
-        if "site" in kwargs or "language" in kwargs:
-            assert hits == []
+        # an unknown site or language is an error, never a query
+        assert "site" not in kwargs
+        assert "language" not in kwargs
     assert (corpus.counts(), corpus.db.schema) == before
 
 

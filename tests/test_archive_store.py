@@ -103,7 +103,7 @@ M001_SHAPE = "acfa625809a388b943b948d976a7191365e6cfe19c1b6c677d0babc3f996ed41"
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Archive]:
-    with open_archive(tmp_path / "news.db") as opened:
+    with open_archive(tmp_path / "news.db", create=True) as opened:
         yield opened
 
 
@@ -123,7 +123,7 @@ def assert_integrity(store: Archive) -> None:
 
 def test_new_archive_is_wal_with_migrations_recorded(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.path == path
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert [m.name for m in migrations.applied(store.db)] == known_migrations()
@@ -139,10 +139,10 @@ def test_new_archive_is_wal_with_migrations_recorded(tmp_path: Path) -> None:
 
 def test_reopen_keeps_data_and_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         store.upsert_article(make_article("https://n.org/a"))
     for _ in range(2):
-        with open_archive(path) as store:
+        with open_archive(path, create=True) as store:
             assert store.counts()["articles"] == 1
             assert len(migrations.applied(store.db)) == SCHEMA_VERSION
             assert store.db.journal_mode == "wal"
@@ -179,7 +179,7 @@ def test_open_applies_a_later_migration_to_an_older_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         store.upsert_article(make_article("https://n.org/a"))
 
     newer = Migrations("teaserfeed")
@@ -195,7 +195,7 @@ def test_open_applies_a_later_migration_to_an_older_file(
     monkeypatch.setattr(archive.store, "known_migrations", lambda: names)
     with pytest.raises(ArchiveFileError, match="older schema"):
         open_archive(path, readonly=True)
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert [m.name for m in newer.applied(store.db)] == names
         assert "notes" in store.db.table("articles").columns_dict
         assert store.article("https://n.org/a").title == "Title"
@@ -203,14 +203,14 @@ def test_open_applies_a_later_migration_to_an_older_file(
 
 def test_archive_from_a_newer_teaserfeed_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    open_archive(path).close()
+    open_archive(path, create=True).close()
     db = Database(path)
     db.table("_sqlite_migrations").insert(
         {"migration_set": "teaserfeed", "name": "m999_future", "applied_at": "2099"}
     )
     db.close()
     with pytest.raises(ArchiveFileError, match=r"newer teaserfeed.*m999_future") as info:
-        open_archive(path)
+        open_archive(path, create=True)
     assert str(path) in str(info.value)
 
 
@@ -226,14 +226,14 @@ def test_not_sqlite_file_is_an_archive_file_error(tmp_path: Path) -> None:
 
 def test_directory_is_an_archive_file_error(tmp_path: Path) -> None:
     with pytest.raises(ArchiveFileError, match="is a directory") as info:
-        open_archive(tmp_path)
+        open_archive(tmp_path, create=True)
     assert str(tmp_path) in str(info.value)
 
 
 def test_missing_parent_directory_is_an_archive_file_error(tmp_path: Path) -> None:
     path = tmp_path / "nope" / "news.db"
     with pytest.raises(ArchiveFileError, match="nope") as info:
-        open_archive(path)
+        open_archive(path, create=True)
     assert str(path) in str(info.value)
 
 
@@ -243,7 +243,7 @@ def test_other_sqlite_database_is_refused(tmp_path: Path) -> None:
     db.table("sources").insert({"whatever": 1})
     db.close()
     with pytest.raises(ArchiveFileError, match="not a teaserfeed archive"):
-        open_archive(path)
+        open_archive(path, create=True)
 
 
 @pytest.mark.parametrize("readonly", [False, True])
@@ -259,7 +259,7 @@ def test_an_empty_file_is_refused_not_taken_over(tmp_path: Path, readonly: bool)
 
 def test_a_new_archive_never_exists_half_made(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.counts()["articles"] == 0
     # built under a temporary name and linked into place: no leftovers beside it
     assert sorted(p.name for p in tmp_path.iterdir()) == ["news.db"]
@@ -271,17 +271,17 @@ def test_unwritable_file_message_names_the_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "news.db"
-    open_archive(path).close()
+    open_archive(path, create=True).close()
     # root passes every permission check, so ask os.access the way a plain user's would
     monkeypatch.setattr(os, "access", lambda *args, **kwargs: False)
     with pytest.raises(ArchiveFileError, match="not writable") as info:
-        open_archive(path)
+        open_archive(path, create=True)
     assert str(path) in str(info.value)
 
 
 def test_readonly_reads_but_refuses_writes(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         store.upsert_article(make_article("https://n.org/a", title="Readonly kazakhstan"))
     with open_archive(path, readonly=True) as reader:
         assert search_ids(reader, "kazakhstan") == [1]
@@ -294,7 +294,7 @@ def test_readonly_reads_but_refuses_writes(tmp_path: Path) -> None:
 
 def test_readonly_reader_sees_commits_of_a_writer(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
-    with open_archive(path) as writer, open_archive(path, readonly=True) as reader:
+    with open_archive(path, create=True) as writer, open_archive(path, readonly=True) as reader:
         assert not reader.knows_url("https://n.org/a")
         writer.upsert_article(make_article("https://n.org/a"))
         assert reader.knows_url("https://n.org/a")

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from crawlers.demo import DemoServer, DemoSite
+from crawlers.demo.newsroom import revision_target
+from tests.conftest import ALLOW_TEST_HOSTS, ALLOW_TEST_HOSTS_SETTING
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -57,7 +59,8 @@ def test_demo_prints_summary_and_datasette_hint(
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "demo site serving at http://127.0.0.1:" in out
-    assert "teaserfeed: run 1 finished" in out
+    first, second = out.split("teaserfeed: run 2 finished")
+    assert "teaserfeed: run 1 finished" in first
     for line in (
         "sites              demo-news",
         "listing pages      9",
@@ -65,11 +68,73 @@ def test_demo_prints_summary_and_datasette_hint(
         "articles           103 new, 0 updated",
         "duplicates merged  2",
         "errors             2 (http_4xx: 1, robots: 1)",
-        "teaserfeed serve demo.db",
     ):
-        assert line in out, line
+        assert line in first, line
+    for line in (
+        "articles           4 new, 1 updated",
+        "revisits           103 due",
+        "errors             0",
+        f"teaserfeed serve {path.name}",
+    ):
+        assert line in second, line
     assert "Traceback" not in result.stderr
-    assert articles(path) == 103
+    assert articles(path) == 107
+
+
+def _rows(path: Path, sql: str, *params: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def test_demo_archive_has_versions_clusters_headline_changes_and_german(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]], demo_site: DemoSite
+) -> None:
+    path, result = demo_db
+    out = result.stdout
+    archive = ["--archive", str(path)]
+    # the revised article: the first ordinary World story, two versions, a new headline
+    revised_path = revision_target(demo_site)
+    old_title = demo_site.article(revised_path).title
+    ((revised_id, version, title),) = _rows(
+        path, "select id, version, title from articles where url like ?", f"%{revised_path}"
+    )
+    assert (version, title) == (2, f"{old_title}, city confirms")
+    assert f"revised article    #{revised_id}, 2 versions" in out
+    assert f"teaserfeed diff {revised_id} --archive {path.name}\n" in out
+    diffed = teaserfeed("diff", str(revised_id), *archive)
+    assert diffed.returncode == 0, diffed.stderr
+    assert "{+, city confirms+}" in diffed.stdout
+    assert "{+Correction, " in diffed.stdout
+    # ... whose teaser headline changed across the runs: both headlines were sighted
+    teaser_titles = {t for (t,) in _rows(path, "select title from teasers where article_id = ?",
+                                          revised_id)}  # fmt: skip
+    assert teaser_titles == {old_title, f"{old_title}, city confirms"}
+    # the near-duplicate cluster: the Svalbard story and the partner paper's copy
+    svalbard = demo_site.unique_terms["Svalbard"]
+    rows = _rows(
+        path, "select id, url, cluster_id from articles where url like '%svalbard%' order by id"
+    )
+    assert [str(url).endswith(svalbard) for _, url, _ in rows] == [True, False]
+    (original, _, cluster), (copy, _, copy_cluster) = rows
+    assert cluster == copy_cluster == original
+    assert f"near-duplicates    cluster #{original} of #{original}, #{copy}: " in out
+    listed = teaserfeed("clusters", *archive)
+    assert f"cluster {original}: 2 articles" in listed.stdout
+    # the German article, found by a word with an umlaut
+    ((german_id, german_title),) = _rows(
+        path, "select id, title from articles where language = 'de'"
+    )
+    assert german_title == "Münchner Bäckerei öffnet nach dem Brand wieder"
+    assert f"German article     #{german_id} 'Münchner Bäckerei" in out
+    found = teaserfeed("search", "Bäckerei", "--json", *archive)
+    assert [json.loads(line)["title"] for line in found.stdout.splitlines()] == [german_title]
+    # the traps are named as such, and 'duplicates merged' is told apart from clusters
+    assert f"{demo_site.special.missing} is a dead link (404)" in out
+    assert f"{demo_site.special.robots_blocked} is disallowed by robots.txt" in out
+    assert "1 near-duplicate cluster(s); 'duplicates merged' counts links folded" in out
 
 
 def test_search_prints_ranked_hits(
@@ -83,10 +148,16 @@ def test_search_prints_ranked_hits(
     assert first == f"  1. {truth.title}"
     assert truth.path in result.stdout
     assert "[Kazakhstan]" in result.stdout
-    as_json = teaserfeed("search", "kazakhstan OR svalbard", "--json", "--archive", str(path))
+    as_json = teaserfeed(
+        "search", "kazakhstan OR svalbard", "--raw", "--json", "--archive", str(path)
+    )
     hits = [json.loads(line) for line in as_json.stdout.splitlines()]
-    assert len(hits) == 2
+    assert len(hits) == 3  # Svalbard twice: the story and a partner paper's near-copy
     assert {h["title"] for h in hits} >= {truth.title}
+    # without --raw, OR is a word like any other: no article has all three
+    plain = teaserfeed("search", "kazakhstan OR svalbard", "--archive", str(path))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout == "no articles match 'kazakhstan OR svalbard'\n"
 
 
 def test_bad_date_filter_is_a_clear_error(
@@ -106,12 +177,18 @@ def test_bad_search_syntax_is_a_clear_error(
     demo_db: tuple[Path, subprocess.CompletedProcess[str]], query: str
 ) -> None:
     path, _ = demo_db
-    result = teaserfeed("search", query, "--archive", str(path))
+    result = teaserfeed("search", query, "--raw", "--archive", str(path))
     assert result.returncode == 2
-    assert result.stderr.startswith("teaserfeed: ")
-    assert "Traceback" not in result.stderr
-    literal = teaserfeed("search", query, "--literal", "--archive", str(path))
-    assert "Traceback" not in literal.stderr
+    assert result.stderr.startswith(f"teaserfeed: cannot search for {query!r}: ")
+    assert len(result.stderr.splitlines()) == 1
+    # the advice speaks CLI: no Python keyword arguments
+    assert "fts=" not in result.stderr
+    assert "literal" not in result.stderr
+    if query:
+        assert "leave out --raw" in result.stderr
+        plain = teaserfeed("search", query, "--archive", str(path))
+        assert plain.returncode == 0, plain.stderr
+        assert "Traceback" not in plain.stderr
 
 
 def test_show_and_export(
@@ -120,18 +197,19 @@ def test_show_and_export(
     path, _ = demo_db
     truth = demo_site.article(demo_site.special.cross_listed)
     hit = json.loads(
-        teaserfeed(
-            "search", truth.title, "--literal", "--json", "--archive", str(path)
-        ).stdout.splitlines()[0]
+        teaserfeed("search", truth.title, "--json", "--archive", str(path)).stdout.splitlines()[0]
     )
     shown = teaserfeed("show", hit["url"], "--archive", str(path))
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.splitlines()[0] == truth.title
+    # the lead comes after the header, before the body
+    lines = shown.stdout.splitlines()
+    assert lines[4] == truth.lead
     assert "teasers (3):" in shown.stdout
     exported = teaserfeed("export", "--archive", str(path), "--format", "jsonl")
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert len(rows) == 103
-    assert "exported 103 articles" in exported.stderr
+    assert len(rows) == 107
+    assert "exported 107 articles" in exported.stderr
 
 
 def test_missing_archive_and_bad_config_are_clear_errors(tmp_path: Path) -> None:
@@ -158,7 +236,7 @@ def test_crawl_configured_site(
     db = tmp_path / "news.db"
     result = teaserfeed(
         "crawl", "demo-news", "--sites", str(demo_sites_file), "--archive", str(db),
-        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", *ALLOW_TEST_HOSTS,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "duplicates merged  2" in result.stdout
@@ -169,7 +247,10 @@ def test_scrapy_crawl_site_and_url(
     demo_server: DemoServer, demo_site: DemoSite, demo_sites_file: Path, tmp_path: Path
 ) -> None:
     db = tmp_path / "scrapy.db"
-    common = ["-s", f"TEASERFEED_ARCHIVE={db}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING"]
+    common = [
+        "-s", f"TEASERFEED_ARCHIVE={db}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
+        *ALLOW_TEST_HOSTS_SETTING,
+    ]  # fmt: skip
     result = run(
         str(BIN / "scrapy"), "crawl", "teasers", "-a", "site=demo-news",
         "-s", f"TEASERFEED_SITES={demo_sites_file}", *common,
@@ -181,6 +262,7 @@ def test_scrapy_crawl_site_and_url(
     result = run(
         str(BIN / "scrapy"), "crawl", "teasers", "-a", f"url={demo_server.url}/science/",
         "-s", f"TEASERFEED_ARCHIVE={single}", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=WARNING",
+        *ALLOW_TEST_HOSTS_SETTING,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     conn = sqlite3.connect(single)
@@ -194,20 +276,37 @@ def test_scrapy_crawl_site_and_url(
     assert sources == [("127.0.0.1",)]
 
 
-def test_demo_again_reuses_its_port_and_archives_nothing_new(
+def test_demo_again_starts_its_archive_afresh(
     demo_db: tuple[Path, subprocess.CompletedProcess[str]],
 ) -> None:
-    path, first = demo_db
+    path, _first = demo_db
     again = teaserfeed("demo", cwd=path.parent)
     assert again.returncode == 0, again.stderr
-    url_line = next(line for line in first.stdout.splitlines() if "serving at" in line)
-    assert url_line in again.stdout  # same port, so the same URLs and dedup keys
+    assert f"starting {path.name} afresh (it held an earlier demo)" in again.stdout
+    # the same story again: run 1 and run 2, not a third run of 304s
+    assert "teaserfeed: run 1 finished" in again.stdout
     assert "teaserfeed: run 2 finished" in again.stdout
-    # a steady-state run: three conditional GETs answered 304, nothing else fetched
-    assert "requests           3\n" in again.stdout
-    assert "listing pages      3 (3 not modified)" in again.stdout
-    assert "articles           0 new, 0 updated, 0 already archived" in again.stdout
-    assert articles(path) == 103
+    assert "run 3" not in again.stdout
+    assert articles(path) == 107
+
+
+def test_demo_refuses_an_archive_of_other_sites(
+    demo_server: DemoServer, demo_sites_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "mine.db"
+    crawled = teaserfeed(
+        "crawl", "--url", f"{demo_server.url}/science/", "--archive", str(db),
+        "-s", "DOWNLOAD_DELAY=0", *ALLOW_TEST_HOSTS,
+    )  # fmt: skip
+    assert crawled.returncode == 0, crawled.stderr
+    before = articles(db)
+    result = teaserfeed("demo", "--archive", str(db))
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"teaserfeed: {db} holds other sites than the demo (127.0.0.1); the demo starts its "
+        "archive afresh each time: give it another --archive\n"
+    )
+    assert articles(db) == before
 
 
 def _free_port() -> int:
@@ -249,6 +348,8 @@ def test_serve_opens_datasette_with_metadata(
         changes = _get_json(f"{base}/headline_changes.json?_shape=array", deadline)
         assert isinstance(changes, list)
         changed = {demo_site.article(p).title for p in demo_site.special.headline_changed}
+        # and the demo's correction, whose new headline its old teaser does not show
+        changed.add(f"{demo_site.article(revision_target(demo_site)).title}, city confirms")
         assert {row["article_title"] for row in changes} == changed
         latest = _get_json(f"{base}/latest_per_source.json?_shape=array", deadline)
         assert isinstance(latest, list)
@@ -260,3 +361,20 @@ def test_serve_opens_datasette_with_metadata(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_readme_python_examples_run_as_written(
+    demo_db: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    # every README example that opens demo.db runs, unchanged, next to the demo's archive
+    import re
+
+    path, _ = demo_db
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if '"demo.db"' in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        result = run(sys.executable, "-c", block, cwd=path.parent)
+        assert result.returncode == 0, block + result.stderr
+        assert result.stdout.strip()
+    assert "127.0.0.1:8000" not in readme

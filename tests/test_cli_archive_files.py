@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from archive import ArchiveFileError, NotFoundError, check_archive, open_archive
+from benchmarks.sitegen import sites_toml
+from tests.conftest import TEST_HOSTS
+from tests.test_archive_concurrency import serve_generated_site
 from tests.test_archive_safety import make_archive, teaserfeed
 
 READ_COMMANDS = [
@@ -83,6 +86,28 @@ def test_a_damaged_archive_points_at_check(damaged: Path, command: list[str]) ->
     check = teaserfeed("check", "--archive", str(damaged))
     assert check.returncode == 1
     assert "PROBLEM: PRAGMA integrity_check" in check.stdout
+
+
+def test_a_crawl_into_a_damaged_archive_stops_with_one_line(tmp_path: Path) -> None:
+    site = serve_generated_site(tmp_path / "site", 5)
+    try:
+        sites = tmp_path / "sites.toml"
+        sites.write_text(sites_toml(site.base, 5))
+        path = tmp_path / "news.db"
+        args = ["crawl", "--sites", str(sites), "--archive", str(path), "-s", "DOWNLOAD_DELAY=0"]
+        args += [f"--allow-address={host}" for host in TEST_HOSTS]
+        first = teaserfeed(*args)
+        assert first.returncode == 0, first.stdout + first.stderr
+        _damage(path)
+        site.served = 0
+        again = teaserfeed(*args, "--backfill", "5")
+    finally:
+        site.shutdown()
+        site.server_close()
+    # before: a traceback per damaged read and the crawl went on fetching the whole site
+    _one_clear_line(again, str(path), "is damaged", f"teaserfeed check --archive {path}")
+    assert "archive_damaged" in again.stdout
+    assert site.served <= 2
 
 
 def test_huge_ids_and_limits_are_not_overflow_errors(tmp_path: Path) -> None:
@@ -177,6 +202,6 @@ def test_a_sound_archive_on_a_read_only_filesystem_is_read_and_checked(
         assert search.returncode == 0, search.stderr
         assert "Story" in search.stdout
         with pytest.raises(ArchiveFileError, match="read-only"):
-            open_archive(path)
+            open_archive(path, create=True)
     finally:
         subprocess.run(["umount", "-l", str(readonly)], check=False)

@@ -55,7 +55,7 @@ def test_exact_counts(first: Crawled, demo_site: DemoSite) -> None:
     assert _count(first.archive, "teasers") == 108
     expected = len({t.article_path for t in demo_site.teasers}) - 3  # canonical, 404, robots
     assert expected == 103
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         summary = archive.run_summary(first.run_id)
     assert summary["status"] == "finished"
     assert summary["listing_pages"] == 9
@@ -70,7 +70,7 @@ def test_cross_listed_article_is_one_row_with_three_teasers(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
     path = demo_site.special.cross_listed
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         article = archive.article(demo_server.url + path + "?utm_source=x")
     assert article.url == demo_server.url + path
     listings = sorted(t.listing_url.removeprefix(demo_server.url) for t in article.teasers)
@@ -83,7 +83,7 @@ def test_canonical_copy_folds_into_target(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
     copy, target = demo_site.special.canonical_copy, demo_site.special.canonical_target
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         via_copy = archive.article(demo_server.url + copy)
         via_target = archive.article(demo_server.url + target)
     assert via_copy.id == via_target.id
@@ -94,7 +94,7 @@ def test_canonical_copy_folds_into_target(
 def test_article_body_is_the_text_without_boilerplate(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         stored = {a.url: a for a in archive.articles()}
         kaz = demo_site.article(demo_site.special.kazakhstan)
         article = stored[demo_server.url + kaz.path]
@@ -120,7 +120,7 @@ def test_images_keep_caption_and_credit_apart(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
     truth = demo_site.article(demo_site.special.kazakhstan)
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         article = archive.article(demo_server.url + truth.path)
     assert [(i["caption"], i["credit"]) for i in article.images][:1] == [
         (truth.caption, truth.credit)
@@ -130,7 +130,7 @@ def test_images_keep_caption_and_credit_apart(
 def test_dates_record_where_they_came_from(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         meta_only = archive.article(demo_server.url + demo_site.special.no_jsonld_meta_only)
         no_meta = archive.article(demo_server.url + demo_site.special.no_jsonld_no_meta)
     truth = demo_site.article(demo_site.special.no_jsonld_meta_only)
@@ -144,7 +144,7 @@ def test_non_utf8_page_is_decoded(
 ) -> None:
     truth = demo_site.article(demo_site.special.non_utf8)
     assert truth.charset == "windows-1252"
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         article = archive.article(demo_server.url + truth.path)
     assert article.title == truth.title
     assert article.body == truth.body_text
@@ -169,7 +169,7 @@ def test_failures_are_recorded_as_fetches(
 def test_search_ranks_the_known_article_first(
     first: Crawled, demo_server: DemoServer, demo_site: DemoSite
 ) -> None:
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         for term, path in demo_site.unique_terms.items():
             hits = archive.search(term)
             assert hits, term
@@ -201,7 +201,7 @@ async def test_second_crawl_is_a_steady_state_run(
         first.archive, f"select url, status from fetches where run_id = {again.run_id}"
     )
     assert sorted(statuses) == sorted((demo_server.url + p, 304) for p in demo_site.start_paths)
-    with open_archive(first.archive) as archive:
+    with open_archive(first.archive, create=True) as archive:
         summary = archive.run_summary(again.run_id)
     assert summary["articles_new"] == 0
     assert summary["teasers_seen"] == 0

@@ -17,10 +17,14 @@ import pytest
 from click.testing import CliRunner
 
 from crawlers.cli import main
+from tests.conftest import ALLOW_TEST_HOSTS
 from tests.hostile_site import HostileServer
 
 BIN = Path(sys.executable).parent
-FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0"]
+FAST = [
+    *("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0"),
+    *ALLOW_TEST_HOSTS,
+]
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,7 @@ from crawlers.middlewares.robotstxt import RobotsTxtMiddleware
 from crawlers.redisqueue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.sites import parse_sites
 from crawlers.spiders.distributed import DistributedTeaserSpider
+from tests.conftest import ALLOW_TEST_HOSTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TEASERFEED = str(Path(sys.executable).parent / "teaserfeed")
@@ -46,6 +47,7 @@ FAST = [
     *("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"),
     *("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "TEASERFEED_PROGRESS=off"),
     *("-s", "TEASERFEED_REDIS_IDLE_CLOSE=1", "-s", "TEASERFEED_REDIS_POLL=0.2"),
+    *ALLOW_TEST_HOSTS,
 ]
 _databases = itertools.count(1)
 
@@ -346,15 +348,15 @@ def test_ingest_killed_mid_batch_loses_nothing(tmp_path: Path, redis_url: str) -
     queue = ItemQueue(client)
     crawl = SharedCrawl(client)
     sources = [{"name": "s", "start_urls": ["http://x.test/"], "config": {}}]
-    gen, opened = crawl.join("w1", 30, {"sites": ["s"], "sources": sources})
+    gen, opened, token = crawl.join("w1", 30, {"sites": ["s"], "sources": sources})
     assert (gen, opened) == (1, True)
     html = ("<html><body>" + "Own words for a test page. " * 200 + "</body></html>").encode()
     for n in range(5):
         url = f"http://x.test/story-{n}/"
-        queue.push({"type": "teaser", "gen": 1, "item": {
+        queue.push({"type": "teaser", "gen": 1, "token": token, "item": {
             "source": "s", "listing_url": "http://x.test/", "url": url, "position": n,
             "title": f"Story {n}"}})  # fmt: skip
-        queue.push({"type": "article", "gen": 1, "item": {
+        queue.push({"type": "article", "gen": 1, "token": token, "item": {
             "source": "s", "url": url, "final_url": url, "title": f"Story {n}",
             "body": f"Body of story {n}.", "html": html, "encoding": "utf-8"}})  # fmt: skip
     client.lpush(RedisKeys().items, b"\x00 not json")

@@ -95,7 +95,7 @@ async def test_new_teasers_fetch_only_the_new_pages_and_articles(
     )
     assert statuses[server.url + "/science/"] == 200
     assert statuses[server.url + "/world/"] == 200
-    with open_archive(archive) as store:
+    with open_archive(archive, create=True) as store:
         summary = store.run_summary(second.run_id)
         assert summary["articles_new"] == 2
         assert summary["stopped_at_seen"] == 2
@@ -108,7 +108,7 @@ async def test_new_teasers_fetch_only_the_new_pages_and_articles(
     # three minutes later nothing changed: two 304s; Science (unchanged once) is not due yet
     third, paths = await _run(server, configs, archive, T0 + timedelta(minutes=18))
     assert sorted(paths) == ["/business/", "/world/"]
-    with open_archive(archive) as store:
+    with open_archive(archive, create=True) as store:
         assert store.run_summary(third.run_id)["listings_not_modified"] == 2
     assert third.stats.get("teaserfeed/listings_not_due") == 1
     assert _rows(archive, "select next_due from listings where url like '%/science/'") == [
@@ -142,7 +142,7 @@ async def test_revisit_catches_an_edit_and_records_a_version(
     )
     assert fetched.pop(server.url + edited_path) == 200
     assert set(fetched.values()) == {304}
-    with open_archive(archive) as store:
+    with open_archive(archive, create=True) as store:
         article = store.article(server.url + edited_path)
         assert article.version == 2
         assert "Correction," in article.body
@@ -190,7 +190,7 @@ async def test_backfill_and_reset(server: DemoServer, tmp_path: Path) -> None:
         archive,
         f"select url, error_kind from fetches where run_id = {run.run_id} and status is not 200",
     ) == [(server.url + server.site.special.robots_blocked, "robots")]
-    with open_archive(archive) as store:
+    with open_archive(archive, create=True) as store:
         assert store.reset_site("demo-news") == 9
         assert store.listing_states([server.url + "/world/"]) == {}
     # after a reset: plain GETs of the start pages, and paging stops at seen

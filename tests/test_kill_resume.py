@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from crawlers.demo import DemoServer, demo_sites_toml, serve_demo
+from tests.conftest import ALLOW_TEST_HOSTS
 
 BIN = Path(sys.executable).parent
 FAST = [
@@ -23,6 +24,7 @@ FAST = [
     # tiny write batches, so that kills land between commits as well as inside them
     "-s",
     "TEASERFEED_BATCH_SIZE=5",
+    *ALLOW_TEST_HOSTS,
 ]
 
 

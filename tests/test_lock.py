@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from archive import ArchiveLock, ArchiveLockedError, lock_holder
+from crawlers.demo import DemoServer
+from tests.conftest import ALLOW_TEST_HOSTS
 
 BIN = Path(sys.executable).parent
 
@@ -69,3 +71,38 @@ def test_crawl_on_a_locked_archive_exits_at_once(tmp_path: Path) -> None:
         f"teaserfeed: {path} is locked by a running crawl (PID {os.getpid()}"
     )
     assert "Traceback" not in result.stderr
+
+
+def test_two_crawls_started_together_one_runs_the_other_exits_75(
+    tmp_path: Path, demo_server: DemoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # robots.txt and the listing (a 404) take half a second each: the winner holds the lock
+    # for a second or more of crawling, not a moment
+    monkeypatch.setattr(demo_server, "delay", 0.5)
+    sites = tmp_path / "sites.toml"
+    sites.write_text(f'[sites.race]\nstart_urls = ["{demo_server.url}/no-such-section/"]\n')
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    for trial in range(5):
+        path = tmp_path / f"news{trial}.db"  # a new archive each time
+        command = [
+            str(BIN / "teaserfeed"), "crawl", "--sites", str(sites), "--archive", str(path),
+            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "RETRY_TIMES=0",
+            *ALLOW_TEST_HOSTS,
+        ]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]  # fmt: skip
+        outputs = [proc.communicate(timeout=120) for proc in procs]
+        codes = [proc.returncode for proc in procs]
+        assert sorted(codes) in ([0, 75], [3, 75]), f"trial {trial}: {codes} {outputs}"
+        winner = procs[codes.index(75) ^ 1]
+        _out, err = outputs[codes.index(75)]
+        assert err.startswith(
+            f"teaserfeed: {path} is locked by a running crawl (PID {winner.pid} on "
+        ), f"trial {trial}: {err}"
+        assert "Traceback" not in err
+        assert lock_holder(path) is None

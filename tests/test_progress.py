@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from crawlers.demo import DemoServer
+from tests.conftest import ALLOW_TEST_HOSTS
 
 BIN = Path(sys.executable).parent
 
@@ -17,7 +18,8 @@ def test_plain_progress_lines_when_not_a_terminal(
     result = subprocess.run(
         [str(BIN / "teaserfeed"), "crawl", "--sites", str(demo_sites_file),
          "--archive", str(tmp_path / "news.db"), "-s", "DOWNLOAD_DELAY=0.02",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "TEASERFEED_PROGRESS_INTERVAL=0.3"],
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "TEASERFEED_PROGRESS_INTERVAL=0.3",
+         *ALLOW_TEST_HOSTS],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -477,7 +477,7 @@ filters = st.one_of(st.none(), st.text(max_size=12), st.sampled_from(_QUERY_WORD
 @pytest.fixture(scope="module")
 def small_archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     path = tmp_path_factory.mktemp("props") / "news.db"
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         with archive.transaction():
             for source, url, title, body, published in ARTICLES:
                 archive.upsert_article(
@@ -544,18 +544,24 @@ def test_literal_search_never_raises_on_user_text(
         limit=limit,
         offset=offset,
     )
+    sources = {source for source, *_ in ARTICLES}
     if isinstance(outcome, InvalidFilterError):
-        assert "is not a date" in str(outcome)
-        assert since or until
+        # a bad date, or a site or language the archive does not have
+        message = str(outcome)
+        if "is not a date" in message:
+            assert since or until
+        elif message.startswith("unknown site"):
+            assert site is not None
+            assert site not in sources
+        else:
+            assert message.startswith("no article is in language")
+            assert language != "en"
     elif isinstance(outcome, SearchSyntaxError):
         # the only literal-mode errors: nothing to search for
         assert outcome.reason in ("the query is empty", "it has no words to search for")
     else:
-        sources = {source for source, *_ in ARTICLES}
-        if site is not None and site not in sources:
-            assert outcome == []
-        if language is not None and language != "en":
-            assert outcome == []
+        assert site is None or site in sources
+        assert language is None or language == "en"
         for hit in outcome:
             assert site is None or hit.source == site
     assert _state(small_archive) == before
@@ -570,12 +576,13 @@ def test_fts_search_raises_only_search_syntax_errors(
     small_archive: Archive, query: str, site: str | None
 ) -> None:
     before = _state(small_archive)
-    outcome = _search(small_archive, query, site=site)
+    outcome = _search(small_archive, query, site=site, fts=True)
     if isinstance(outcome, SearchSyntaxError):
         assert outcome.query == query
-        assert "literal" in str(outcome) or outcome.reason == "the query is empty"
+        assert "fts=True" in str(outcome) or outcome.reason == "the query is empty"
+    elif isinstance(outcome, InvalidFilterError):
+        assert str(outcome).startswith("unknown site")  # the only filter given
     else:
-        assert not isinstance(outcome, InvalidFilterError)
         assert {hit.article_id for hit in outcome} <= {1, 2, 3}
     assert _state(small_archive) == before
 
@@ -623,18 +630,23 @@ def test_fts_operators_and_sql_text_give_the_right_rows(
 )
 def test_filters_are_values_not_sql(small_archive: Archive, attack: str) -> None:
     before = _state(small_archive)
-    assert small_archive.search("barrier OR axolotl OR drop", site=attack) == []
-    assert small_archive.search("barrier", language=attack, literal=True) == []
+    with pytest.raises(InvalidFilterError, match="unknown site"):
+        small_archive.search("barrier OR axolotl OR drop", site=attack, fts=True)
+    with pytest.raises(InvalidFilterError, match="no article is in language"):
+        small_archive.search("barrier", language=attack)
     for name in ("since", "until"):
         with pytest.raises(InvalidFilterError, match="is not a date"):
             small_archive.search("barrier", **{name: attack})
         with pytest.raises(InvalidFilterError, match="is not a date"):
             small_archive.search("barrier", **{name: "2024-01-01' OR 1=1 --"})
-    assert list(small_archive.articles(site=attack)) == []
+    with pytest.raises(InvalidFilterError, match="unknown site"):
+        small_archive.articles(site=attack)
     assert _state(small_archive) == before
     # and the archive still answers the real filters
-    assert sorted(_ids(small_archive.search("barrier OR axolotl OR drop", site="one"))) == [1, 3]
-    assert _ids(small_archive.search("axolotl OR barrier", since="2024-02", until="2024-02")) == [2]
+    hits = small_archive.search("barrier OR axolotl OR drop", site="one", fts=True)
+    assert sorted(_ids(hits)) == [1, 3]
+    dated = small_archive.search("axolotl OR barrier", since="2024-02", until="2024-02", fts=True)
+    assert _ids(dated) == [2]
 
 
 def test_a_date_with_a_trailing_newline_is_not_a_date(small_archive: Archive) -> None:

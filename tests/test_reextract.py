@@ -65,14 +65,14 @@ def _dropping(term: str) -> tuple[CleanupRule, ...]:
 
 def _hits(archive: Archive, term: str) -> list[str]:
     # the body column only: the term may be in the headline too
-    return [hit.url for hit in archive.search(f"body:{term}")]
+    return [hit.url for hit in archive.search(f"body:{term}", fts=True)]
 
 
 def test_round_trip_change_a_rule_reextract_and_search(
     archive_copy: Path, offline: None, demo_site: DemoSite, demo_server: DemoServer, term: str
 ) -> None:
     url = demo_server.url + demo_site.unique_terms[term]
-    with open_archive(archive_copy) as archive:
+    with open_archive(archive_copy, create=True) as archive:
         assert _hits(archive, term) == [url]
         before = {a.id: a for a in archive.articles()}
         target = archive.article(url)
@@ -110,7 +110,7 @@ def test_round_trip_change_a_rule_reextract_and_search(
 
 
 def test_since_takes_only_older_extractor_versions(archive_copy: Path, offline: None) -> None:
-    with open_archive(archive_copy) as archive:
+    with open_archive(archive_copy, create=True) as archive:
         ids = [a.id for a in archive.articles(order="id")]
         old, missing = ids[:3], ids[3:5]
         archive.db.execute(
@@ -151,7 +151,7 @@ def test_cli_reextract(archive_copy: Path, tmp_path: Path, offline: None, term: 
         "skipped": 0,
         "unchanged": 102,
     }
-    with open_archive(archive_copy) as archive:
+    with open_archive(archive_copy, create=True) as archive:
         assert _hits(archive, term) == []
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -177,7 +177,7 @@ def test_cli_reextract_usage_errors(tmp_path: Path) -> None:
 
 
 def test_archive_without_pages_reextracts_nothing(tmp_path: Path) -> None:
-    with open_archive(tmp_path / "empty.db") as archive:
+    with open_archive(tmp_path / "empty.db", create=True) as archive:
         assert reextract(archive).as_dict() == {
             "changed": 0,
             "extractor_version": EXTRACTOR_VERSION,

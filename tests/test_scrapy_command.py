@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from archive import ArchiveLock
 from crawlers.demo import DemoServer
+from tests.conftest import ALLOW_TEST_HOSTS_SETTING
 
 BIN = Path(sys.executable).parent
 
@@ -59,6 +61,9 @@ def test_items_export_as_json_lines(tmp_path: Path, demo_server: DemoServer) -> 
         "AUTOTHROTTLE_ENABLED=0",
         "-s",
         "LOG_LEVEL=WARNING",
+        "-s",
+        "TEASERFEED_EXPORT_HTML=True",
+        *ALLOW_TEST_HOSTS_SETTING,
         "-o",
         str(out),
         cwd=tmp_path,
@@ -66,7 +71,8 @@ def test_items_export_as_json_lines(tmp_path: Path, demo_server: DemoServer) -> 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    articles = [i for i in items if "html" in i]
+    articles = [i for i in items if i["item_type"] == "article"]
+    assert all("html" in a for a in articles)
     site = demo_server.site
     served = {
         demo_server.url + t.article_path
@@ -78,3 +84,37 @@ def test_items_export_as_json_lines(tmp_path: Path, demo_server: DemoServer) -> 
         page = base64.b64decode(article["html"]).decode(article["encoding"])
         assert page.startswith("<!DOCTYPE html>")
         assert site.article(article["url"]).lead in page
+
+
+def test_feed_exports_say_the_item_type_and_keep_html_out(
+    tmp_path: Path, demo_server: DemoServer
+) -> None:
+    jl, table = tmp_path / "items.jl", tmp_path / "items.csv"
+    result = _scrapy(
+        "-a", f"url={demo_server.url}/science/",
+        "-s", f"TEASERFEED_ARCHIVE={tmp_path / 'news.db'}", "-s", "DOWNLOAD_DELAY=0",
+        "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING", *ALLOW_TEST_HOSTS_SETTING,
+        "-o", str(jl), "-o", str(table),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    items = [json.loads(line) for line in jl.read_text(encoding="utf-8").splitlines()]
+    assert all(next(iter(i)) == "item_type" for i in items)  # the first field of each
+    kinds = {i["item_type"] for i in items}
+    assert kinds == {"teaser", "article", "fetch"}
+    articles = [i for i in items if i["item_type"] == "article"]
+    assert articles
+    assert not [a for a in articles if "html" in a or "encoding" in a]  # raw HTML stays out
+    with table.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    header = list(rows[0])
+    assert header[0] == "item_type"
+    # every field of every item type has its column, whatever type came first
+    for name in ("listing_url", "position", "body", "authors", "word_count", "kind", "etag"):
+        assert name in header, name
+    assert "html" not in header
+    by_kind = {r["item_type"]: r for r in rows}
+    assert set(by_kind) == {"teaser", "article", "fetch"}
+    truth = demo_server.site.article(by_kind["article"]["url"])
+    assert next(r for r in rows if r["url"] == by_kind["article"]["url"]
+                and r["item_type"] == "article")["body"] == truth.body_text  # fmt: skip

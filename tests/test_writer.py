@@ -38,7 +38,7 @@ def test_stores_everything_and_finishes_the_run(tmp_path: Path) -> None:
     writer.put("fetch", {"url": "https://news.example.org/", "kind": "listing", "status": 200})
     writer.close("finished", {"pages": 1})
     assert writer.counts == {"teasers_new": 40, "articles_new": 1}
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         summary = archive.run_summary(run_id)
         assert summary["status"] == "finished"
         assert summary["teasers_new"] == 40
@@ -97,7 +97,7 @@ def test_a_bad_article_in_a_batch_loses_only_itself(
     writer.close("finished", {})
     assert writer.counts == {"articles_new": 4, "store_errors": 1, "teasers_new": 1}
     assert "could not store a article (https://news.example.org/a/2/)" in caplog.text
-    with open_archive(path) as archive:
+    with open_archive(path, create=True) as archive:
         assert archive.run_summary(run_id)["articles_new"] == 4
         assert [a.title for a in archive.articles(order="id")] == [
             "Story 0", "Story 1", "Story 3", "Story 4"
@@ -161,5 +161,129 @@ def test_a_batch_waits_for_another_writers_lock_and_loses_nothing(
     assert writer.counts == {"teasers_new": 20}
     assert "locked for writing" in caplog.text
     assert "could not store" not in caplog.text
-    with open_archive(path) as store:
+    with open_archive(path, create=True) as store:
         assert store.db.execute("SELECT count(*) FROM teasers").fetchone()[0] == 20
+
+
+def test_a_failed_write_stops_storing_and_says_so_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import archive.store
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    path = tmp_path / "news.db"
+    told: list[str] = []
+    failed = threading.Event()
+    writer = ArchiveWriter(
+        str(path), batch_size=2, on_failure=lambda cause: (told.append(cause), failed.set())
+    )
+    run_id = writer.start([SOURCE])
+    monkeypatch.setattr(archive.store.Archive, "upsert_teaser", disk_full)
+    for i in range(3):
+        assert writer.put("teaser", _teaser(i))
+    # the writer tells at once, whether or not more items come
+    assert failed.wait(10)
+    assert told == ["database or disk is full"]
+    assert writer.failure == "database or disk is full"
+    assert not writer.put("teaser", _teaser(3))  # refused, counted
+    writer.close("failed", {"finish_reason": "archive_write_failed: database or disk is full"})
+    assert told == ["database or disk is full"]  # once
+    assert writer.not_stored == 4
+    assert "teasers_new" not in writer.counts  # a rolled-back batch counts nothing
+    monkeypatch.undo()
+    with open_archive(path, create=True) as store:
+        run = store.run(run_id)
+        assert store.db.execute("SELECT count(*) FROM teasers").fetchone()[0] == 0
+    assert run.status == "failed"
+    assert run.stats["archive_error"] == "database or disk is full"
+    assert run.stats["items_not_stored"] == 4
+
+
+def test_no_run_starts_without_the_free_space_asked_for(tmp_path: Path) -> None:
+    from archive import lock_holder
+    from crawlers.writer import ArchiveWriteError, free_disk
+
+    path = tmp_path / "news.db"
+    free = free_disk(tmp_path)
+    writer = ArchiveWriter(str(path))
+    with pytest.raises(ArchiveWriteError, match=r"MB free on its file system") as info:
+        writer.start([SOURCE], min_free=free + 10**12)
+    assert str(info.value).startswith(f"cannot write the archive {path}: only ")
+    assert not path.exists()  # nothing written, no run
+    assert lock_holder(path) is None  # and the lock given back
+    writer = ArchiveWriter(str(path))
+    writer.start([SOURCE], min_free=1)
+    writer.close("finished", {})
+
+
+def test_a_lock_held_by_the_caller_is_used_and_left_held(tmp_path: Path) -> None:
+    from archive import ArchiveLock, ArchiveLockedError
+
+    path = tmp_path / "news.db"
+    with ArchiveLock(path) as lock:
+        with pytest.raises(ArchiveLockedError):  # one writer per archive, in a process too
+            ArchiveWriter(str(path)).start([SOURCE])
+        writer = ArchiveWriter(str(path))
+        writer.start([SOURCE], lock=lock)
+        writer.put("teaser", _teaser(1))
+        writer.close("finished", {})
+        assert lock.holds(path)
+        assert writer.counts == {"teasers_new": 1}
+    assert not lock.holds(path)
+
+
+def test_log_lines_name_an_item_by_type_and_url_only() -> None:
+    from scrapy import Spider
+    from scrapy.exceptions import DropItem
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.items import ArticleItem
+    from crawlers.logformatter import LogFormatter
+
+    html = b"<html><body><p>" + b"The whole page, every byte of it. " * 300 + b"</p></body></html>"
+    item = ArticleItem(url="https://n.org/story", title="Story", body="Text. " * 500, html=html)
+    response = HtmlResponse("https://n.org/story", body=html)
+    spider = Spider.from_crawler(get_crawler(Spider), name="t")
+    formatter = LogFormatter()
+    results = [
+        formatter.scraped(item, response, spider),
+        formatter.dropped(item, DropItem("not stored"), response, spider),
+        formatter.item_error(item, ValueError("boom"), response, spider),
+    ]
+    lines = [result["msg"] % result["args"] for result in results]
+    assert lines[0] == "Scraped from <200 https://n.org/story>\nArticleItem(https://n.org/story)"
+    assert lines[1] == "Dropped: not stored\nArticleItem(https://n.org/story)"
+    assert lines[2] == "Error processing ArticleItem(https://n.org/story)"
+    assert all("<html" not in line and "Text." not in line for line in lines)
+
+
+def test_a_run_that_cannot_even_be_finished_is_marked_interrupted_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path))
+    first = writer.start([SOURCE])
+    monkeypatch.setattr(archive.store.Archive, "upsert_teaser", disk_full)
+    monkeypatch.setattr(archive.store.Archive, "finish_run", disk_full)
+    writer.put("teaser", _teaser(1))
+    writer.close("finished", {})
+    assert writer.failure == "database or disk is full"
+    monkeypatch.undo()
+    with open_archive(path, create=True) as store:
+        assert store.run(first).status == "running"  # the last write failed too
+    writer = ArchiveWriter(str(path))
+    second = writer.start([SOURCE])
+    writer.close("finished", {})
+    with open_archive(path, create=True) as store:
+        assert store.run(first).status == "interrupted"
+        assert store.run(second).status == "finished"

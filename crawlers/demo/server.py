@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from crawlers.demo.site import DemoArticle, DemoPage, DemoSite, build_demo_site
+from crawlers.demo.site import DemoArticle, DemoPage, DemoSite, Edit, NewsItem, build_demo_site
 
 __all__ = ["DemoServer", "serve_demo"]
 
@@ -178,8 +178,8 @@ class DemoServer:
         self._httpd = _DemoHTTPServer((host, port), self._site)
         self._thread: threading.Thread | None = None
         self.clock: datetime | None = None
-        self._news: list[datetime] = []
-        self._edits: dict[str, datetime] = {}
+        self._news: list[NewsItem] = []
+        self._edits: dict[str, Edit] = {}
 
     def now(self) -> datetime:
         """The server's time: `clock` when set, else the real time (UTC)."""
@@ -194,17 +194,22 @@ class DemoServer:
     def delay(self, seconds: float) -> None:
         self._httpd.delay = max(0.0, float(seconds))
 
-    def publish(self, count: int = 1) -> list[DemoArticle]:
-        """Publish `count` new articles now (one minute apart); returns them, newest last."""
+    def publish(self, count: int = 1, kind: str = "plain") -> list[DemoArticle]:
+        """Publish `count` new articles now (one minute apart); returns them, newest last.
+
+        `kind` (one of LATER_KINDS): "plain" generated news, "german" the German-language
+        story, "syndicated" a partner paper's near-copy of the Svalbard story.
+        """
         start = self.now()
-        self._news += [start + timedelta(minutes=n) for n in range(count)]
+        self._news += [(start + timedelta(minutes=n), kind) for n in range(count)]
         before = {a.path for a in self._site.articles}
         self._rebuild()
         return [a for a in self._site.articles if a.path not in before]
 
-    def edit(self, path: str) -> DemoArticle:
-        """Revise the article at `path` now: a correction paragraph, a new modified date."""
-        self._edits[urlsplit(path).path] = self.now()
+    def edit(self, path: str, headline: str | None = None) -> DemoArticle:
+        """Revise the article at `path` now: a correction paragraph, a new modified date,
+        and with `headline` a new headline (on its teasers too)."""
+        self._edits[urlsplit(path).path] = (self.now(), headline)
         self._rebuild()
         return self._site.article(path)
 

@@ -22,6 +22,7 @@ __all__ = [
     "BASE_DATE",
     "BASE_PLACEHOLDER",
     "DEMO_SITE_NAME",
+    "LATER_KINDS",
     "MOST_READ_HEADING",
     "NEWSLETTER_HEADING",
     "NEWSLETTER_TEXT",
@@ -29,6 +30,7 @@ __all__ = [
     "ROBOTS_TXT",
     "SHARE_TEXT",
     "SITE_NAME",
+    "SYNDICATION_NOTE",
     "TRACKING_QUERY",
     "DemoArticle",
     "DemoPage",
@@ -93,6 +95,10 @@ _SPECIAL_SLOTS = {
     ("science", 2, 11): "axolotl",
     ("science", 3, 6): "no_jsonld_modified",
 }
+# a later article: a moment (a plain article) or (moment, kind); an edit: a moment or
+# (moment, new headline or None)
+NewsItem = datetime | tuple[datetime, str]
+Edit = datetime | tuple[datetime, str | None]
 _HEADLINE_SUFFIXES = (", officials say", " after months of debate", " despite rising costs")
 
 # Hand-written stories for the special cases: (section, place, topic, title, lead, paragraphs).
@@ -175,12 +181,44 @@ _NON_UTF8 = (
         "down in spring.",
     ),
 )
+# Published later (DemoServer.publish(kind="german")): the site's German-language service.
+_GERMAN = (
+    "world",
+    "M\u00fcnchen",
+    "B\u00e4ckerei",
+    "M\u00fcnchner B\u00e4ckerei \u00f6ffnet nach dem Brand wieder",
+    "Drei Monate nach dem Feuer backt die Traditionsb\u00e4ckerei am Viktualienmarkt wieder "
+    "Br\u00f6tchen \u2013 mit neuen \u00d6fen und gr\u00f6\u00dferer Backstube.",
+    (
+        "Die B\u00e4ckerei Huber am Viktualienmarkt in M\u00fcnchen hat am Montag wieder "
+        "ge\u00f6ffnet. Im August hatte ein Kurzschluss in der Backstube ein Feuer "
+        "ausgel\u00f6st, das die \u00d6fen und einen gro\u00dfen Teil der Einrichtung "
+        "zerst\u00f6rte. Verletzt wurde damals niemand, doch die Familie musste ihre "
+        "zw\u00f6lf Mitarbeiter vor\u00fcbergehend in anderen Filialen unterbringen.",
+        "Schon vor sieben Uhr standen die ersten Stammkunden vor der T\u00fcr. \u201eWir sind "
+        "\u00fcberw\u00e4ltigt, wie viele Menschen uns in den letzten Wochen Mut gemacht "
+        "haben\u201c, sagte die Inhaberin. Die neuen \u00d6fen verbrauchen nach Angaben "
+        "des Betriebs rund ein Drittel weniger Strom als die alten, die Backstube ist "
+        "gr\u00f6\u00dfer und heller.",
+        "Zur Wiederer\u00f6ffnung gibt es eine Woche lang Laugenbrezen zum halben Preis. "
+        "Im Dezember will die B\u00e4ckerei au\u00dferdem wieder ihren Stollen anbieten, "
+        "f\u00fcr den viele Kunden jedes Jahr aus dem ganzen Umland anreisen.",
+    ),
+)
 _HANDWRITTEN = {
     "kazakhstan": _KAZAKHSTAN,
     "svalbard": _SVALBARD,
     "axolotl": _AXOLOTL,
     "non_utf8": _NON_UTF8,
+    "german": _GERMAN,
 }
+# kinds of article DemoServer.publish() can add besides "plain"
+LATER_KINDS = ("plain", "german", "syndicated")
+# the footer a syndicated copy adds to the story it copies (a near-duplicate, not a copy)
+SYNDICATION_NOTE = (
+    "This report first appeared in our partner paper, the Demo Evening Post, and is "
+    "republished here with its permission."
+)
 _UNIQUE_TERMS = {"Kazakhstan": "kazakhstan", "Svalbard": "svalbard", "axolotl": "axolotl"}
 
 
@@ -268,6 +306,10 @@ class DemoSpecialPaths:
     no_jsonld_no_meta: str
     kazakhstan: str
     headline_changed: tuple[str, ...]
+    # published later (DemoServer.publish): the German article, the syndicated near-copy
+    german: str | None = None
+    syndicated: str | None = None
+    syndicated_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -333,6 +375,7 @@ class _Draft:
     status: int = 200
     teaser_titles: list[str] = field(default_factory=list)
     related: list[_Draft] = field(default_factory=list)
+    language: str = "en"
 
     @property
     def served(self) -> bool:
@@ -618,6 +661,7 @@ class _Renderer:
             body_class="article-page",
             body=body,
             head_extra=head,
+            lang=draft.language,
             charset=draft.charset,
         )
 
@@ -648,7 +692,7 @@ class _Renderer:
             },
             "image": image_url,
             "articleSection": _SECTION_NAMES[draft.section],
-            "inLanguage": "en",
+            "inLanguage": draft.language,
             "mainEntityOfPage": {"@type": "WebPage", "@id": canonical_url},
             "publisher": {"@type": "Organization", "name": SITE_NAME},
         }
@@ -766,7 +810,7 @@ class _Builder:
         )
 
     def build(
-        self, news: Sequence[datetime] = (), edits: Mapping[str, datetime] | None = None
+        self, news: Sequence[NewsItem] = (), edits: Mapping[str, Edit] | None = None
     ) -> DemoSite:
         cross_time = datetime(2026, 11, 19, 19, 40, tzinfo=CET)
         for section in self.sections:
@@ -787,17 +831,22 @@ class _Builder:
             # later news comes from its own generator: the base site stays as it was
             self.rng = random.Random(SEED + 1)
             self.writer = self.writer.fork(self.rng)
-            self.publish(news)
-            for path, when in (edits or {}).items():
-                self.edit(path, when)
+            self.publish([_news_item(item) for item in news])
+            for path, change in (edits or {}).items():
+                when, headline = change if isinstance(change, tuple) else (change, None)
+                self.edit(path, when, headline)
         return self.assemble()
 
-    def publish(self, moments: Sequence[datetime]) -> None:
-        """New plain articles on top of their section's first page; older teasers move down."""
+    def publish(self, news: Sequence[tuple[datetime, str]]) -> None:
+        """New articles on top of their section's first page; older teasers move down."""
         fresh: dict[str, list[tuple[str, int, str, _Draft, str]]] = {}
-        for n, when in enumerate(sorted(moments)):
+        for n, (when, kind) in enumerate(sorted(news)):
             slug = self.sections[n % len(self.sections)].slug
-            draft = self.new_draft("plain", slug, when)
+            draft = (
+                self.new_draft(kind, slug, when) if kind != "syndicated" else self.syndicate(when)
+            )
+            slug = draft.section
+            self.by_kind.setdefault(kind, draft)
             draft.teaser_titles.append(draft.story.title)
             linkable = [d for d in self.drafts if d.section == slug and d.kind == "plain"]
             draft.related = self.rng.sample([d for d in linkable if d is not draft], 4)
@@ -820,8 +869,9 @@ class _Builder:
         self.sections = tuple(sections)
         self.slots = slots
 
-    def edit(self, path: str, when: datetime) -> None:
-        """Revise a published article: a correction paragraph and a new modification time."""
+    def edit(self, path: str, when: datetime, headline: str | None = None) -> None:
+        """Revise a published article: a correction paragraph and a new modification time;
+        with `headline`, a new headline on the article and on its teasers."""
         draft = next((d for d in self.drafts if d.path == path and d.served), None)
         if draft is None:
             raise KeyError(f"no served demo article at {path!r}")
@@ -831,6 +881,38 @@ class _Builder:
         )
         draft.story = replace(draft.story, paragraphs=(*draft.story.paragraphs, note))
         draft.modified = when
+        if headline is not None:
+            draft.story = replace(draft.story, title=headline)
+            self.writer.reserve_title(headline)
+            if headline not in draft.teaser_titles:
+                draft.teaser_titles.append(headline)
+            self.slots = [
+                (listing, pos, href, d, headline if d is draft else shown)
+                for listing, pos, href, d, shown in self.slots
+            ]
+
+    def syndicate(self, when: datetime) -> _Draft:
+        """A partner paper's copy of the Svalbard story under a new URL: a near-duplicate."""
+        original = self.by_kind["svalbard"]
+        story = replace(
+            original.story,
+            title=f"{original.story.title} (partner report)",
+            paragraphs=(*original.story.paragraphs, SYNDICATION_NOTE),
+        )
+        self.writer.reserve_title(story.title)
+        path = self.new_path("business", when, story.title)
+        slug = path.rstrip("/").rsplit("/", 1)[1]
+        draft = _Draft(
+            "syndicated",
+            "business",
+            path,
+            story,
+            when,
+            f"/img/{when:%Y/%m}/{slug}.jpg",
+            f"/img/{when:%Y/%m}/{slug}-thumb.jpg",
+        )
+        self.drafts.append(draft)
+        return draft
 
     def new_path(self, section: str, published: datetime, title: str) -> str:
         slug = _slugify(title)
@@ -852,7 +934,8 @@ class _Builder:
                 fixed=fixed,
                 place=place,
                 topic=topic,
-                count=self.rng.randint(len(fixed) + 3, 8),
+                # the German story is all hand-written: no English filler paragraphs
+                count=len(fixed) if kind == "german" else self.rng.randint(len(fixed) + 3, 8),
             )
         else:
             story = self.writer.story(section, published)
@@ -862,7 +945,9 @@ class _Builder:
         image = f"/img/{published:%Y/%m}/{slug}.jpg"
         thumb = f"/img/{published:%Y/%m}/{slug}-thumb.jpg"
         draft = _Draft(kind, section, path, story, published, image, thumb)
-        if kind == "non_utf8":
+        if kind == "german":
+            draft.language = "de"
+        elif kind == "non_utf8":
             draft.charset = _CP1252
         elif kind == "no_jsonld_no_meta":
             draft.has_jsonld = draft.has_meta_dates = False
@@ -1038,6 +1123,9 @@ class _Builder:
             no_jsonld_no_meta=kinds["no_jsonld_no_meta"].path,
             kazakhstan=kinds["kazakhstan"].path,
             headline_changed=tuple(d.path for d in self.shortened),
+            german=kinds["german"].path if "german" in kinds else None,
+            syndicated=kinds["syndicated"].path if "syndicated" in kinds else None,
+            syndicated_from=kinds["svalbard"].path if "syndicated" in kinds else None,
         )
         return DemoSite(
             name=SITE_NAME,
@@ -1092,16 +1180,25 @@ def _to_article(draft: _Draft) -> DemoArticle:
         credit=story.credit if served else "",
         image=draft.image if served else "",
         image_alt=story.image_alt if served else "",
+        language=draft.language,
     )
 
 
+def _news_item(item: NewsItem) -> tuple[datetime, str]:
+    when, kind = item if isinstance(item, tuple) else (item, "plain")
+    if kind not in LATER_KINDS:
+        raise ValueError(f"cannot publish a {kind!r} article; kinds: {', '.join(LATER_KINDS)}")
+    return when, kind
+
+
 def build_demo_site(
-    news: Sequence[datetime] = (), edits: Mapping[str, datetime] | None = None
+    news: Sequence[NewsItem] = (), edits: Mapping[str, Edit] | None = None
 ) -> DemoSite:
     """Generate the Demo Daily site; the same every time (fixed seed, fixed dates).
 
-    `news` publishes one more article per moment (newest on top of the sections' first
-    pages); `edits` revises the articles at these paths at these moments.
+    `news` publishes one more article per moment, or per (moment, kind) of LATER_KINDS
+    (newest on top of the sections' first pages); `edits` revises the articles at these
+    paths at these moments, or (moment, new headline).
     """
     return _Builder().build(news, edits)
 

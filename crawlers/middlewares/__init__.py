@@ -5,7 +5,9 @@ SPIDER_MIDDLEWARES); each failure they cause is recorded with an error kind
 (see crawlers.failures).
 """
 
+from crawlers.middlewares.addressguard import AddressGuardMiddleware
 from crawlers.middlewares.backoff import BackoffRetryMiddleware
+from crawlers.middlewares.blockedconnect import BlockedConnectMiddleware
 from crawlers.middlewares.botwall import BotWallMiddleware
 from crawlers.middlewares.circuitbreaker import CircuitBreakerMiddleware
 from crawlers.middlewares.crawldelay import CrawlDelayMiddleware
@@ -17,7 +19,9 @@ from crawlers.middlewares.robotstxt import RobotsTxtMiddleware
 from crawlers.middlewares.teaserlimit import TeaserLimitMiddleware
 
 __all__ = [
+    "AddressGuardMiddleware",
     "BackoffRetryMiddleware",
+    "BlockedConnectMiddleware",
     "BotWallMiddleware",
     "CircuitBreakerMiddleware",
     "CrawlDelayMiddleware",

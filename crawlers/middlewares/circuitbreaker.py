@@ -19,7 +19,7 @@ __all__ = ["CircuitBreakerMiddleware"]
 logger = logging.getLogger(__name__)
 
 # kinds that say nothing about the site's health: our own policy and limits
-_NEUTRAL = frozenset({"robots", "backed_off", "limit"})
+_NEUTRAL = frozenset({"robots", "backed_off", "limit", "blocked_address"})
 
 
 class CircuitBreakerMiddleware:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from scrapy.downloadermiddlewares.robotstxt import (
     RobotsTxtMiddleware as ScrapyRobotsTxtMiddleware,
+)
+from scrapy.downloadermiddlewares.robotstxt import (
+    logger as scrapy_robots_logger,
 )
 from scrapy.http import Request
 from scrapy.robotstxt import RobotParser
@@ -11,6 +16,22 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
 __all__ = ["RobotsTxtMiddleware"]
+
+
+class _QuietDownloadError(logging.Filter):
+    """Scrapy logs a robots.txt that cannot be fetched (a host that is down or has no DNS)
+    as an ERROR with a 60-line traceback; the page's own fetch fails alike and is recorded
+    (a fetch row, the run's summary), so this becomes one INFO line: seen with -v."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and str(record.msg).startswith("Error downloading"):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_quiet = _QuietDownloadError()
+scrapy_robots_logger.addFilter(_quiet)  # once per process: adding the same filter is a no-op
 
 
 class RobotsTxtMiddleware(ScrapyRobotsTxtMiddleware):

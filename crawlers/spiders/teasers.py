@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
@@ -16,26 +17,35 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.selector import Selector
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
 
-from archive import Archive, ArchiveError, ListingState, clean_url, open_archive
+from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url, open_archive
+from archive.files import sqlite_reason
 from crawlers.article import ATTRIBUTES_CUT, extract_from_tree
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import classify_failure
 from crawlers.feeds import parse_feed
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.listing import Teaser, extract_next_page, extract_teasers
+from crawlers.logformatter import log_level
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.settings import user_agent
+from crawlers.settings_check import SettingError, check_setting, known_settings
 from crawlers.sites import SiteConfig, load_sites, select_sites
 from crawlers.textutil import has_oversized_tags, limit_attributes
 
 __all__ = ["TeaserSpider"]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
+
+# where update_settings notes a bad `-s` override for from_crawler (not a user setting)
+_OVERRIDE_ERROR = "_TEASERFEED_OVERRIDE_ERROR"
 
 # nested sitemap indexes followed at most this deep
 MAX_SITEMAP_DEPTH = 3
@@ -91,22 +101,59 @@ class TeaserSpider(Spider):
         url: str | None = None,
         sites_file: str | None = None,
         configs: Iterable[SiteConfig] | None = None,
+        archive_lock: ArchiveLock | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        # the archive's lock, when the caller (`teaserfeed crawl`) holds it for the whole run
+        self.archive_lock = archive_lock
         self._site_arg = site
         self._url_arg = url
         self._sites_file = sites_file
         self.site_configs: list[SiteConfig] = list(configs or [])
         self.seen_store: Archive | None = None
+        # why the sites could not be resolved (no sites.toml, an unknown site): nothing runs
+        self.config_error: str | None = None
+        self.archive_damaged = False
         self.states: dict[str, ListingState] = {}
         # sites whose state is ignored this run: --backfill, or their last run was cut short
         self.fresh_sites: set[str] = set()
 
     @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Check `-s NAME=VALUE` overrides as `teaserfeed crawl` does, before any component
+        reads them: a bad one is put back to its default and noted, so the crawl closes
+        with that one line before fetching (instead of a component's traceback)."""
+        super().update_settings(settings)
+        cmdline = SETTINGS_PRIORITIES["cmdline"]
+        defaults = known_settings()
+        for name in list(settings):
+            value = settings[name]
+            if settings.getpriority(name) != cmdline or not isinstance(value, str):
+                continue
+            try:
+                check_setting(name, value, defaults)
+            except SettingError as exc:
+                if not settings.get(_OVERRIDE_ERROR):
+                    settings.set(_OVERRIDE_ERROR, str(exc), priority="cmdline")
+                if name in defaults:
+                    # above cmdline: the runner merges its own -s values in once more
+                    settings.set(name, defaults[name], priority=cmdline + 1)
+
+    @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> TeaserSpider:
         spider: TeaserSpider = super().from_crawler(crawler, *args, **kwargs)
-        spider._resolve_configs()
+        override_error = crawler.settings.get(_OVERRIDE_ERROR)
+        if override_error:
+            spider.config_error = str(override_error)
+            return spider
+        try:
+            spider._resolve_configs()
+        except CloseSpider as exc:
+            # raised here, Scrapy prints a bare traceback without the reason; the pipeline
+            # says it in one line and closes the spider before the archive is touched
+            spider.config_error = str(exc.reason)
+            return spider
         spider._apply_site_politeness()
         return spider
 
@@ -203,16 +250,45 @@ class TeaserSpider(Spider):
         if self.seen_store is None:
             return
         run_id = self.crawler.stats.get_value("teaserfeed/run_id") if self.crawler.stats else None
-        try:
-            self.fresh_sites |= self.seen_store.interrupted_sites(names, run_id)
-            self.states = self.seen_store.listing_states(
+        store = self.seen_store
+        self.fresh_sites |= self._read_state(
+            lambda: store.interrupted_sites(names, run_id),
+            set(),
+            "cannot read the crawl state, polling every listing",
+        )
+        self.states = self._read_state(
+            lambda: store.listing_states(
                 url for c in self.site_configs for _kind, url in c.listing_urls
-            )
-        except ArchiveError as exc:
-            logger.warning("cannot read the crawl state, polling every listing: %s", exc)
+            ),
+            {},
+            "cannot read the crawl state, polling every listing",
+        )
         if self.settings.getint("TEASERFEED_BACKFILL") <= 0:
             for name in sorted(self.fresh_sites):
                 logger.info("site %s: its last run did not finish; catching up", name)
+
+    def _read_state(self, read: Callable[[], _T], default: _T, what: str) -> _T:
+        """A seen-state read of the archive; on failure `default`, and a damaged file ends the
+        crawl (writing more into it would only add to the damage), anything else is a warning.
+        """
+        try:
+            return read()
+        except (ArchiveError, sqlite3.OperationalError) as exc:
+            logger.warning("%s: %s", what, exc)
+        except sqlite3.DatabaseError as exc:
+            self._stop_for_damage(exc)
+        return default
+
+    def _stop_for_damage(self, exc: sqlite3.DatabaseError) -> None:
+        if self.archive_damaged:
+            return
+        self.archive_damaged = True
+        path = self.settings.get("TEASERFEED_ARCHIVE")
+        self.crawler.stats.set_value("teaserfeed/archive_damaged", str(exc))
+        level = log_level(self.settings.get("TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL"))
+        logger.log(level, "%s: %s", path, sqlite_reason(exc, path))
+        if self.crawler.engine is not None:
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_damaged"))
 
     def closed(self, reason: str) -> None:
         """Release the read connection to the archive."""
@@ -228,7 +304,7 @@ class TeaserSpider(Spider):
         self._load_state()
         for config in self.site_configs:
             for kind, url in config.listing_urls:
-                if self._due(config, url):
+                if self._due(config, url) and not self.archive_damaged:
                     yield self._listing_request(url, config, 1, kind)
         for config in self.site_configs:
             for request in self._recovery_requests(config):
@@ -250,16 +326,25 @@ class TeaserSpider(Spider):
         """Revisits that are due, then teasers whose article never arrived."""
         if self.seen_store is None:
             return
+        store = self.seen_store
         limit = self.settings.getint("TEASERFEED_MAX_REVISITS", 500)
-        try:
-            due = self.seen_store.due_revisits(
-                config.name, self._revisit_schedule(config), now=self.now(), limit=limit
-            )
-            unfetched = self.seen_store.unfetched_teasers(
-                [config.name], limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000)
-            )
-        except ArchiveError as exc:
-            logger.warning("site %s: cannot read revisits from the archive: %s", config.name, exc)
+        schedule = self._revisit_schedule(config)
+        what = f"site {config.name}: cannot read revisits from the archive"
+        due: list[tuple[str, str]] = self._read_state(
+            lambda: store.due_revisits(config.name, schedule, now=self.now(), limit=limit),
+            [],
+            what,
+        )
+        unfetched: list[tuple[str, str]] = self._read_state(
+            lambda: store.unfetched_teasers(
+                [config.name],
+                limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000),
+                accept=config.follows,
+            ),
+            [],
+            what,
+        )
+        if self.archive_damaged:
             return
         for url, last_fetched in due:
             self.crawler.stats.inc_value("teaserfeed/revisits")
@@ -440,15 +525,20 @@ class TeaserSpider(Spider):
     def _teasers(
         self, teasers: Sequence[Teaser], config: SiteConfig, listing_url: str
     ) -> Generator[Any, None, int]:
-        """Teaser sightings and requests for articles not archived yet; returns how many were."""
+        """Teaser sightings and requests for articles not archived yet (on the site's
+        allowed_domains); returns how many teasers need no fetch: archived or off-site."""
         seen_at = self._stamp()
         urls = {t.url: clean_url(t.url) for t in teasers if t.region == "main"}
         known: set[str] = set()
-        if self.seen_store is not None and urls:
-            try:
-                known = self.seen_store.known_urls(urls.values())
-            except ArchiveError as exc:
-                logger.warning("cannot read the archive for seen-state: %s", exc)
+        store = self.seen_store
+        if store is not None and urls:
+            known = self._read_state(
+                lambda: store.known_urls(urls.values()),
+                set(),
+                "cannot read the archive for seen-state",
+            )
+        if self.archive_damaged:
+            return 0
         count = 0
         for teaser in teasers:
             yield TeaserItem.from_teaser(
@@ -457,6 +547,12 @@ class TeaserSpider(Spider):
             if teaser.region != "main":
                 continue
             fetch_url = urls[teaser.url]
+            if not config.follows(fetch_url):
+                # another site's article: the sighting is archived, the page is not fetched
+                count += 1
+                self.crawler.stats.inc_value("teaserfeed/teasers_offsite")
+                logger.debug("off-site teaser not followed (allowed_domains): %s", fetch_url)
+                continue
             if fetch_url in known:
                 count += 1
                 self.crawler.stats.inc_value("teaserfeed/articles_known")
