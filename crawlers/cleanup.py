@@ -28,6 +28,7 @@ __all__ = [
     "global_rules",
     "image_rules",
     "load_rules",
+    "paragraph_chars",
     "site_rules",
 ]
 
@@ -439,7 +440,8 @@ def _text_of(el: HtmlElement) -> str:
     return clean_text(" ".join(el.itertext()))
 
 
-def _paragraph_chars(el: HtmlElement) -> int:
+def paragraph_chars(el: HtmlElement) -> int:
+    """Characters of text in the paragraphs (<p>) under an element."""
     return sum(len(p.text_content()) for p in el.iter("p"))
 
 
@@ -615,8 +617,8 @@ def _remove(
             continue  # the headline stays: trafilatura takes the container with it
         if len(el.text_content()) > 250:
             if page_chars is None:
-                page_chars = _paragraph_chars(scope)
-            if page_chars > 500 and _paragraph_chars(el) > _PROTECT_SHARE * page_chars:
+                page_chars = paragraph_chars(scope)
+            if page_chars > 500 and paragraph_chars(el) > _PROTECT_SHARE * page_chars:
                 continue
         going[el] = rule
     removals: list[tuple[int, Removal]] = []

@@ -1,0 +1,161 @@
+"""No collapse: a body implausibly small for its page is replaced by a fuller fallback."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import crawlers.article as article_module
+from crawlers.article import BODY_SOURCE_RULE, extract_article
+from crawlers.cleanup import CleanupRule, global_rules
+
+URL = "https://guides.example.org/2026/05/02/garden-guide/"
+_WORDS = [
+    "soil",
+    "water",
+    "seed",
+    "row",
+    "bed",
+    "frost",
+    "spring",
+    "compost",
+    "mulch",
+    "root",
+    "leaf",
+    "shade",
+    "sun",
+    "week",
+    "plant",
+    "harvest",
+    "grow",
+    "dig",
+    "rake",
+    "trowel",
+    "bean",
+    "pea",
+    "kale",
+    "onion",
+    "garlic",
+    "crop",
+    "rotate",
+    "weed",
+    "path",
+    "fence",
+]
+
+
+def sentences(seed: int, count: int) -> list[str]:
+    """Deterministic generated prose: `count` paragraphs of several sentences each."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(4):
+            words = [rng.choice(_WORDS) for _ in range(rng.randint(9, 15))]
+            parts.append(" ".join(words).capitalize() + ".")
+        out.append(" ".join(parts))
+    return out
+
+
+def guide(sections: list[list[str]], section_class: str = "guide-part", ld: str = "") -> str:
+    """A guide page: a short intro, then sections of headings and paragraphs."""
+    intro = sentences(99, 1)[0]
+    blocks = "".join(
+        f'<div class="{section_class}"><h2>Step {i + 1}</h2>'
+        + "".join(f"<p>{p}</p>" for p in paras)
+        + "</div>"
+        for i, paras in enumerate(sections)
+    )
+    return f"""<!doctype html><html lang="en"><head><title>Garden guide | Plot Weekly</title>
+{ld}</head><body><nav><a href="/">Home</a></nav><main><h1>A garden guide for the season</h1>
+<p>{intro}</p>{blocks}</main><footer><p>Plot Weekly</p></footer></body></html>"""
+
+
+def _overeager(name: str = "overeager") -> tuple[CleanupRule, ...]:
+    # a rule that takes the story's blocks: the kind of mistake the check must survive
+    return (*global_rules(), CleanupRule(name=name, classes=("guide-part",), max_chars=100000))
+
+
+def test_a_rule_that_removes_the_story_falls_back_to_the_page_without_cleanup() -> None:
+    sections = [sentences(seed, 3) for seed in range(4)]
+    html = guide(sections)
+    art = extract_article(html, URL, rules=_overeager())
+    for paras in sections:
+        for paragraph in paras:
+            assert paragraph in art.body
+    assert art.body_source == "uncleaned"
+    rules = [r.rule for r in art.removed]
+    assert f"{BODY_SOURCE_RULE}:uncleaned" in rules
+    assert "overeager" in rules  # the audit still says what the rule took
+
+
+def test_without_the_check_the_same_page_collapses(monkeypatch: pytest.MonkeyPatch) -> None:
+    sections = [sentences(seed, 3) for seed in range(4)]
+    monkeypatch.setattr(article_module, "_MIN_MASS", 10**9)  # the check never fires
+    art = extract_article(guide(sections), URL, rules=_overeager())
+    assert len(art.body) < 0.2 * sum(len(p) for paras in sections for p in paras)
+    assert art.body_source == "extractor"
+
+
+def test_fast_mode_picking_a_small_node_falls_back_to_the_full_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = article_module._trafilatura_paragraphs
+
+    def fragment_when_fast(root: object, url: str, *, fast: bool = True) -> list[str]:
+        found = real(root, url, fast=fast)  # type: ignore[arg-type]
+        return found[:1] if fast else found
+
+    monkeypatch.setattr(article_module, "_trafilatura_paragraphs", fragment_when_fast)
+    sections = [sentences(seed, 3) for seed in range(4)]
+    art = extract_article(guide(sections, section_class="entry"), URL)
+    assert art.body_source == "full"
+    assert all(p in art.body for paras in sections for p in paras)
+    assert f"{BODY_SOURCE_RULE}:full" in [r.rule for r in art.removed]
+
+
+def test_a_jsonld_body_that_is_a_fragment_never_replaces_the_story() -> None:
+    sections = [sentences(seed, 3) for seed in range(3)]
+    ld = json.dumps({"@type": "Article", "headline": "A guide", "articleBody": sections[0][0]})
+    html = guide(
+        sections, section_class="entry", ld=f'<script type="application/ld+json">{ld}</script>'
+    )
+    art = extract_article(html, URL)
+    assert art.body_source != "jsonld"
+    assert all(p in art.body for paras in sections for p in paras)
+
+
+def test_a_guide_that_fast_mode_cuts_to_a_fragment_is_recovered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # headings and short sections in repeated blocks: trafilatura's fast mode keeps one block
+    sections = [sentences(seed, 3) for seed in range(3)]
+    html = guide(sections, section_class="entry")
+    story = sum(len(p) for paras in sections for p in paras)
+    art = extract_article(html, URL)
+    assert art.body_source == "full"
+    assert all(p in art.body for paras in sections for p in paras)
+    monkeypatch.setattr(article_module, "_MIN_MASS", 10**9)
+    assert len(extract_article(html, URL).body) < 0.5 * story
+
+
+def test_an_unrelated_longer_candidate_is_not_taken() -> None:
+    # a short story next to a long unrelated block the cleanup rightly removes (comments)
+    story = sentences(1, 2)
+    comments = "".join(f'<div class="comments"><p>{p}</p></div>' for p in sentences(2, 12))
+    html = f"""<html><head><title>Short note</title></head><body><article><h1>Short note</h1>
+{"".join(f"<p>{p}</p>" for p in story)}</article>{comments}</body></html>"""
+    art = extract_article(html, URL)
+    assert all(p in art.body for p in story)
+    assert "comments" not in art.body_source
+    for p in sentences(2, 12):
+        assert p not in art.body
+
+
+def test_a_page_with_little_text_is_not_checked() -> None:
+    html = "<html><body><nav><ul><li><a href='/a'>News</a></li></ul></nav><p>Hi.</p></body></html>"
+    art = extract_article(html, URL)
+    assert art.body_source == "extractor"
+    assert not [r for r in art.removed if r.rule.startswith(BODY_SOURCE_RULE + ":")]
