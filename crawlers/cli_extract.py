@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -87,10 +89,30 @@ def extract(
         if not found:
             click.echo(f"teaserfeed: {directory}: no .html or .htm files in it", err=True)
         pages += found
-    if not verbose:
-        # an unparseable page is reported below in one line; the extractor's log adds noise
-        logging.getLogger("crawlers").setLevel(logging.ERROR)
-        logging.getLogger("trafilatura").setLevel(logging.ERROR)
+    # an unparseable page is reported in one line; the extractor's own log adds noise
+    with _quiet_logs(("crawlers", "trafilatura"), enabled=not verbose):
+        _extract_pages(pages, url, fmt, output_dir, unreadable)
+
+
+@contextmanager
+def _quiet_logs(names: tuple[str, ...], enabled: bool) -> Iterator[None]:
+    """Show only errors of these loggers for the block, then restore their levels."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    try:
+        if enabled:
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _extract_pages(
+    pages: list[Path], url: str | None, fmt: str, output_dir: Path | None, unreadable: bool
+) -> None:
+    """Extract and write each page; exit 2 if one was unreadable, 1 if one had no text."""
     empty = False
     printed = 0
     for page in pages:

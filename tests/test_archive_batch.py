@@ -61,7 +61,13 @@ def _filled(path: Path, batch: bool) -> tuple[Archive, list[Any], int]:
     store = open_archive(path, create=True)
     run_id = store.start_run(["demo"])
     store.upsert_teaser(
-        {"source": "demo", "listing_url": "https://n.org/", "url": "https://n.org/c", "title": "C"},
+        {
+            "source": "demo",
+            "listing_url": "https://n.org/",
+            "url": "https://n.org/c",
+            "title": "C",
+            "seen_at": "2026-01-01T00:00:00+00:00",
+        },
         run_id,
     )
     if batch:

@@ -7,6 +7,7 @@ import csv
 import inspect
 import io
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -544,6 +545,18 @@ def test_extract_prints_text_like_trafilatura(pages: Path) -> None:
     assert "I will miss the storms most" in body
     assert "newsletter" not in result.stdout
     assert "Home" not in result.stdout
+
+
+def test_extract_quiets_the_extractor_log_only_while_it_runs(pages: Path) -> None:
+    crawlers_log = logging.getLogger("crawlers")
+    before = crawlers_log.level
+    crawlers_log.setLevel(logging.INFO)
+    try:
+        assert cli("extract", str(pages / "april" / "keeper.html")).exit_code == 0
+        # the library's log level in this process is as the caller left it
+        assert crawlers_log.level == logging.INFO
+    finally:
+        crawlers_log.setLevel(before)
 
 
 def test_extract_uses_the_crawls_extractor(pages: Path) -> None:
