@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import uuid
 
 from scrapy.utils.test import get_crawler
 
@@ -15,26 +16,28 @@ def test_a_log_line_starts_on_a_wiped_line_and_the_live_line_comes_back() -> Non
     handler = logging.StreamHandler(out)
     root = logging.getLogger()
     root.addHandler(handler)
-    # earlier tests may have configured logging (levels, disabled loggers): undo it here
+    # earlier tests may have configured logging (levels, disabled loggers): a logger of its
+    # own that reaches the root directly, with the root's own state reset, is immune to that
     level, previous_disable = root.level, logging.root.manager.disable
+    root_filters, root_disabled = list(root.filters), root.disabled
     root.setLevel(logging.WARNING)
+    root.filters, root.disabled = [], False
     logging.disable(logging.NOTSET)
-    test_logger = logging.getLogger("crawlers.test")
-    test_logger.disabled, test_logger.propagate = False, True
-    logging.getLogger("crawlers").disabled = False
+    test_logger = logging.getLogger(f"teaserfeed-progress-test-{uuid.uuid4().hex}")
     try:
         progress = Progress(get_crawler(), "tty", 0.5, out)
         progress.spider_opened()
         progress._report()
-        logging.getLogger("crawlers.test").warning("listing http://x/ failed")
+        test_logger.warning("listing http://x/ failed")
         progress._report()
         progress.spider_closed()
         # once closed, a log line is written as it is: no wiping
-        logging.getLogger("crawlers.test").warning("after the crawl")
+        test_logger.warning("after the crawl")
     finally:
         root.removeHandler(handler)
         root.setLevel(level)
         logging.disable(previous_disable)
+        root.filters, root.disabled = root_filters, root_disabled
     text = out.getvalue()
     status_end = "pages/s"
     # the warning follows a wipe of the drawn line, never the status text itself
