@@ -11,8 +11,8 @@ from typing import Any
 from w3lib.encoding import html_to_unicode
 
 from archive import Archive, StoredPage
-from crawlers.article import EXTRACTOR_VERSION, Article, extract_article
-from crawlers.cleanup import CleanupRule
+from crawlers.extract.article import EXTRACTOR_VERSION, Article, extract_article
+from crawlers.extract.cleanup import CleanupRule
 from crawlers.sites import SiteConfig
 
 __all__ = ["ReextractStats", "reextract", "stored_configs"]
@@ -82,7 +82,7 @@ def reextract(
     `since`: only articles whose extractor_version is older than this version (dotted
     numbers; an article without a version counts as oldest); None takes every article that
     has a stored page. `configs` give each source's `strip` selectors (default: as stored in
-    the archive); `rules` replace the global cleanup rules (default: crawlers/rules.toml).
+    the archive); `rules` replace the global cleanup rules (default: crawlers/extract/rules.toml).
     A page whose re-extraction finds no body leaves its article as it was. Never fetches.
     """
     site_configs = dict(configs) if configs is not None else stored_configs(archive)

@@ -40,9 +40,9 @@ from archive import (
     open_archive,
     write_datasette_metadata,
 )
-from crawlers.article import Article, Image, extract_article, extract_from_tree
-from crawlers.extract_files import extract_file, html_files
-from crawlers.listing import (
+from crawlers.extract.article import Article, Image, extract_article, extract_from_tree
+from crawlers.extract.files import extract_file, html_files
+from crawlers.extract.listing import (
     Teaser,
     extract_next_page,
     extract_teasers,

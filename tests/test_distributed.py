@@ -33,9 +33,9 @@ from archive import normalize_url, open_archive
 from crawlers import redisjson
 from crawlers.cli import main
 from crawlers.demo import DemoServer, demo_sites_toml, serve_demo
-from crawlers.ingest import Ingest, IngestBusyError
+from crawlers.distributed.ingest import Ingest, IngestBusyError
+from crawlers.distributed.queue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.middlewares.robotstxt import RobotsTxtMiddleware
-from crawlers.redisqueue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.sites import parse_sites
 from crawlers.spiders.distributed import DistributedTeaserSpider
 from tests.conftest import ALLOW_TEST_HOSTS

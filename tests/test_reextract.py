@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from archive import Archive, open_archive
-from crawlers.article import EXTRACTOR_VERSION
-from crawlers.cleanup import CleanupRule, global_rules, load_rules
 from crawlers.cli import main
 from crawlers.demo import DemoServer, DemoSite
+from crawlers.extract.article import EXTRACTOR_VERSION
+from crawlers.extract.cleanup import CleanupRule, global_rules, load_rules
 from crawlers.reextract import reextract
 from crawlers.sites import SiteConfig
 from tests.conftest import Crawled, crawl_blocking

@@ -6,7 +6,7 @@ ingest loses nothing: the next one stores what was left (at least once; the arch
 upserts fold repeats into the same rows, though a repeated fetch record or teaser
 sighting is counted again).
 
-Runs: one archive run per crawl generation (see crawlers.redisqueue). The ingest opens
+Runs: one archive run per crawl generation (see crawlers.distributed.queue). The ingest opens
 it at the generation's first message, with the sites of the worker that opened it,
 and finishes it at the generation's "end" message, with every worker's final stats
 (summed, and per worker under "workers"). Its status is "finished" when every worker
@@ -15,7 +15,7 @@ heartbeat ran out; run `teaserfeed crawl --redis … --reconcile` to fetch what 
 held), else the first other reason a worker gave.
 
 Generations and replayed snapshots: every generation has a number and a random token
-(crawlers.redisqueue), and its run records both (runs.stats generation and
+(crawlers.distributed.queue), and its run records both (runs.stats generation and
 generation_token). A generation is current for an archive from its opening "hello" (the
 first message of a generation, queued by the worker that opened it) until its "end".
 Messages of a generation the archive finished, whose opening it never stored, or numbered
@@ -47,8 +47,7 @@ import redis
 
 from archive import Archive, ArchiveError, ArchiveLock, normalize_url, open_archive
 from crawlers import redisjson
-from crawlers.errors import TeaserfeedError
-from crawlers.redisqueue import (
+from crawlers.distributed.queue import (
     OUTAGE_ERRORS,
     ItemQueue,
     Outage,
@@ -56,6 +55,7 @@ from crawlers.redisqueue import (
     RedisUnavailableError,
     SharedCrawl,
 )
+from crawlers.errors import TeaserfeedError
 
 __all__ = ["Ingest", "IngestBusyError", "IngestReport"]
 
