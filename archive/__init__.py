@@ -1,5 +1,6 @@
 """teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
 
+from .batch import BUSY_ATTEMPTS, Batch, BatchItem, ItemResult, outcome_counts
 from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
@@ -31,6 +32,7 @@ from .schema import SCHEMA_VERSION
 from .store import RUN_SUMMARY_KEYS, Archive, open_archive
 
 __all__ = [
+    "BUSY_ATTEMPTS",
     "RUN_SUMMARY_KEYS",
     "SCHEMA_VERSION",
     "Archive",
@@ -41,11 +43,14 @@ __all__ = [
     "ArchiveLockedError",
     "ArticleOutcome",
     "ArticleVersion",
+    "Batch",
+    "BatchItem",
     "CheckReport",
     "Cluster",
     "ClusterMember",
     "InvalidFilterError",
     "InvalidItemError",
+    "ItemResult",
     "ListingState",
     "NotFoundError",
     "RunRecord",
@@ -63,5 +68,6 @@ __all__ = [
     "lock_holder",
     "normalize_url",
     "open_archive",
+    "outcome_counts",
     "write_datasette_metadata",
 ]
