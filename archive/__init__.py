@@ -1,6 +1,6 @@
 """teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
 
-from .batch import BUSY_ATTEMPTS, Batch, BatchItem, ItemResult, outcome_counts
+from .batch import Batch, BatchItem, ItemResult, outcome_counts
 from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
@@ -32,7 +32,6 @@ from .schema import SCHEMA_VERSION
 from .store import RUN_SUMMARY_KEYS, Archive, open_archive
 
 __all__ = [
-    "BUSY_ATTEMPTS",
     "RUN_SUMMARY_KEYS",
     "SCHEMA_VERSION",
     "Archive",
