@@ -61,7 +61,7 @@ class Batch:
         self._articles: list[BatchItem] = []
 
     def add(self, item: BatchItem) -> None:
-        """Store an item at this place in the batch (an article maybe a little later)."""
+        """Store an item in its place in the batch; articles wait to go in a run of them."""
         if item.kind == "article":
             self._articles.append(item)
             return
