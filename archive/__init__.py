@@ -1,5 +1,6 @@
 """teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
 
+from .batch import Batch, BatchItem, ItemResult, outcome_counts
 from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
@@ -41,11 +42,14 @@ __all__ = [
     "ArchiveLockedError",
     "ArticleOutcome",
     "ArticleVersion",
+    "Batch",
+    "BatchItem",
     "CheckReport",
     "Cluster",
     "ClusterMember",
     "InvalidFilterError",
     "InvalidItemError",
+    "ItemResult",
     "ListingState",
     "NotFoundError",
     "RunRecord",
@@ -63,5 +67,6 @@ __all__ = [
     "lock_holder",
     "normalize_url",
     "open_archive",
+    "outcome_counts",
     "write_datasette_metadata",
 ]

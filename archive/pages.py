@@ -1,43 +1,17 @@
-"""Raw article pages kept in the archive, and writing the results of re-extracting them."""
+"""Raw article pages kept in the archive, read back for re-extraction."""
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-from . import clusters as _clusters
-from .dedup import content_hash
+__all__ = ["StoredPage", "iter_pages", "version_key"]
 
-__all__ = ["EXTRACTION_FIELDS", "StoredPage", "iter_pages", "update_extraction", "version_key"]
-
-# article columns that re-extraction rewrites (images and removed are replaced as well)
-EXTRACTION_FIELDS = (
-    "title",
-    "lead",
-    "body",
-    "canonical_url",
-    "authors",
-    "published",
-    "published_from",
-    "published_raw",
-    "modified",
-    "modified_from",
-    "modified_raw",
-    "language",
-    "section",
-    "tags",
-    "top_image",
-    "word_count",
-    "extractor_version",
-)
-_TEXT_FIELDS = ("title", "lead", "body")
-_JSON_FIELDS = ("authors", "tags")
 _VERSION_PART_RE = re.compile(r"\d+|[^\d.]+")
 
 
@@ -110,63 +84,3 @@ def iter_pages(
             encoding=row[4],
             extractor_version=row[5],
         )
-
-
-def update_extraction(db: Database, article_id: int, fields: Mapping[str, Any]) -> bool:
-    """Rewrite an article's extracted fields, images and removals; True if its text changed.
-
-    Title, lead and body are written only when they differ (writing them re-indexes the
-    article in FTS through the update trigger). A re-extraction is not a new revision of the
-    story: `version`, `last_fetched` and article_versions stay as they are.
-    """
-    old = db.execute("SELECT title, lead, body FROM articles WHERE id = ?", [article_id]).fetchone()
-    if old is None:
-        raise KeyError(article_id)
-    changes: dict[str, Any] = {}
-    for name in EXTRACTION_FIELDS:
-        if name not in fields:
-            continue
-        value = fields[name]
-        if name in _JSON_FIELDS:
-            value = json.dumps(list(value or []), ensure_ascii=False, sort_keys=True)
-        changes[name] = value
-    body = changes.get("body", old[2]) or ""
-    changes["body"] = body
-    changes["word_count"] = changes.get("word_count") or len(body.split())
-    changes["content_hash"] = content_hash(changes.get("title", old[0]), body)
-    text_changed = False
-    for i, name in enumerate(_TEXT_FIELDS):
-        if name in changes and changes[name] == old[i]:
-            del changes[name]
-        elif name in changes:
-            text_changed = True
-    db.execute(
-        f"UPDATE articles SET {', '.join(f'{name} = ?' for name in changes)} WHERE id = ?",
-        [*changes.values(), article_id],
-    )
-    if "body" in changes:
-        _clusters.assign(db, article_id, body)
-    if "images" in fields:
-        db.execute("DELETE FROM images WHERE article_id = ?", [article_id])
-        db.conn.executemany(
-            "INSERT INTO images (article_id, url, alt, caption, credit, position) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    article_id,
-                    image.get("url"),
-                    image.get("alt"),
-                    image.get("caption"),
-                    image.get("credit"),
-                    image.get("position", position),
-                )
-                for position, image in enumerate(fields["images"] or [])
-            ],
-        )
-    if "removed" in fields:
-        db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
-        db.conn.executemany(
-            "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)",
-            [(article_id, r.get("rule"), r.get("text")) for r in fields["removed"] or []],
-        )
-    return text_changed

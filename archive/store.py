@@ -17,6 +17,7 @@ from typing import IO, Any, Literal
 
 from sqlite_utils import Database
 
+from . import batch as _batch
 from . import clusters as _clusters
 from . import crawlstate as _crawlstate
 from . import export as _export
@@ -25,6 +26,7 @@ from . import history as _history
 from . import integrity as _integrity
 from . import pages as _pages
 from . import search as _search
+from .batch import Batch, BatchItem, ItemResult
 from .crawlstate import ListingState
 from .dedup import content_hash, normalize_url, teaser_key
 from .errors import (
@@ -49,7 +51,7 @@ from .records import (
 )
 from .schema import MAIN_TABLES, known_migrations, migrations
 
-__all__ = ["RUN_SUMMARY_KEYS", "Archive", "open_archive"]
+__all__ = ["EXTRACTION_FIELDS", "RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
@@ -61,10 +63,34 @@ ARTICLE_ORDERS = {
     "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
     "id": "a.id ASC",
 }
-# article columns written from an ArticleItem (title, lead and body are handled apart
-# because writing them re-indexes the article in articles_fts)
+# article columns an extraction fills, from an ArticleItem or a re-extraction (images and
+# removed, in tables of their own, are replaced as well)
+EXTRACTION_FIELDS = (
+    "title",
+    "lead",
+    "body",
+    "canonical_url",
+    "authors",
+    "published",
+    "published_from",
+    "published_raw",
+    "modified",
+    "modified_from",
+    "modified_raw",
+    "language",
+    "section",
+    "tags",
+    "top_image",
+    "word_count",
+    "extractor_version",
+)
+# written only when they changed: writing them re-indexes the article in articles_fts
+_TEXT_FIELDS = ("title", "lead", "body")
+# lists of strings, kept as JSON arrays
+_JSON_FIELDS = ("authors", "tags")
+# article columns written from an ArticleItem besides the text
 _ARTICLE_FIELDS = (
-    *(name for name in _pages.EXTRACTION_FIELDS if name not in ("title", "lead", "body")),
+    *(name for name in EXTRACTION_FIELDS if name not in _TEXT_FIELDS),
     "content_hash",
     "last_fetched",
     "last_run_id",
@@ -473,10 +499,7 @@ class Archive:
         revision, so `version` and article_versions are left alone.
         """
         with self._writing():
-            try:
-                return _pages.update_extraction(self.db, article_id, fields)
-            except KeyError:
-                raise NotFoundError(f"no article with id {article_id}") from None
+            return self._store_extraction(article_id, fields)
 
     def sources(self) -> list[dict[str, Any]]:
         """The configured sites the archive has seen, with their start URLs and config."""
@@ -933,13 +956,36 @@ class Archive:
             self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [other])
         self.db.execute("DELETE FROM articles WHERE id = ?", [other])
 
+    def _store_extraction(self, article_id: int, fields: Mapping[str, Any]) -> bool:
+        # the work of update_extraction inside the caller's transaction
+        _check_article_shape(fields)
+        old = self._one("SELECT title, lead, body FROM articles WHERE id = ?", [article_id])
+        if old is None:
+            raise NotFoundError(f"no article with id {article_id}")
+        changes = {
+            name: _column(name, fields[name]) for name in EXTRACTION_FIELDS if name in fields
+        }
+        body = changes.get("body", old["body"]) or ""
+        changes["body"] = body
+        changes["word_count"] = changes.get("word_count") or len(body.split())
+        changes["content_hash"] = content_hash(changes.get("title", old["title"]), body)
+        text_changed = False
+        for name in _TEXT_FIELDS:
+            if name in changes and changes[name] == old[name]:
+                del changes[name]
+            elif name in changes:
+                text_changed = True
+        self.db.execute(
+            f"UPDATE articles SET {', '.join(f'{name} = ?' for name in changes)} WHERE id = ?",
+            [*changes.values(), article_id],
+        )
+        if "body" in changes:
+            _clusters.assign(self.db, article_id, body)
+        self._replace_children(article_id, fields)
+        return text_changed
+
     def _replace_children(
-        self,
-        article_id: int,
-        article: Mapping[str, Any],
-        final_url: str,
-        fetched_at: str,
-        fresh: bool = False,
+        self, article_id: int, article: Mapping[str, Any], fresh: bool = False
     ) -> None:
         # `fresh`: the article row was just inserted, so there is nothing to replace
         # an item without the key says nothing about them; an empty list replaces them
@@ -974,6 +1020,16 @@ class Archive:
                 self.db.conn.executemany(
                     "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
                 )
+
+    def _replace_page(
+        self,
+        article_id: int,
+        article: Mapping[str, Any],
+        final_url: str,
+        fetched_at: str,
+        fresh: bool = False,
+    ) -> None:
+        # the raw page of this fetch replaces the one kept; an item without html keeps it
         html = article.get("html")
         if html is None:
             return
@@ -1015,6 +1071,23 @@ class Archive:
             self._count_outcomes(run_id, outcomes)
         return outcomes
 
+    def store_batch(
+        self,
+        items: Iterable[BatchItem] | Callable[[Batch], None],
+        *,
+        attempts: int = _batch.BUSY_ATTEMPTS,
+    ) -> list[ItemResult]:
+        """Store teasers, articles, fetches and re-extractions in one transaction, in order.
+
+        A bad item (an ArchiveError of its own) is logged and lost alone; its ItemResult
+        holds the error. Any other error rolls the whole batch back and is raised. While
+        another process holds the write lock past the busy timeout the batch waits and goes
+        again, up to `attempts` times, then raises ArchiveBusyError. `items` may instead be
+        a function that adds them to the Batch itself (and runs writes of its own in
+        between, through Batch.call); it is called again for each attempt.
+        """
+        return _batch.store(self, items, attempts)
+
     def _store_article(self, article: Mapping[str, Any], run_id: int | None) -> ArticleOutcome:
         # the work of upsert_article inside the caller's transaction, run counters aside
         _require(article, ("source", "url"), "article")
@@ -1038,21 +1111,14 @@ class Archive:
         fetched_at = article.get("fetched_at") or _now()
         body = article.get("body") or ""
         values: dict[str, Any] = {
+            **{
+                name: _column(name, article.get(name))
+                for name in EXTRACTION_FIELDS
+                if name not in _TEXT_FIELDS
+            },
             "canonical_url": canonical,
-            "authors": _dumps(_string_list(article.get("authors"))),
-            "published": article.get("published"),
-            "published_from": article.get("published_from"),
-            "published_raw": article.get("published_raw"),
-            "modified": article.get("modified"),
-            "modified_from": article.get("modified_from"),
-            "modified_raw": article.get("modified_raw"),
-            "language": article.get("language"),
-            "section": article.get("section"),
-            "tags": _dumps(_string_list(article.get("tags"))),
-            "top_image": article.get("top_image"),
             "word_count": article.get("word_count") or len(body.split()),
             "content_hash": content_hash(article.get("title"), body),
-            "extractor_version": article.get("extractor_version"),
             "last_fetched": fetched_at,
             "last_run_id": run_id,
         }
@@ -1092,7 +1158,8 @@ class Archive:
                 # constant work: a few band-bucket lookups, whatever the archive's size
                 _clusters.assign(self.db, article_id, body)
         fresh = status == "new"
-        self._replace_children(article_id, article, final_url, fetched_at, fresh)
+        self._replace_children(article_id, article, fresh)
+        self._replace_page(article_id, article, final_url, fetched_at, fresh)
         self.db.conn.executemany(
             """
             INSERT INTO article_urls (url_key, article_id, url, kind, first_seen)
@@ -1261,6 +1328,11 @@ def _article_id(number: int) -> int:
     if not 0 < number <= _search.SQLITE_MAX_INT:
         raise NotFoundError(f"no article with id {number}")
     return number
+
+
+def _column(name: str, value: Any) -> Any:
+    """An extracted field's value as its article column holds it."""
+    return _dumps(_string_list(value)) if name in _JSON_FIELDS else value
 
 
 def _string_list(value: Any) -> list[str]:

@@ -173,7 +173,10 @@ def run(
         for n, c in enumerate(copies)
     ]
     random.Random(seed).shuffle(items)  # a copy may well be stored before its original
-    with tempfile.TemporaryDirectory() as tmp, open_archive(Path(tmp) / "bench.db", create=True) as archive:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        open_archive(Path(tmp) / "bench.db", create=True) as archive,
+    ):
         started = time.perf_counter()
         with archive.transaction():
             for url, _, _, body in items:
@@ -227,7 +230,10 @@ def scale(n: int, seed: int = 1) -> dict[str, Any]:
     result: dict[str, Any] = {"bodies": len(signed)}
     rng = np.random.default_rng(seed)
     for size in (1_000, n):
-        with tempfile.TemporaryDirectory() as tmp, open_archive(Path(tmp) / "s.db", create=True) as archive:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            open_archive(Path(tmp) / "s.db", create=True) as archive,
+        ):
             db = archive.db
             batch = 50_000
             # filling is not what is measured: a big cache for it, the default one for timing
@@ -289,7 +295,10 @@ def ingest_cost(bodies: Sequence[str], rounds: int = 3) -> tuple[float, float]:
     from unittest import mock
 
     def once() -> float:
-        with tempfile.TemporaryDirectory() as tmp, open_archive(Path(tmp) / "i.db", create=True) as archive:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            open_archive(Path(tmp) / "i.db", create=True) as archive,
+        ):
             started = time.perf_counter()
             with archive.transaction():
                 for n, body in enumerate(bodies):

@@ -242,7 +242,7 @@ def _metadata(pages: Sequence[Page], preds: Sequence[Prediction]) -> dict[str, f
 
 def teaserfeed_prediction(page: Page) -> Prediction:
     """teaserfeed's body and metadata for a page."""
-    from crawlers.article import extract_article
+    from crawlers.extract.article import extract_article
 
     article = extract_article(page.html, page.url)
     return Prediction(
@@ -358,8 +358,8 @@ def _table(results: Sequence[Result]) -> str:
 
 
 def _ablation(pages: Sequence[Page], base_f1: float) -> list[dict[str, Any]]:
-    from crawlers.article import extract_article
-    from crawlers.cleanup import global_rules
+    from crawlers.extract.article import extract_article
+    from crawlers.extract.cleanup import global_rules
 
     rows = []
     rules = global_rules()

@@ -43,8 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from crawlers.article import extract_article  # noqa: E402
-from crawlers.listing import find_next_page, find_teasers  # noqa: E402
+from crawlers.extract.article import extract_article  # noqa: E402
+from crawlers.extract.listing import find_next_page, find_teasers  # noqa: E402
 
 __all__ = [
     "BOUND_SECONDS",
@@ -66,7 +66,7 @@ MUTATIONS = ("truncate", "shuffle_tags", "inject_bytes", "duplicate_body", "stri
 VARIANTS = ("original", *MUTATIONS)
 STAGES = ("find_teasers", "find_next_page", "extract_article")
 # CPU seconds one call may take on one core of this kind of machine: the extractors cut a
-# page to crawlers.textutil.MAX_PAGE_ELEMENTS / MAX_PAGE_TEXT / MAX_PAGE_CHARS, which keeps
+# page to crawlers.extract.text.MAX_PAGE_ELEMENTS / MAX_PAGE_TEXT / MAX_PAGE_CHARS, which keeps
 # the slowest (a 100x duplicated body, cut to the element bound) at about 1.3 s.
 BOUND_SECONDS = 2.0
 DUPLICATES = 100

@@ -34,7 +34,7 @@ from urllib.parse import urljoin
 
 from lxml import html as lxml_html
 
-from crawlers.listing import Teaser, find_teasers
+from crawlers.extract.listing import Teaser, find_teasers
 
 __all__ = [
     "DATASETS",

@@ -6,8 +6,8 @@ import base64
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from crawlers.article import Article
-from crawlers.listing import Teaser
+from crawlers.extract.article import Article
+from crawlers.extract.listing import Teaser
 
 __all__ = ["ITEM_TYPES", "ArticleItem", "FetchItem", "TeaserItem", "item_type"]
 

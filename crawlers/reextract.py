@@ -10,9 +10,9 @@ from typing import Any
 
 from w3lib.encoding import html_to_unicode
 
-from archive import Archive, StoredPage
-from crawlers.article import EXTRACTOR_VERSION, Article, extract_article
-from crawlers.cleanup import CleanupRule
+from archive import Archive, BatchItem, StoredPage, outcome_counts
+from crawlers.extract.article import EXTRACTOR_VERSION, Article, extract_article
+from crawlers.extract.cleanup import CleanupRule
 from crawlers.sites import SiteConfig
 
 __all__ = ["ReextractStats", "reextract", "stored_configs"]
@@ -62,12 +62,6 @@ def _decode(page: StoredPage) -> str:
     return str(html_to_unicode(None, page.html)[1])
 
 
-def _fields(article: Article) -> dict[str, Any]:
-    data = asdict(article)
-    data.pop("url", None)
-    return data
-
-
 def reextract(
     archive: Archive,
     since: str | None = None,
@@ -82,7 +76,7 @@ def reextract(
     `since`: only articles whose extractor_version is older than this version (dotted
     numbers; an article without a version counts as oldest); None takes every article that
     has a stored page. `configs` give each source's `strip` selectors (default: as stored in
-    the archive); `rules` replace the global cleanup rules (default: crawlers/rules.toml).
+    the archive); `rules` replace the global cleanup rules (default: crawlers/extract/rules.toml).
     A page whose re-extraction finds no body leaves its article as it was. Never fetches.
     """
     site_configs = dict(configs) if configs is not None else stored_configs(archive)
@@ -92,9 +86,21 @@ def reextract(
         # extracted before the transaction: the write lock is held for the writes only,
         # not for seconds of parsing while a crawl waits to store its items
         extracted = [(page, _extract(page, site_configs.get(page.source), rules)) for page in chunk]
-        with archive.transaction():
-            for page, article in extracted:
-                _store(archive, page, article, stats)
+        items = [
+            BatchItem("extraction", {**asdict(article), "article_id": page.article_id})
+            for page, article in extracted
+            if article.body
+        ]
+        results = archive.store_batch(items)
+        failed = next((result.error for result in results if result.error is not None), None)
+        if failed is not None:
+            # a write the archive refused stops the re-extraction, as it always has
+            raise failed
+        counts = outcome_counts(results)
+        stats.pages += len(extracted)
+        stats.skipped += len(extracted) - len(items)
+        stats.changed += counts["extractions_changed"]
+        stats.unchanged += counts["extractions_unchanged"]
         if progress is not None:
             progress(stats)
     return stats
@@ -104,13 +110,3 @@ def _extract(
     page: StoredPage, config: SiteConfig | None, rules: Sequence[CleanupRule] | None
 ) -> Article:
     return extract_article(_decode(page), page.url, config, rules=rules)
-
-
-def _store(archive: Archive, page: StoredPage, article: Article, stats: ReextractStats) -> None:
-    stats.pages += 1
-    if not article.body:
-        stats.skipped += 1
-    elif archive.update_extraction(page.article_id, _fields(article)):
-        stats.changed += 1
-    else:
-        stats.unchanged += 1

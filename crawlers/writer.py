@@ -12,22 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from archive import (
-    Archive,
-    ArchiveBusyError,
-    ArchiveError,
-    ArchiveLock,
-    ArticleOutcome,
-    open_archive,
-)
+from archive import Archive, ArchiveError, ArchiveLock, BatchItem, open_archive, outcome_counts
 
 __all__ = ["ArchiveWriteError", "ArchiveWriter", "Source", "free_disk"]
 
 logger = logging.getLogger(__name__)
 
 _STOP = object()
-# a batch waits up to this many busy timeouts (10 s each) for another writer's lock
-BUSY_ATTEMPTS = 30
 
 
 class ArchiveWriteError(ArchiveError):
@@ -243,11 +234,6 @@ class ArchiveWriter:
             self._fail(exc)
 
     def _drain(self, archive: Archive) -> None:
-        store: dict[str, Callable[[Mapping[str, Any]], Any]] = {
-            "teaser": lambda d: archive.upsert_teaser(d, self.run_id),
-            "article": lambda d: archive.upsert_article(d, self.run_id),
-            "fetch": lambda d: archive.record_fetch(d, self.run_id),
-        }
         stopping = False
         while not stopping:
             batch = [self._queue.get()]
@@ -261,88 +247,13 @@ class ArchiveWriter:
                 stopping = True
                 batch = [b for b in batch if b is not _STOP]
             if self.failure is None:
+                items = [BatchItem(kind, data, self.run_id) for kind, data in batch]
                 try:
-                    self._store_with_retries(archive, store, batch)
-                    continue
+                    results = archive.store_batch(items)
                 except Exception as exc:
                     self._fail(exc)
+                else:
+                    self.counts.update(outcome_counts(results))
+                    continue
             # the batch was rolled back, or came after the failure: taken off, not stored
             self.counts["not_stored"] += len(batch)
-
-    def _store_with_retries(
-        self,
-        archive: Archive,
-        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
-        batch: Sequence[Any],
-    ) -> None:
-        counted = self.counts.copy()
-        for attempt in range(1, BUSY_ATTEMPTS + 1):
-            try:
-                self._store_batch(archive, store, batch)
-                return
-            except ArchiveBusyError as exc:
-                # another writer (a reextract, say) held the lock past the busy
-                # timeout; nothing of the batch was written, so it can simply go again
-                self.counts = counted.copy()
-                if attempt == BUSY_ATTEMPTS:
-                    raise
-                logger.warning("%s (attempt %d of %d)", exc, attempt, BUSY_ATTEMPTS)
-            except BaseException:
-                self.counts = counted  # rolled back: none of the batch was stored
-                raise
-
-    def _store_batch(
-        self,
-        archive: Archive,
-        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
-        batch: Sequence[Any],
-    ) -> None:
-        with archive.transaction():
-            articles: list[Mapping[str, Any]] = []
-            for kind, data in batch:
-                if kind == "article":
-                    articles.append(data)
-                    continue
-                # a teaser may name an article queued before it: store those first
-                self._store_articles(archive, store, articles)
-                articles = []
-                self._store_one(store, kind, data)
-            self._store_articles(archive, store, articles)
-
-    def _store_articles(
-        self,
-        archive: Archive,
-        store: Mapping[str, Callable[[Mapping[str, Any]], Any]],
-        articles: Sequence[Mapping[str, Any]],
-    ) -> None:
-        # a run of articles in one call; a bad one among them is found item by item
-        if not articles:
-            return
-        try:
-            outcomes = archive.upsert_articles(articles, self.run_id)
-        except ArchiveError:
-            for data in articles:
-                self._store_one(store, "article", data)
-            return
-        for outcome in outcomes:
-            self._count_article(outcome)
-
-    def _count_article(self, outcome: ArticleOutcome) -> None:
-        self.counts[f"articles_{outcome.status}"] += 1
-        if outcome.merged:
-            self.counts["articles_merged"] += 1
-
-    def _store_one(
-        self, store: Mapping[str, Callable[[Mapping[str, Any]], Any]], kind: str, data: Any
-    ) -> None:
-        try:
-            outcome = store[kind](data)
-        except ArchiveError as exc:
-            # One bad item is lost and logged; the rest of the batch is stored.
-            logger.error("could not store a %s (%s): %s", kind, data.get("url"), exc)
-            self.counts["store_errors"] += 1
-            return
-        if kind == "teaser":
-            self.counts[f"teasers_{outcome}"] += 1
-        elif kind == "article":
-            self._count_article(outcome)

@@ -16,11 +16,14 @@ from archive import (
     ArchiveLockedError,
     ArticleOutcome,
     ArticleVersion,
+    Batch,
+    BatchItem,
     CheckReport,
     Cluster,
     ClusterMember,
     InvalidFilterError,
     InvalidItemError,
+    ItemResult,
     ListingState,
     NotFoundError,
     RunRecord,
@@ -38,11 +41,12 @@ from archive import (
     lock_holder,
     normalize_url,
     open_archive,
+    outcome_counts,
     write_datasette_metadata,
 )
-from crawlers.article import Article, Image, extract_article, extract_from_tree
-from crawlers.extract_files import extract_file, html_files
-from crawlers.listing import (
+from crawlers.extract.article import Article, Image, extract_article, extract_from_tree
+from crawlers.extract.files import extract_file, html_files
+from crawlers.extract.listing import (
     Teaser,
     extract_next_page,
     extract_teasers,
@@ -63,12 +67,15 @@ __all__ = [
     "Article",
     "ArticleOutcome",
     "ArticleVersion",
+    "Batch",
+    "BatchItem",
     "CheckReport",
     "Cluster",
     "ClusterMember",
     "Image",
     "InvalidFilterError",
     "InvalidItemError",
+    "ItemResult",
     "ListingState",
     "NotFoundError",
     "RunRecord",
@@ -97,6 +104,7 @@ __all__ = [
     "lock_holder",
     "normalize_url",
     "open_archive",
+    "outcome_counts",
     "parse_sites",
     "write_datasette_metadata",
 ]

@@ -1,13 +1,23 @@
-"""Archive.upsert_articles: a batch stores exactly what upsert_article would, one by one."""
+"""Archive.upsert_articles and store_batch: a batch stores what single upserts would."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from archive import Archive, InvalidItemError, open_archive
+from archive import (
+    Archive,
+    ArchiveBusyError,
+    BatchItem,
+    InvalidItemError,
+    open_archive,
+    outcome_counts,
+)
 from tests.test_archive_clusters import text
 from tests.test_archive_store import assert_integrity, make_article
 
@@ -123,3 +133,105 @@ def test_a_bad_item_rolls_the_whole_batch_back(tmp_path: Path) -> None:
         assert store.search("councillors") == []
         assert store.upsert_articles([]) == []
         assert_integrity(store)
+
+
+# ---- Archive.store_batch: the one write path of the writer, ingest and reextract ----
+
+
+def _teaser(url: str, title: str) -> dict[str, Any]:
+    return {"source": "demo", "listing_url": "https://n.org/", "url": url, "title": title}
+
+
+def test_store_batch_stores_in_order_and_loses_a_bad_item_alone(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_archive(tmp_path / "news.db", create=True) as store:
+        run_id = store.start_run(["demo"])
+        items = [
+            BatchItem("article", make_article("https://n.org/a", title="A"), run_id),
+            BatchItem("article", make_article("https://n.org/b", images="no list"), run_id),
+            BatchItem("article", make_article("https://n.org/c", title="C"), run_id),
+            BatchItem("teaser", _teaser("https://n.org/c", "C"), run_id),  # names c
+            BatchItem("fetch", {"url": "https://n.org/c", "kind": "article", "status": 200}),
+            BatchItem("teaser", {"source": "demo", "url": "https://n.org/x"}, run_id),
+            BatchItem("extraction", {"article_id": 999, "title": "Nobody's"}),
+        ]
+        results = store.store_batch(items)
+        assert [r.item for r in results] == [items[i] for i in (0, 1, 2, 3, 4, 5, 6)]
+        assert [type(r.error).__name__ if r.error else r.outcome for r in results][3:] == [
+            "new", None, "InvalidItemError", "NotFoundError"
+        ]  # fmt: skip
+        assert [r.outcome.status for r in results[:3] if r.error is None] == ["new", "new"]
+        assert outcome_counts(results) == {"articles_new": 2, "teasers_new": 1, "store_errors": 3}
+        assert "could not store a article (https://n.org/b)" in caplog.text
+        assert "could not store a teaser (https://n.org/x)" in caplog.text
+        assert [a.title for a in store.articles(order="id")] == ["A", "C"]
+        assert [t.title for t in store.article("https://n.org/c").teasers] == ["C"]
+        assert store.run_summary(run_id)["articles_new"] == 2
+        assert store.counts()["fetches"] == 1
+        assert_integrity(store)
+
+
+def test_store_batch_waits_for_another_connections_write_lock(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    monkeypatch.setattr(archive.store, "BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "news.db"
+    with open_archive(path, create=True) as store:
+        other = sqlite3.connect(path, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # a crawl's writer holding the lock for ~0.5 s
+        released = threading.Timer(0.5, other.rollback)
+        released.start()
+        started = time.monotonic()
+        results = store.store_batch(
+            BatchItem("teaser", _teaser(f"https://n.org/{i}", f"Story {i}")) for i in range(5)
+        )
+        released.join()
+        other.close()
+        assert time.monotonic() - started >= 0.5
+        assert outcome_counts(results) == {"teasers_new": 5}
+        assert "locked for writing" in caplog.text
+        assert store.counts()["teasers"] == 5
+
+
+def test_store_batch_gives_up_after_its_attempts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    monkeypatch.setattr(archive.store, "BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "news.db"
+    with open_archive(path, create=True) as store:
+        other = sqlite3.connect(path)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(ArchiveBusyError, match="locked for writing"):
+                store.store_batch(
+                    [BatchItem("teaser", _teaser("https://n.org/1", "1"))], attempts=2
+                )
+        finally:
+            other.rollback()
+            other.close()
+        assert store.counts()["teasers"] == 0
+
+
+@pytest.mark.parametrize("authors", ["Alice Smith", ["Alice Smith"]])
+def test_a_re_extraction_stores_authors_as_upsert_article_does(
+    tmp_path: Path, authors: str | list[str]
+) -> None:
+    with open_archive(tmp_path / "news.db", create=True) as store:
+        stored = store.upsert_article(make_article("https://n.org/a", authors=authors))
+        assert store.article(stored.article_id).authors == ["Alice Smith"]
+        store.update_extraction(stored.article_id, {"authors": [], "tags": "politics"})
+        assert store.article(stored.article_id).authors == []
+        assert store.article(stored.article_id).tags == ["politics"]
+        store.update_extraction(stored.article_id, {"authors": authors, "tags": None})
+        assert store.article(stored.article_id).authors == ["Alice Smith"]
+        assert store.article(stored.article_id).tags == []
+        fields = {"article_id": stored.article_id, "authors": "Bob Jones", "body": "New text."}
+        [result] = store.store_batch([BatchItem("extraction", fields)])
+        assert result.outcome is True  # the body changed
+        assert store.article(stored.article_id).authors == ["Bob Jones"]
+        assert store.article(stored.article_id).body == "New text."

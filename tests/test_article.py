@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from crawlers.article import extract_article
+from crawlers.extract.article import extract_article
 from crawlers.sites import parse_sites
 
 URL = "https://news.example.org/science/2026/11/04/glacier-survey/"
@@ -148,7 +148,7 @@ def test_attribute_selector_groups_match_what_cssselect_matches() -> None:
     import lxml.html
     from lxml.cssselect import CSSSelector
 
-    from crawlers.cleanup import _group_xpath
+    from crawlers.extract.cleanup import _group_xpath
 
     page = lxml.html.fromstring(
         "<html><body><div role='navigation'><p hidden>a</p></div><div role='main'>b</div>"

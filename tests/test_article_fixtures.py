@@ -10,8 +10,8 @@ import lxml.html
 import pytest
 from scrapy.http import HtmlResponse
 
-from crawlers.article import Article, Image, extract_article, extract_from_tree
-from crawlers.cleanup import Removal, load_rules
+from crawlers.extract.article import Article, Image, extract_article, extract_from_tree
+from crawlers.extract.cleanup import Removal, load_rules
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 BASE = "https://news.example.org"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawlers.article import extract_article
+from crawlers.extract.article import extract_article
 
 URL = "https://www.valleytimes.example/news/2026/03/09/bridge-reopens/"
 STORY = (

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import archive
-import crawlers.article
-import crawlers.extract_files
-import crawlers.listing
+import crawlers.extract.article
+import crawlers.extract.files
+import crawlers.extract.listing
 import crawlers.sites
 from archive import Archive, ArchiveFileError, InvalidFilterError, open_archive
 from crawlers.cli import main
@@ -563,8 +563,8 @@ def test_extract_uses_the_crawls_extractor(pages: Path) -> None:
     page = pages / "april" / "keeper.html"
     result = cli("extract", str(page), "--format", "json")
     record = json.loads(result.stdout)
-    same = crawlers.article.extract_article(page.read_bytes(), page.resolve().as_uri())
-    assert record == crawlers.extract_files.article_record(same)
+    same = crawlers.extract.article.extract_article(page.read_bytes(), page.resolve().as_uri())
+    assert record == crawlers.extract.files.article_record(same)
     assert record["published"] == "2026-04-01T09:30:00+02:00"
     assert record["authors"] == ["Mara Voss"]
     with_url = cli("extract", str(page), "--url", "https://coast.example/x", "--format", "json")
@@ -637,7 +637,13 @@ def test_teaserfeed_reexports_the_public_api() -> None:
     assert set(teaserfeed.__all__) == public
     assert len(teaserfeed.__all__) == len(set(teaserfeed.__all__))
     assert set(archive.__all__) <= set(teaserfeed.__all__)
-    origins = [archive, crawlers.article, crawlers.extract_files, crawlers.listing, crawlers.sites]
+    origins = [
+        archive,
+        crawlers.extract.article,
+        crawlers.extract.files,
+        crawlers.extract.listing,
+        crawlers.sites,
+    ]
     for name in teaserfeed.__all__:
         owners = [m for m in origins if name in getattr(m, "__all__", ())]
         assert owners, f"{name} comes from no public module"

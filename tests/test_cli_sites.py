@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from crawlers.cli import main
 from crawlers.demo import DemoServer, DemoSite, demo_sites_toml
-from crawlers.listing import find_teasers
+from crawlers.extract.listing import find_teasers
 from crawlers.settings import USER_AGENT
 from crawlers.sites import parse_sites
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.configure import check_site, site_name_for, suggest_selectors
 from crawlers.demo import DemoSite, build_demo_site, demo_sites_toml
-from crawlers.listing import Teaser, find_teasers
+from crawlers.extract.listing import Teaser, find_teasers
+from crawlers.extract.suggest import check_site, site_name_for, suggest_selectors
 from crawlers.sites import SiteConfig, parse_sites
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "listings"

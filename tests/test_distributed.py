@@ -17,6 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,9 +34,9 @@ from archive import normalize_url, open_archive
 from crawlers import redisjson
 from crawlers.cli import main
 from crawlers.demo import DemoServer, demo_sites_toml, serve_demo
-from crawlers.ingest import Ingest, IngestBusyError
+from crawlers.distributed.ingest import Ingest, IngestBusyError
+from crawlers.distributed.queue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.middlewares.robotstxt import RobotsTxtMiddleware
-from crawlers.redisqueue import ItemQueue, RedisKeys, SharedCrawl
 from crawlers.sites import parse_sites
 from crawlers.spiders.distributed import DistributedTeaserSpider
 from tests.conftest import ALLOW_TEST_HOSTS
@@ -493,3 +494,88 @@ def test_help_explains_the_distributed_options() -> None:
     ingest_help = CliRunner().invoke(main, ["ingest", "--help"]).output
     for text in ("--redis URL", "--idle-exit SECONDS", "--once", "killed", "Exit status"):
         assert text in ingest_help
+
+
+def _queue_stories(client: redis.Redis, count: int) -> None:
+    """A generation of `count` teasers and their articles, ended by its only worker."""
+    queue, crawl = ItemQueue(client), SharedCrawl(client)
+    sources = [{"name": "s", "start_urls": ["http://x.test/"], "config": {}}]
+    gen, opened, token = crawl.join("w1", 30, {"sites": ["s"], "sources": sources})
+    assert (gen, opened) == (1, True)
+    for n in range(count):
+        url = f"http://x.test/story-{n}/"
+        queue.push({"type": "article", "gen": 1, "token": token, "item": {
+            "source": "s", "url": url, "final_url": url, "title": f"Story {n}",
+            "body": f"Body of story {n}, told at some length."}})  # fmt: skip
+        queue.push({"type": "teaser", "gen": 1, "token": token, "item": {
+            "source": "s", "listing_url": "http://x.test/", "url": url, "position": n,
+            "title": f"Story {n}"}})  # fmt: skip
+    assert crawl.leave("w1", 1, {"reason": "finished", "stats": {}})
+
+
+def test_ingest_stores_articles_in_batches(
+    tmp_path: Path, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    batches: list[int] = []
+    singles: list[str] = []
+    batch_upsert = archive.store.Archive.upsert_articles
+    single_upsert = archive.store.Archive.upsert_article
+
+    def upsert_articles(self: archive.store.Archive, items: Any, run_id: Any = None) -> Any:
+        items = list(items)
+        batches.append(len(items))
+        return batch_upsert(self, items, run_id)
+
+    def upsert_article(self: archive.store.Archive, item: Any, run_id: Any = None) -> Any:
+        singles.append(item["url"])
+        return single_upsert(self, item, run_id)
+
+    monkeypatch.setattr(archive.store.Archive, "upsert_articles", upsert_articles)
+    monkeypatch.setattr(archive.store.Archive, "upsert_article", upsert_article)
+    client = redis.Redis.from_url(redis_url)
+    # each article is queued before its teaser: a teaser may name the article before it
+    _queue_stories(client, 6)
+    db = tmp_path / "ingest.db"
+    report = Ingest(client, db, batch_size=100).run(idle_exit=0)
+    assert singles == []
+    assert sum(batches) == 6
+    assert report.counts["articles_new"] == report.counts["articles"] == 6
+    assert report.counts["teasers_new"] == 6
+    assert report.runs == {1: "finished"}
+    with open_archive(db, readonly=True) as store:
+        assert [t.title for t in store.article("http://x.test/story-5/").teasers] == ["Story 5"]
+        assert store.run_summary(1)["articles_new"] == 6
+
+
+def test_ingest_waits_for_another_writers_lock_and_loses_nothing(
+    tmp_path: Path,
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import archive.store
+
+    monkeypatch.setattr(archive.store, "BUSY_TIMEOUT_MS", 100)
+    client = redis.Redis.from_url(redis_url)
+    _queue_stories(client, 5)
+    db = tmp_path / "ingest.db"
+    open_archive(db, create=True).close()
+    other = sqlite3.connect(db, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # a reextract holding the write lock for ~0.5 s
+    released = threading.Timer(0.5, other.rollback)
+    released.start()
+    started = time.monotonic()
+    report = Ingest(client, db, batch_size=50).run(idle_exit=0)
+    released.join()
+    other.close()
+    assert time.monotonic() - started >= 0.5  # it did wait for the lock
+    assert "locked for writing" in caplog.text
+    assert "could not store" not in caplog.text
+    assert report.counts["articles_new"] == report.counts["teasers_new"] == 5
+    assert report.runs == {1: "finished"}
+    assert client.llen(RedisKeys().items) == client.llen(RedisKeys().processing) == 0
+    with open_archive(db, readonly=True) as store:
+        assert store.counts()["articles"] == store.counts()["teasers"] == 5
+        assert store.run(1).status == "finished"

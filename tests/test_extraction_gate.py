@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.extraction import COLLAPSE, DATASET, WCXB, load_pages, page_scores, score
-from crawlers.article import extract_article
+from crawlers.extract.article import extract_article
 
 # (set, pages, F1 floor, collapsed ceiling): extractor 2.1 reached AEB 0.9796 with 0
 # collapsed (plain trafilatura: 0.9598, 2) and WCXB 0.9405 with 22 (trafilatura: 0.9329, 23);

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawlers.feeds import parse_feed
+from crawlers.extract.feeds import parse_feed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "feeds"
 BASE = "https://news.example.org/feed.xml"

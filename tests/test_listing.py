@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crawlers.listing import find_next_page, find_teasers
+from crawlers.extract.listing import find_next_page, find_teasers
 from crawlers.sites import SiteConfig, parse_sites
 
 BASE = "https://news.example.org/world/"

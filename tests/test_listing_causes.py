@@ -11,10 +11,10 @@ from urllib.parse import urljoin
 import pytest
 
 from archive import open_archive
-from crawlers.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
-from crawlers.configure import check_site, suggest_selectors
+from crawlers.extract.autodetect import FALLBACK_GROUP_CONFIDENCE, FALLBACK_LINK_CONFIDENCE
+from crawlers.extract.listing import Teaser, find_teasers
+from crawlers.extract.suggest import check_site, suggest_selectors
 from crawlers.items import TeaserItem
-from crawlers.listing import Teaser, find_teasers
 from crawlers.sites import parse_sites
 from tests.test_archive_store import make_fetch, make_teaser
 
@@ -312,7 +312,7 @@ def test_a_block_repeated_for_a_carousel_is_one_listing() -> None:
 def test_links_resolve_as_urljoin_resolves_them() -> None:
     from lxml import etree
 
-    from crawlers.autodetect import _Page
+    from crawlers.extract.autodetect import _Page
 
     root = etree.fromstring("<html><body/></html>")
     hrefs = ["/p/q", "/p/q?x=1#f", "/p/../q", "/%7Ea", "/a b", "/a\tb", "/é", "/#top", "/", "q"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from crawlers.listing import find_next_page, find_teasers
+from crawlers.extract.listing import find_next_page, find_teasers
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "listings"
 NAMES = sorted(p.stem for p in FIXTURES.glob("*.json"))

@@ -13,10 +13,10 @@ from types import ModuleType
 
 import pytest
 
-from crawlers.article import SIZE_LIMIT_RULE, extract_article
 from crawlers.demo import DemoSite
-from crawlers.listing import find_next_page, find_teasers
-from crawlers.textutil import MAX_PAGE_ELEMENTS
+from crawlers.extract.article import SIZE_LIMIT_RULE, extract_article
+from crawlers.extract.listing import find_next_page, find_teasers
+from crawlers.extract.text import MAX_PAGE_ELEMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-import crawlers.article as article_module
-from crawlers.article import BODY_SOURCE_RULE, extract_article
-from crawlers.cleanup import CleanupRule, global_rules
+import crawlers.extract.article as article_module
+from crawlers.extract.article import BODY_SOURCE_RULE, extract_article
+from crawlers.extract.cleanup import CleanupRule, global_rules
 
 URL = "https://guides.example.org/2026/05/02/garden-guide/"
 _WORDS = [

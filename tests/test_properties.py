@@ -29,11 +29,11 @@ from archive import (
     normalize_url,
     open_archive,
 )
-from crawlers.article import SIZE_LIMIT_RULE, extract_article, extract_from_tree
 from crawlers.demo import build_demo_site
-from crawlers.feeds import parse_feed
-from crawlers.listing import find_next_page, find_teasers
-from crawlers.textutil import (
+from crawlers.extract.article import SIZE_LIMIT_RULE, extract_article, extract_from_tree
+from crawlers.extract.feeds import parse_feed
+from crawlers.extract.listing import find_next_page, find_teasers
+from crawlers.extract.text import (
     MAX_PAGE_ELEMENTS,
     MAX_PAGE_TEXT,
     absolute_http_url,
@@ -178,7 +178,9 @@ def no_swallowed_failures() -> Iterator[list[str]]:
             messages.append(record.getMessage())
 
     handler = Collect(logging.WARNING)
-    loggers = [logging.getLogger(name) for name in ("crawlers.listing", "crawlers.article")]
+    loggers = [
+        logging.getLogger(name) for name in ("crawlers.extract.listing", "crawlers.extract.article")
+    ]
     for logger in loggers:
         logger.addHandler(handler)
     try:
@@ -409,7 +411,7 @@ def no_stopped_feeds() -> Iterator[None]:
             messages.append(record.getMessage())
 
     handler = Collect(logging.WARNING)
-    logger = logging.getLogger("crawlers.feeds")
+    logger = logging.getLogger("crawlers.extract.feeds")
     logger.addHandler(handler)
     try:
         yield

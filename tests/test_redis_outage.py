@@ -26,8 +26,8 @@ from archive import open_archive
 from crawlers import redisjson
 from crawlers.demo import DemoServer, demo_sites_toml, serve_demo
 from crawlers.distributed import ResilientScheduler
-from crawlers.ingest import Ingest, IngestBusyError
-from crawlers.redisqueue import ItemQueue, RedisKeys, RedisUnavailableError, SharedCrawl
+from crawlers.distributed.ingest import Ingest, IngestBusyError
+from crawlers.distributed.queue import ItemQueue, RedisKeys, RedisUnavailableError, SharedCrawl
 from crawlers.sites import parse_sites
 from crawlers.spiders.distributed import DistributedTeaserSpider
 from tests.test_distributed import (

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from archive import Archive, open_archive
-from crawlers.article import EXTRACTOR_VERSION
-from crawlers.cleanup import CleanupRule, global_rules, load_rules
 from crawlers.cli import main
 from crawlers.demo import DemoServer, DemoSite
+from crawlers.extract.article import EXTRACTOR_VERSION
+from crawlers.extract.cleanup import CleanupRule, global_rules, load_rules
 from crawlers.reextract import reextract
 from crawlers.sites import SiteConfig
 from tests.conftest import Crawled, crawl_blocking
@@ -134,7 +134,7 @@ def test_since_takes_only_older_extractor_versions(archive_copy: Path, offline: 
 
 def test_cli_reextract(archive_copy: Path, tmp_path: Path, offline: None, term: str) -> None:
     # the shipped rules file plus one rule
-    shipped = (Path(__file__).parents[1] / "crawlers" / "rules.toml").read_text("utf-8")
+    shipped = (Path(__file__).parents[1] / "crawlers" / "extract" / "rules.toml").read_text("utf-8")
     rules = tmp_path / "rules.toml"
     rules.write_text(
         f'[[rule]]\nname = "drop"\nmax_chars = 5000\ntexts = [".*\\\\b{term}\\\\b"]\n\n' + shipped,

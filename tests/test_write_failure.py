@@ -273,7 +273,7 @@ async def test_the_spider_is_closed_at_a_failed_write_without_waiting_for_an_ite
 def test_the_last_line_comes_even_when_the_archive_cannot_be_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from crawlers.cli import _after_crawl
+    from crawlers.cli.crawl import _after_crawl
 
     path = tmp_path / "news.db"
     path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 84 + b"torn" * 1000)  # unreadable

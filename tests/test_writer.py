@@ -109,9 +109,9 @@ def test_a_bad_article_in_a_batch_loses_only_itself(
 def test_pipeline_records_equal_itemadapter_dicts() -> None:
     from itemadapter import ItemAdapter
 
-    from crawlers.article import extract_article
+    from crawlers.extract.article import extract_article
+    from crawlers.extract.listing import Teaser
     from crawlers.items import ArticleItem, FetchItem, TeaserItem
-    from crawlers.listing import Teaser
     from crawlers.pipelines import _record
 
     html = (

@@ -60,7 +60,7 @@ class DistributedTeaserSpider(TeaserSpider):
         requests = list(super()._recovery_requests(config))
         if self.reconcile and not opened:
             from crawlers.distributed import forget_requests
-            from crawlers.redisqueue import connect
+            from crawlers.distributed.queue import connect
 
             lost = [r for r in requests if not r.meta.get("tf_revisit")]
             client = connect(str(self.settings.get("REDIS_URL")))

@@ -23,18 +23,18 @@ from twisted.python.failure import Failure
 
 from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url, open_archive
 from archive.files import sqlite_reason
-from crawlers.article import ATTRIBUTES_CUT, extract_from_tree
 from crawlers.errors import TeaserfeedError
+from crawlers.extract.article import ATTRIBUTES_CUT, extract_from_tree
+from crawlers.extract.feeds import parse_feed
+from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
+from crawlers.extract.text import has_oversized_tags, limit_attributes
 from crawlers.failures import classify_failure
-from crawlers.feeds import parse_feed
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
-from crawlers.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.logformatter import log_level
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.settings import user_agent
 from crawlers.settings_check import SettingError, check_setting, known_settings
 from crawlers.sites import SiteConfig, load_sites, select_sites
-from crawlers.textutil import has_oversized_tags, limit_attributes
 
 __all__ = ["TeaserSpider"]
 

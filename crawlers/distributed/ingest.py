@@ -6,7 +6,7 @@ ingest loses nothing: the next one stores what was left (at least once; the arch
 upserts fold repeats into the same rows, though a repeated fetch record or teaser
 sighting is counted again).
 
-Runs: one archive run per crawl generation (see crawlers.redisqueue). The ingest opens
+Runs: one archive run per crawl generation (see crawlers.distributed.queue). The ingest opens
 it at the generation's first message, with the sites of the worker that opened it,
 and finishes it at the generation's "end" message, with every worker's final stats
 (summed, and per worker under "workers"). Its status is "finished" when every worker
@@ -15,7 +15,7 @@ heartbeat ran out; run `teaserfeed crawl --redis … --reconcile` to fetch what 
 held), else the first other reason a worker gave.
 
 Generations and replayed snapshots: every generation has a number and a random token
-(crawlers.redisqueue), and its run records both (runs.stats generation and
+(crawlers.distributed.queue), and its run records both (runs.stats generation and
 generation_token). A generation is current for an archive from its opening "hello" (the
 first message of a generation, queued by the worker that opened it) until its "end".
 Messages of a generation the archive finished, whose opening it never stored, or numbered
@@ -45,10 +45,17 @@ from typing import Any, cast
 
 import redis
 
-from archive import Archive, ArchiveError, ArchiveLock, normalize_url, open_archive
+from archive import (
+    Archive,
+    ArchiveLock,
+    Batch,
+    BatchItem,
+    normalize_url,
+    open_archive,
+    outcome_counts,
+)
 from crawlers import redisjson
-from crawlers.errors import TeaserfeedError
-from crawlers.redisqueue import (
+from crawlers.distributed.queue import (
     OUTAGE_ERRORS,
     ItemQueue,
     Outage,
@@ -56,6 +63,7 @@ from crawlers.redisqueue import (
     RedisUnavailableError,
     SharedCrawl,
 )
+from crawlers.errors import TeaserfeedError
 
 __all__ = ["Ingest", "IngestBusyError", "IngestReport"]
 
@@ -273,27 +281,32 @@ class Ingest:
                 self.report.counts["rejected"] += 1
                 continue
             messages.append(message)
-        known: list[str] = []
         ended: list[int] = []
         stale = len(self._stale_logged)
-        count, newest = len(self._generations), self._newest
-        running = [g for g in self._generations.values() if not g.finished]
-        counts, runs = Counter(self.report.counts), dict(self.report.runs)
+        restore = self._snapshot()
+
+        def fill(batch: Batch) -> None:
+            # called again when the archive was busy: from the state before the batch
+            restore()
+            ended.clear()
+            for message in messages:
+                self._apply(archive, batch, message, ended)
+
         try:
-            with archive.transaction():
-                for message in messages:
-                    self._apply(archive, message, known, ended)
+            results = archive.store_batch(fill)
         except BaseException:
             # rolled back: so is what the batch told about runs (opened, finished)
-            for key in list(self._generations)[count:]:
-                del self._generations[key]
-            for generation in running:
-                generation.finished = False
-            self._newest = newest
-            self.report.counts, self.report.runs = counts, runs
+            restore()
             raise
         self._unacked = list(raws)
         self.report.counts["messages"] += len(raws)
+        self.report.counts.update(outcome_counts(results))
+        known: list[str] = []
+        for result in results:
+            if result.error is None:
+                self.report.counts[_PLURAL[result.item.kind]] += 1
+                if result.item.kind == "article":
+                    known.extend(_url_keys(result.item.data))
         if len(self._stale_logged) > stale:
             self._align()
         if known:
@@ -301,8 +314,24 @@ class Ingest:
         for gen in ended:
             self.client.delete(self.keys.stats(gen))
 
+    def _snapshot(self) -> Callable[[], None]:
+        """A function that puts the runs and counts back as they are now."""
+        count, newest = len(self._generations), self._newest
+        running = [g for g in self._generations.values() if not g.finished]
+        counts, runs = Counter(self.report.counts), dict(self.report.runs)
+
+        def restore() -> None:
+            for key in list(self._generations)[count:]:
+                del self._generations[key]
+            for generation in running:
+                generation.finished = False
+            self._newest = newest
+            self.report.counts, self.report.runs = Counter(counts), dict(runs)
+
+        return restore
+
     def _apply(
-        self, archive: Archive, message: dict[str, Any], known: list[str], ended: list[int]
+        self, archive: Archive, batch: Batch, message: dict[str, Any], ended: list[int]
     ) -> None:
         kind = message["type"]
         gen = int(message.get("gen") or 0)
@@ -311,38 +340,21 @@ class Ingest:
         if self._stale(key, gen, opening):
             return
         if kind == "hello":
-            for source in message.get("sources") or []:
-                archive.upsert_source(source["name"], source["start_urls"], source["config"])
-            self._run_for(archive, key, gen, message.get("sites") or [])
+            batch.call(lambda: self._hello(archive, key, gen, message))
             return
         if kind == "end":
-            self._finish(archive, key, gen, int(message.get("lost") or 0))
+            batch.call(lambda: self._finish(archive, key, gen, int(message.get("lost") or 0)))
             ended.append(gen)
             return
         item = message.get("item")
-        store: dict[str, Callable[[Mapping[str, Any], int], Any]] = {
-            "teaser": archive.upsert_teaser,
-            "article": archive.upsert_article,
-            "fetch": archive.record_fetch,
-        }
-        if kind not in store or not isinstance(item, dict):
+        if kind not in _PLURAL or not isinstance(item, dict):
             logger.error("skipping a message of unknown type %r", kind)
             self.report.counts["rejected"] += 1
             return
-        run_id = self._run_for(archive, key, gen, [])
-        try:
-            outcome = store[kind](item, run_id)
-        except ArchiveError as exc:
-            # One bad item is lost and logged; the rest of the batch is stored.
-            logger.error("could not store a %s (%s): %s", kind, item.get("url"), exc)
-            self.report.counts["store_errors"] += 1
-            return
-        self.report.counts[_PLURAL[kind]] += 1
-        if kind == "teaser":
-            self.report.counts[f"teasers_{outcome}"] += 1
-        elif kind == "article":
-            self.report.counts[f"articles_{outcome.status}"] += 1
-            known.extend(_url_keys(item))
+        known = self._generations.get(key)
+        # a generation's run is started at its first message, before its items are stored
+        run_id = known.run_id if known else batch.call(lambda: self._run_for(archive, key, gen, []))
+        batch.add(BatchItem(kind, item, run_id))
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -375,6 +387,11 @@ class Ingest:
                 gen, key, why,
             )  # fmt: skip
         return True
+
+    def _hello(self, archive: Archive, key: str, gen: int, message: Mapping[str, Any]) -> None:
+        for source in message.get("sources") or []:
+            archive.upsert_source(source["name"], source["start_urls"], source["config"])
+        self._run_for(archive, key, gen, message.get("sites") or [])
 
     def _run_for(self, archive: Archive, key: str, gen: int, sites: Sequence[str]) -> int:
         known = self._generations.get(key)

@@ -16,7 +16,7 @@ from lxml.cssselect import CSSSelector
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
 
-from crawlers.textutil import clean_text
+from crawlers.extract.text import clean_text
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -174,24 +174,26 @@ def _rule_from_toml(raw: Mapping[str, Any]) -> CleanupRule:
 
 
 def load_rules(text: str) -> tuple[CleanupRule, ...]:
-    """Rules from the text of a rules file in the format of crawlers/rules.toml."""
+    """Rules from the text of a rules file in the format of crawlers/extract/rules.toml."""
     return tuple(_rule_from_toml(r) for r in tomllib.loads(text).get("rule", []))
 
 
 @lru_cache(maxsize=1)
 def _shipped() -> dict[str, Any]:
-    return tomllib.loads(resources.files("crawlers").joinpath("rules.toml").read_text("utf-8"))
+    return tomllib.loads(
+        resources.files("crawlers.extract").joinpath("rules.toml").read_text("utf-8")
+    )
 
 
 @lru_cache(maxsize=1)
 def global_rules() -> tuple[CleanupRule, ...]:
-    """The rules shipped with the package (crawlers/rules.toml)."""
+    """The rules shipped with the package (crawlers/extract/rules.toml)."""
     return tuple(_rule_from_toml(r) for r in _shipped()["rule"])
 
 
 @lru_cache(maxsize=1)
 def image_rules() -> ImageRules:
-    """Caption and credit patterns shipped with the package (crawlers/rules.toml)."""
+    """Caption and credit patterns shipped with the package (crawlers/extract/rules.toml)."""
     images = _shipped()["images"]
     caption = _alternation(images["caption_classes"])
     credit = _alternation(images["credit_classes"])

@@ -1,9 +1,7 @@
-"""The `teaserfeed` command line: crawl, demo, search, show, export, serve."""
+"""`teaserfeed crawl` and `teaserfeed demo`: the commands that run a crawl."""
 
 from __future__ import annotations
 
-import importlib
-import json
 import shutil
 import sqlite3
 import sys
@@ -19,26 +17,15 @@ import click
 from archive import (
     Archive,
     ArchiveError,
-    ArchiveFileError,
     ArchiveLock,
     ArchiveLockedError,
-    InvalidFilterError,
-    NotFoundError,
-    SearchSyntaxError,
     open_archive,
 )
-from archive.export import EXPORT_COLUMNS, FORMATS, export_columns, format_for_path
 from archive.files import damaged_reason, is_damage
 from archive.health import fetch_failures
-from archive.search import SEARCH_WINDOW
-from archive.store import ARTICLE_ORDERS
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
-from crawlers.cli_archive import check, clusters, diff, stats
-from crawlers.cli_distributed import REDIS_METAVAR, crawl_worker, ingest
-from crawlers.cli_extract import extract
-from crawlers.cli_reextract import reextract
-from crawlers.cli_sites import sites
-from crawlers.cliutil import archive_option, fail, opened, readonly_option, sites_file_option
+from crawlers.cli.distributed import REDIS_METAVAR, crawl_worker
+from crawlers.cli.util import archive_option, fail, opened, sites_file_option
 from crawlers.errors import TeaserfeedError
 from crawlers.failures import is_failed_fetch
 from crawlers.settings_check import SettingError, check_settings
@@ -48,7 +35,7 @@ from crawlers.writer import ArchiveWriteError
 if TYPE_CHECKING:
     from crawlers.demo.newsroom import DemoEdition
 
-__all__ = ["main", "run_crawl"]
+__all__ = ["EXIT_LOCKED", "crawl", "demo", "run_crawl"]
 
 # sysexits' EX_TEMPFAIL: cron wrappers and schedulers read it as "try again later".
 EXIT_LOCKED = 75
@@ -287,16 +274,7 @@ def _crawl_and_report(
         lock.release()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="teaserfeed")
-def main() -> None:
-    """Archive news through its teaser listings into a searchable SQLite file.
-
-    Start with `teaserfeed demo`; see `teaserfeed COMMAND --help` for each command.
-    """
-
-
-@main.command(short_help="Crawl configured sites (or one --url) into the archive.")
+@click.command(short_help="Crawl configured sites (or one --url) into the archive.")
 @click.argument("sites", nargs=-1)
 @sites_file_option
 @click.option("--url", help="Crawl this one listing page in automatic mode, without a config.")
@@ -446,7 +424,7 @@ def _hold_archive(path: Path) -> ArchiveLock:
     return lock
 
 
-@main.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it twice.")
+@click.command(short_help="Serve the bundled demo site on 127.0.0.1 and crawl it twice.")
 @click.option(
     "--archive",
     "archive_path",
@@ -617,346 +595,3 @@ def _demo_tour(archive: Archive, base_url: str, edition: DemoEdition) -> None:
         click.echo(f"  {label:<18} {text}")
         if command:
             click.echo(f"  {'':<18} try: {command}")
-
-
-@main.command(short_help="Full-text search with ranked hits and snippets.")
-@click.argument("query")
-@archive_option
-@readonly_option
-@click.option(
-    "-n",
-    "--limit",
-    type=click.IntRange(0),
-    default=20,
-    show_default=True,
-    help="Number of hits to print (0: every hit).",
-)
-@click.option("--site", help="Only articles of this site (an unknown site is an error).")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option(
-    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
-)
-@click.option(
-    "--raw",
-    is_flag=True,
-    help='Read QUERY as SQLite FTS5 syntax: AND, OR, NOT, "exact phrase", prefix*, '
-    "NEAR(a b, 5), title:word.",
-)
-@click.option("--literal", is_flag=True, hidden=True)  # the default now; kept for old scripts
-@click.option(
-    "--window",
-    type=click.IntRange(1),
-    default=SEARCH_WINDOW,
-    show_default=True,
-    help="Rank only this many of the newest matches (ranking costs ~3 µs a match).",
-)
-@click.option(
-    "--all-matches",
-    is_flag=True,
-    help="Rank every match, not only the newest --window (seconds for common words in "
-    "archives of a million articles).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON lines.")
-def search(
-    query: str,
-    archive_path: Path,
-    readonly: bool,
-    limit: int,
-    site: str | None,
-    since: str | None,
-    until: str | None,
-    language: str | None,
-    raw: bool,
-    literal: bool,
-    window: int,
-    all_matches: bool,
-    as_json: bool,
-) -> None:
-    """Full-text search of the archive for the words of QUERY, as typed.
-
-    Hyphens, apostrophes and the like are plain text (co-op, don't, C++); --raw reads
-    QUERY as SQLite FTS5 syntax instead. Prints ranked hits: title, date, URL and a
-    snippet. Hits are the best bm25 matches among the newest 5,000 matches (by when they
-    were archived; --window, --all-matches).
-    """
-    if raw and literal:
-        fail("--raw and --literal contradict each other: give one of them")
-    with opened(archive_path, readonly=readonly) as archive:
-        try:
-            hits = archive.search(
-                query,
-                limit=limit or None,
-                site=site,
-                since=since,
-                until=until,
-                language=language,
-                fts=raw,
-                window=None if all_matches else window,
-            )
-        except SearchSyntaxError as exc:
-            fail(
-                f"cannot search for {exc.query!r}: {exc.reason}; put words in double quotes "
-                "to search for them as written, or leave out --raw to search for the words "
-                "as typed"
-            )
-    if as_json:
-        for hit in hits:
-            click.echo(json.dumps(vars(hit), ensure_ascii=False))
-        return
-    if not hits:
-        click.echo(f"no articles match {query!r}")
-        return
-    for number, hit in enumerate(hits, 1):
-        date = (hit.published or "")[:10] or "undated"
-        click.echo(f"{number:>3}. {hit.title or '(untitled)'}")
-        click.echo(f"     {date}  {hit.source or ''}  {hit.url}")
-        if hit.snippet:
-            click.echo(f"     {hit.snippet}")
-
-
-@main.command(short_help="Print one article with the teasers that linked to it.")
-@click.argument("article")
-@archive_option
-@readonly_option
-@click.option("--json", "as_json", is_flag=True, help="Print the article as JSON.")
-def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> None:
-    """Print one ARTICLE (its id or any of its URLs): title, URL, date and authors, lead,
-    body, then the teasers that linked to it."""
-    key: int | str = int(article) if article.isdigit() else article
-    with opened(archive_path, readonly=readonly) as archive:
-        try:
-            stored = archive.article(key)
-        except NotFoundError as exc:
-            fail(str(exc), 1)
-            return
-    if as_json:
-        click.echo(json.dumps(stored.as_dict(), ensure_ascii=False, indent=2, default=str))
-        return
-    click.echo(stored.title or "(untitled)")
-    click.echo(f"{stored.url}")
-    click.echo(
-        f"published {stored.published or '?'} ({stored.published_from or '-'}); "
-        f"by {', '.join(stored.authors) or '?'}; {stored.word_count} words"
-    )
-    click.echo("")
-    if stored.lead:
-        click.echo(stored.lead)
-        click.echo("")
-    click.echo(stored.body)
-    click.echo("")
-    click.echo(f"teasers ({len(stored.teasers)}):")
-    for teaser in stored.teasers:
-        click.echo(
-            f"  {teaser.listing_url} #{teaser.last_position}: {teaser.title} "
-            f"(seen {teaser.times_seen}x)"
-        )
-
-
-@main.command(short_help="Export articles as JSON lines, JSON, CSV, text or Markdown.")
-@archive_option
-@readonly_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    help="jsonl: one article a line, lists as arrays; json: one array; csv: lists as JSON "
-    "text; txt / markdown: each article's title, URL, date, authors, lead and body. "
-    "Default: from the suffix of -o (.jsonl, .ndjson, .json, .csv, .txt, .md, .markdown), "
-    "else jsonl.",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-    default="-",
-    show_default=True,
-    help="File to write ('-' for standard output); its suffix gives the format.",
-)
-@click.option(
-    "-c",
-    "--column",
-    "columns",
-    multiple=True,
-    metavar="COLUMN",
-    help="Only this column, in the order given (repeatable; jsonl, json, csv), e.g. "
-    f"-c id -c title. Columns: {', '.join(EXPORT_COLUMNS)}, teasers.",
-)
-@click.option("--site", help="Only articles of this site (an unknown site is an error).")
-@click.option("--since", help="Only articles published on or after this date (YYYY-MM-DD).")
-@click.option("--until", help="Only articles published on or before this date (YYYY-MM-DD).")
-@click.option(
-    "--language", help="Only articles in this language, e.g. en (an unknown one is an error)."
-)
-@click.option(
-    "--order",
-    type=click.Choice(list(ARTICLE_ORDERS)),
-    default="newest",
-    show_default=True,
-    help="newest / oldest: by publication date (or when first archived); id: archive order.",
-)
-@click.option(
-    "--with-teasers", is_flag=True, help="Include each article's teasers (jsonl, json, csv)."
-)
-def export(
-    archive_path: Path,
-    readonly: bool,
-    fmt: str | None,
-    output: Path,
-    columns: tuple[str, ...],
-    site: str | None,
-    since: str | None,
-    until: str | None,
-    language: str | None,
-    order: str,
-    with_teasers: bool,
-) -> None:
-    """Export articles, streamed row by row (newest first unless --order says otherwise)."""
-    try:
-        fmt = fmt or format_for_path(output)
-        export_columns(fmt, columns, with_teasers=with_teasers)
-    except InvalidFilterError as exc:
-        fail(str(exc))
-    with opened(archive_path, readonly=readonly) as archive:
-        # the filters are checked before the output file is created
-        next(
-            archive.articles(site=site, since=since, until=until, language=language, limit=0), None
-        )
-        try:
-            with click.open_file(str(output), "w", encoding="utf-8", lazy=True) as out:
-                count = archive.export(
-                    out,
-                    format=fmt,
-                    site=site,
-                    since=since,
-                    until=until,
-                    language=language,
-                    with_teasers=with_teasers,
-                    columns=columns or None,
-                    order=order,
-                )
-        except click.FileError as exc:
-            fail(f"{output}: cannot be written: {exc.message}")
-    click.echo(f"exported {count} articles", err=True)
-
-
-@main.command(short_help="Browse archives in datasette (read-only) with teaserfeed's metadata.")
-@click.argument(
-    "archive_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
-)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
-@click.option(
-    "--metadata",
-    "extra_metadata",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Your own datasette metadata (JSON or YAML, e.g. more canned queries), merged "
-    "over teaserfeed's.",
-)
-@click.option(
-    "--setting",
-    "settings",
-    type=(str, str),
-    multiple=True,
-    metavar="NAME VALUE",
-    help="A datasette setting, e.g. --setting sql_time_limit_ms 3000 (datasette --help-settings).",
-)
-@click.option("-o", "--open", "open_browser", is_flag=True, help="Open the browser when ready.")
-def serve(
-    archive_files: tuple[Path, ...],
-    host: str,
-    port: int,
-    extra_metadata: Path | None,
-    settings: tuple[tuple[str, str], ...],
-    open_browser: bool,
-) -> None:
-    """Open ARCHIVE_FILES in datasette with teaserfeed's metadata and reader pages.
-
-    Plain `datasette news.db` shows an archive the same way (teaserfeed's datasette plugin
-    recognises it by its schema); this command adds that the archives are served read-only:
-    datasette reads them as they change (a crawl may write them meanwhile) and every write
-    through datasette, a writable canned query included, fails.
-    """
-    try:
-        import datasette  # noqa: F401
-    except ImportError:
-        fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
-    for archive_file in archive_files:
-        if not archive_file.exists():
-            fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `crawl` first")
-        _upgrade_if_older(archive_file)
-    options = [*_datasette_settings(settings), *(["--open"] if open_browser else [])]
-    if extra_metadata is not None:
-        options += ["--metadata", str(_checked_metadata(extra_metadata))]
-    from archive.datasette import register as register_plugin
-    from crawlers.datasette_readonly import register
-
-    register(archive_files)
-    register_plugin()
-    from datasette.cli import cli as datasette_cli
-
-    # In this process, not a child: a signal that stops `teaserfeed serve` stops datasette.
-    datasette_cli.main(
-        args=["serve", *map(str, archive_files), "--host", host, "--port", str(port), *options],
-        prog_name="datasette",
-    )
-
-
-# what `teaserfeed serve` sets unless told otherwise
-SERVE_SETTINGS = {
-    # article bodies are long: tables show their start, the article page all of it
-    "truncate_cells_html": "240",
-}
-
-
-def _datasette_settings(settings: tuple[tuple[str, str], ...]) -> list[str]:
-    """`--setting NAME VALUE` arguments for datasette, each checked here with a one-line error."""
-    from datasette.cli import Setting
-
-    chosen = {**SERVE_SETTINGS, **dict(settings)}
-    arguments = []
-    for name, value in chosen.items():
-        try:
-            Setting().convert((name, value), None, None)
-        except click.BadParameter as exc:
-            fail(f"--setting {name} {value}: {exc.message}")
-        arguments += ["--setting", name, value]
-    return arguments
-
-
-def _checked_metadata(path: Path) -> Path:
-    """The user's datasette metadata file, once it is known to be a readable mapping."""
-    yaml = importlib.import_module("yaml")  # installed with datasette; untyped
-    try:
-        extra = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        fail(f"{path}: cannot read datasette metadata: {exc}")
-    if not isinstance(extra, dict):
-        fail(f"{path}: datasette metadata must be a mapping (databases:, title:, …)")
-    return path
-
-
-def _upgrade_if_older(path: Path) -> None:
-    """Open the archive read-only; only an older schema is upgraded (the one write)."""
-    try:
-        open_archive(path, readonly=True).close()
-        return
-    except ArchiveFileError as exc:
-        if "older schema" not in exc.reason:
-            fail(str(exc))
-    with opened(path):
-        pass  # brings an older archive up to the current schema before datasette reads it
-
-
-main.add_command(diff)
-main.add_command(stats)
-main.add_command(ingest)
-main.add_command(clusters)
-main.add_command(check)
-main.add_command(reextract)
-main.add_command(sites)
-main.add_command(extract)
-
-
-if __name__ == "__main__":
-    main()

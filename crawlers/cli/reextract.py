@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 
 from archive import ArchiveError, open_archive
-from crawlers.article import EXTRACTOR_VERSION
-from crawlers.cleanup import CleanupRule, load_rules
-from crawlers.cliutil import archive_option, fail
+from crawlers.cli.util import archive_option, fail
 from crawlers.errors import TeaserfeedError
+from crawlers.extract.article import EXTRACTOR_VERSION
+from crawlers.extract.cleanup import CleanupRule, load_rules
 from crawlers.reextract import ReextractStats
 from crawlers.reextract import reextract as run_reextract
 from crawlers.sites import SiteConfig, load_sites
@@ -58,8 +58,8 @@ def _configs(path: Path | None) -> dict[str, SiteConfig] | None:
     "--rules",
     "rules_path",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Use this rules file instead of the global boilerplate rules shipped with "
-    "teaserfeed (same format as crawlers/rules.toml), e.g. to try a rule before changing it.",
+    help="Use this rules file instead of the global boilerplate rules shipped with teaserfeed "
+    "(same format as crawlers/extract/rules.toml), e.g. to try a rule before changing it.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def reextract(

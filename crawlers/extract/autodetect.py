@@ -45,7 +45,7 @@ from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 from lxml import etree
 
-from crawlers.textutil import absolute_http_url, clean_text, is_read_more, strip_read_more
+from crawlers.extract.text import absolute_http_url, clean_text, is_read_more, strip_read_more
 
 __all__ = [
     "DATE_RE",

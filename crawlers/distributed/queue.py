@@ -23,7 +23,7 @@ as duplicates). A generation ends when its last worker leaves with the frontier 
 or when the ingest finds no live worker and an empty frontier; an "end" message then
 follows its items in the queue. Each generation has a random token besides its number;
 every message carries both, so the ingest can tell a generation replayed from an older
-snapshot from the current one (crawlers.ingest), and the ingest's floor keeps numbers
+snapshot from the current one (crawlers.distributed.ingest), and the ingest's floor keeps numbers
 growing past the archive's newest whatever Redis lost.
 """
 

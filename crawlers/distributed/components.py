@@ -49,8 +49,7 @@ from twisted.internet.defer import Deferred
 from archive import normalize_url
 from crawlers import redisjson
 from crawlers import settings as defaults
-from crawlers.items import ArticleItem, FetchItem, TeaserItem
-from crawlers.redisqueue import (
+from crawlers.distributed.queue import (
     OUTAGE_ERRORS,
     ItemQueue,
     Outage,
@@ -60,6 +59,7 @@ from crawlers.redisqueue import (
     connect,
     worker_id,
 )
+from crawlers.items import ArticleItem, FetchItem, TeaserItem
 
 __all__ = [
     "KnownArticlesMiddleware",
@@ -96,7 +96,7 @@ def apply_worker_settings(settings: BaseSettings) -> None:
     settings.set("SCHEDULER_QUEUE_KEY", keys.requests, priority=priority)
     settings.set("SCHEDULER_DUPEFILTER_KEY", keys.dupefilter, priority=priority)
     # JSON, not scrapy-redis' default pickle: nothing read from Redis can run code.
-    settings.set("SCHEDULER_SERIALIZER", "crawlers.redisjson", priority=priority)
+    settings.set("SCHEDULER_SERIALIZER", "crawlers.distributed.codec", priority=priority)
     pipelines = dict(settings.getdict("ITEM_PIPELINES"))
     pipelines.pop("crawlers.pipelines.ArchivePipeline", None)
     pipelines["crawlers.distributed.RedisItemPipeline"] = 300

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from crawlers.article import Article, extract_article
+from crawlers.extract.article import Article, extract_article
 from crawlers.sites import SiteConfig
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive import ArchiveError, ArchiveLockedError
-from crawlers.cliutil import archive_option, fail
+from crawlers.cli.util import archive_option, fail
 from crawlers.errors import TeaserfeedError
 from crawlers.settings import TEASERFEED_REDIS_RETRY_FOR
 from crawlers.sites import SiteConfig
@@ -37,7 +37,7 @@ def _connect(url: str) -> redis.Redis:
     try:
         import scrapy_redis  # noqa: F401
 
-        from crawlers.redisqueue import connect
+        from crawlers.distributed.queue import connect
     except ImportError:
         fail("distributed crawling needs the redis extra: pip install 'teaserfeed[redis]'")
     try:
@@ -58,7 +58,7 @@ def crawl_worker(
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import Settings
 
-    from crawlers.redisqueue import redact
+    from crawlers.distributed.queue import redact
     from crawlers.spiders.distributed import DistributedTeaserSpider
 
     _connect(redis_url).close()
@@ -189,8 +189,8 @@ def ingest(
     """
     import redis
 
-    from crawlers.ingest import Ingest, IngestBusyError
-    from crawlers.redisqueue import RedisUnavailableError, redact
+    from crawlers.distributed.ingest import Ingest, IngestBusyError
+    from crawlers.distributed.queue import RedisUnavailableError, redact
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
-from crawlers.listing import Teaser
-from crawlers.textutil import absolute_http_url, clean_text, strip_read_more
+from crawlers.extract.listing import Teaser
+from crawlers.extract.text import absolute_http_url, clean_text, strip_read_more
 
 __all__ = ["FeedResult", "parse_feed"]
 

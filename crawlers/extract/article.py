@@ -22,7 +22,7 @@ from lxml import etree
 from lxml.html import HtmlElement
 from w3lib.encoding import html_to_unicode
 
-from crawlers.cleanup import (
+from crawlers.extract.cleanup import (
     CleanupRule,
     ImageRules,
     Removal,
@@ -33,8 +33,7 @@ from crawlers.cleanup import (
     paragraph_chars,
     site_rules,
 )
-from crawlers.sites import SiteConfig
-from crawlers.textutil import (
+from crawlers.extract.text import (
     MAX_PAGE_CHARS,
     MAX_TAG_ATTRIBUTES,
     absolute_http_url,
@@ -44,6 +43,7 @@ from crawlers.textutil import (
     limit_attributes,
     scrub_controls,
 )
+from crawlers.sites import SiteConfig
 
 __all__ = [
     "ATTRIBUTES_CUT",

@@ -1,6 +1,6 @@
 """Help for configuring sites: selectors suggested from the automatic mode, and dry-run checks.
 
-Both work on HTML already fetched (no network here); `crawlers/cli_sites.py` fetches.
+Both work on HTML already fetched (no network here); `crawlers/cli/sites.py` fetches.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 from w3lib.encoding import html_to_unicode
 
-from crawlers.autodetect import (
+from crawlers.extract.autodetect import (
     DetectedTeaser,
     NextPage,
     detect,
@@ -24,7 +24,7 @@ from crawlers.autodetect import (
     element_text,
     same_site,
 )
-from crawlers.listing import Teaser, extract_next_page, extract_teasers
+from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.sites import SiteConfig
 
 __all__ = [

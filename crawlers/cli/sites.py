@@ -12,9 +12,9 @@ from urllib.parse import urljoin
 
 import click
 
-from crawlers.cliutil import fail, sites_file_option
-from crawlers.configure import check_site, site_name_for, suggest_selectors
+from crawlers.cli.util import fail, sites_file_option
 from crawlers.errors import TeaserfeedError
+from crawlers.extract.suggest import check_site, site_name_for, suggest_selectors
 from crawlers.settings import USER_AGENT
 from crawlers.sites import SiteConfig, load_sites, select_sites
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from archive.export import as_text
-from crawlers.article import Article
-from crawlers.cliutil import fail
-from crawlers.extract_files import ExtractFileError, article_record, extract_file, html_files
+from crawlers.cli.util import fail
+from crawlers.extract.article import Article
+from crawlers.extract.files import ExtractFileError, article_record, extract_file, html_files
 
 __all__ = ["extract"]
 

@@ -10,15 +10,14 @@ from lxml import etree
 from parsel import Selector, SelectorList
 from w3lib.encoding import html_to_unicode
 
-from crawlers.autodetect import (
+from crawlers.extract.autodetect import (
     detect,
     detect_next_page,
     element_text,
     read_blocks,
     wordish,
 )
-from crawlers.sites import SiteConfig
-from crawlers.textutil import (
+from crawlers.extract.text import (
     MAX_PAGE_CHARS,
     absolute_http_url,
     bound_tree,
@@ -28,6 +27,7 @@ from crawlers.textutil import (
     over_bounds,
     strip_read_more,
 )
+from crawlers.sites import SiteConfig
 
 __all__ = ["Teaser", "extract_next_page", "extract_teasers", "find_next_page", "find_teasers"]
 
