@@ -12,8 +12,7 @@ from typing import NoReturn
 
 import click
 
-from archive import Archive, ArchiveError, InvalidFilterError, open_archive
-from archive.files import sqlite_reason
+from archive import Archive, ArchiveError, InvalidFilterError, open_archive, sqlite_reason
 from crawlers.settings import TEASERFEED_ARCHIVE, TEASERFEED_SITES
 
 __all__ = [
