@@ -13,6 +13,10 @@ from .errors import (
     NotFoundError,
     SearchSyntaxError,
 )
+from .export import EXPORT_COLUMNS, as_text, export_columns, format_for_path
+from .export import FORMATS as EXPORT_FORMATS
+from .files import damaged_reason, is_damage, sqlite_reason
+from .health import FailureCount, check_plot_path, plot_articles_per_day
 from .integrity import CheckReport, check_archive
 from .lock import ArchiveLock, lock_holder
 from .metadata import datasette_metadata, datasette_metadata_path, write_datasette_metadata
@@ -29,11 +33,16 @@ from .records import (
     StoredTeaser,
 )
 from .schema import SCHEMA_VERSION
-from .store import RUN_SUMMARY_KEYS, Archive, open_archive
+from .search import SEARCH_WINDOW
+from .store import ARTICLE_ORDERS, RUN_SUMMARY_KEYS, Archive, open_archive
 
 __all__ = [
+    "ARTICLE_ORDERS",
+    "EXPORT_COLUMNS",
+    "EXPORT_FORMATS",
     "RUN_SUMMARY_KEYS",
     "SCHEMA_VERSION",
+    "SEARCH_WINDOW",
     "Archive",
     "ArchiveBusyError",
     "ArchiveError",
@@ -47,6 +56,7 @@ __all__ = [
     "CheckReport",
     "Cluster",
     "ClusterMember",
+    "FailureCount",
     "InvalidFilterError",
     "InvalidItemError",
     "ItemResult",
@@ -59,14 +69,22 @@ __all__ = [
     "StoredArticle",
     "StoredPage",
     "StoredTeaser",
+    "as_text",
     "check_archive",
+    "check_plot_path",
     "clean_url",
     "content_hash",
+    "damaged_reason",
     "datasette_metadata",
     "datasette_metadata_path",
+    "export_columns",
+    "format_for_path",
+    "is_damage",
     "lock_holder",
     "normalize_url",
     "open_archive",
     "outcome_counts",
+    "plot_articles_per_day",
+    "sqlite_reason",
     "write_datasette_metadata",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -24,9 +24,11 @@ __all__ = [
     "FailureCount",
     "articles_per_day",
     "check_plot_path",
+    "failed_urls",
     "fetch_failures",
     "plot_articles_per_day",
     "site_health",
+    "totals",
 ]
 
 # what "complete" means per field, as SQL over an `articles` row
@@ -119,6 +121,35 @@ def fetch_failures(
         )
         for source, run, kind, error_kind, status, count, url, error in rows
     ]
+
+
+def failed_urls(db: Database, kinds: Iterable[str]) -> list[tuple[str, str]]:
+    """(error kind, URL) of every fetch that failed with one of `kinds`, each once, sorted."""
+    wanted = list(kinds)
+    if not wanted:
+        return []
+    marks = ", ".join("?" * len(wanted))
+    rows = db.execute(
+        f"SELECT error_kind, url FROM fetches WHERE error_kind IN ({marks}) "
+        "GROUP BY error_kind, url ORDER BY error_kind, url",
+        wanted,
+    ).fetchall()
+    return [(str(kind), str(url)) for kind, url in rows]
+
+
+def totals(db: Database, counts: Mapping[str, int]) -> dict[str, int]:
+    """`counts` (rows per main table) with revised articles and near-duplicate clusters."""
+    clusters, clustered = db.execute(
+        "SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM articles "
+        "GROUP BY cluster_id HAVING count(*) > 1)"
+    ).fetchone()
+    revised = db.execute("SELECT count(DISTINCT article_id) FROM article_versions").fetchone()[0]
+    return {
+        **counts,
+        "articles_revised": int(revised),
+        "clusters": int(clusters),
+        "clustered_articles": int(clustered),
+    }
 
 
 def articles_per_day(

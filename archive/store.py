@@ -37,6 +37,7 @@ from .errors import (
     NotFoundError,
 )
 from .files import connect_readonly, create_atomically, existing_size, sqlite_reason
+from .health import FailureCount
 from .integrity import CheckReport
 from .pages import StoredPage
 from .records import (
@@ -728,6 +729,22 @@ class Archive:
         runs before, flagged."""
         _search.check_known(self.db, site=site)
         return _health.site_health(self.db, trailing=trailing, site=site)
+
+    def fetch_failures(
+        self, *, run_id: int | None = None, site: str | None = None
+    ) -> list[FailureCount]:
+        """Failed fetches grouped by site, fetch kind, error kind and status, an example each:
+        of run `run_id`, or of each site's latest run."""
+        _search.check_known(self.db, site=site)
+        return _health.fetch_failures(self.db, run_id=run_id, site=site)
+
+    def failed_urls(self, kinds: Iterable[str]) -> list[tuple[str, str]]:
+        """(error kind, URL) of every fetch that failed with one of `kinds`, each once."""
+        return _health.failed_urls(self.db, kinds)
+
+    def totals(self) -> dict[str, int]:
+        """counts() with `articles_revised`, near-duplicate `clusters`, `clustered_articles`."""
+        return _health.totals(self.db, self.counts())
 
     def articles_per_day(
         self, *, site: str | None = None, since: str | None = None, until: str | None = None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from scrapy.settings import BaseSettings
 
+from crawlers.settings import with_defaults
+
 __all__ = [
     "ALLOW_OPTION",
     "ALLOW_SETTING",
@@ -193,4 +195,5 @@ class AddressPolicy:
 
 def policy_from_settings(settings: BaseSettings) -> AddressPolicy:
     """The allow-list of TEASERFEED_ALLOWED_ADDRESSES (a list, or a comma-separated string)."""
-    return AddressPolicy.from_entries(str(e) for e in settings.getlist(ALLOW_SETTING))
+    entries = with_defaults(settings).getlist(ALLOW_SETTING)
+    return AddressPolicy.from_entries(str(e) for e in entries)

@@ -15,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exporters import CsvItemExporter, JsonItemExporter, JsonLinesItemExporter
 
 from crawlers.items import ITEM_TYPES, item_type
+from crawlers.settings import with_defaults
 
 __all__ = ["CsvExporter", "JsonExporter", "JsonLinesExporter", "export_fields"]
 
@@ -52,7 +53,7 @@ class _TypedExport:
         """The exporter, told by TEASERFEED_EXPORT_HTML whether raw HTML goes out."""
         factory: Any = cls  # a concrete exporter class, whose first argument is the file
         exporter = factory(file, **kwargs)
-        exporter.with_html = crawler.settings.getbool("TEASERFEED_EXPORT_HTML")
+        exporter.with_html = with_defaults(crawler.settings).getbool("TEASERFEED_EXPORT_HTML")
         return exporter
 
 
@@ -70,7 +71,7 @@ class CsvExporter(_TypedExport, CsvItemExporter):
     @classmethod
     def from_crawler(cls, crawler: Crawler, file: IO[bytes], **kwargs: Any) -> Any:
         """The exporter with every item type's fields as its columns (unless fields are set)."""
-        with_html = crawler.settings.getbool("TEASERFEED_EXPORT_HTML")
+        with_html = with_defaults(crawler.settings).getbool("TEASERFEED_EXPORT_HTML")
         if not kwargs.get("fields_to_export"):
             kwargs["fields_to_export"] = export_fields(with_html=with_html)
         factory: Any = cls  # Scrapy hands it the feed's binary file, typed BytesIO there

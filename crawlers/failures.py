@@ -34,6 +34,8 @@ from twisted.internet.error import (
 )
 from twisted.python.failure import Failure
 
+from crawlers.meta import META_RETRY_NOTE
+
 __all__ = [
     "BENIGN_KINDS",
     "ERROR_KINDS",
@@ -182,7 +184,7 @@ def _http_error(exc: HttpError) -> tuple[str, int | None, str]:
     retries = meta.get("retry_times")
     if retries:
         message += f" after {retries} {'retry' if retries == 1 else 'retries'}"
-    note = meta.get("tf_retry_note")
+    note = meta.get(META_RETRY_NOTE)
     if note:
         message += f" ({note})"
     return ("http_5xx" if status >= 500 else "http_4xx"), status, message

@@ -15,6 +15,7 @@ from scrapy.utils.defer import deferred_from_coro
 from archive import ArchiveError, ArchiveLock, ArchiveLockedError
 from crawlers.items import item_type
 from crawlers.logformatter import log_level
+from crawlers.settings import with_defaults
 from crawlers.writer import ArchiveWriteError, ArchiveWriter, Source
 
 __all__ = ["ArchivePipeline"]
@@ -67,15 +68,15 @@ class ArchivePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchivePipeline:
-        settings = crawler.settings
+        settings = with_defaults(crawler.settings)
         path = settings.get("TEASERFEED_ARCHIVE")
         if not path:
             raise NotConfigured("TEASERFEED_ARCHIVE is empty: no archive to write to")
         pipeline = cls(
             crawler,
             str(path),
-            settings.getint("TEASERFEED_BATCH_SIZE", 100),
-            settings.getint("TEASERFEED_WRITE_QUEUE", 1000),
+            settings.getint("TEASERFEED_BATCH_SIZE"),
+            settings.getint("TEASERFEED_WRITE_QUEUE"),
             settings.getint("TEASERFEED_MIN_FREE_DISK"),
             log_level(settings.get("TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL")),
         )

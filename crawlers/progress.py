@@ -12,6 +12,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from crawlers.settings import with_defaults
+
 __all__ = ["Progress"]
 
 
@@ -48,8 +50,8 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
-        settings = crawler.settings
-        mode = str(settings.get("TEASERFEED_PROGRESS", "auto")).lower()
+        settings = with_defaults(crawler.settings)
+        mode = str(settings.get("TEASERFEED_PROGRESS")).lower()
         if mode == "off":
             raise NotConfigured("progress reporting is off")
         if mode not in ("auto", "tty", "lines"):
@@ -57,7 +59,7 @@ class Progress:
         out = sys.stderr
         if mode == "auto":
             mode = "tty" if out.isatty() else "lines"
-        ext = cls(crawler, mode, settings.getfloat("TEASERFEED_PROGRESS_INTERVAL", 30.0), out)
+        ext = cls(crawler, mode, settings.getfloat("TEASERFEED_PROGRESS_INTERVAL"), out)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext

@@ -6,9 +6,8 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-__all__ = ["DEFAULT_REVISITS", "listing_interval", "parse_duration", "parse_schedule"]
+__all__ = ["due_at", "listing_interval", "parse_duration", "parse_schedule"]
 
-DEFAULT_REVISITS = ("1h", "6h", "24h", "3d", "7d")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
+from scrapy.settings import BaseSettings
+
+# Every TEASERFEED_* setting is defined once, below; code reads it bare from the crawler's
+# settings after with_defaults() (the spider registers the defaults itself), so a crawl
+# with other settings than these (an embedded spider, get_crawler in tests) has them too.
+
 BOT_NAME = "teaserfeed"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
@@ -182,3 +191,25 @@ TEASERFEED_REDIS_POLL = 1.0
 # `redis_unavailable` and reports what it could not deliver.
 TEASERFEED_REDIS_RETRY_FOR = 120.0
 TEASERFEED_REDIS_BUFFER = 10_000
+
+
+def teaserfeed_defaults() -> dict[str, Any]:
+    """Every TEASERFEED_* setting with its default above (copies: a list stays unshared)."""
+    return {
+        name: copy.deepcopy(value)
+        for name, value in globals().items()
+        if name.startswith("TEASERFEED_")
+    }
+
+
+def with_defaults(settings: BaseSettings) -> BaseSettings:
+    """`settings` with each TEASERFEED_* default it lacks (priority default; copied if frozen)."""
+    missing = {k: v for k, v in teaserfeed_defaults().items() if k not in settings}
+    if not missing:
+        return settings
+    if settings.frozen:
+        # a frozen crawler's settings cannot change; its component reads the copy instead
+        settings = settings.copy()
+        settings.frozen = False
+    settings.setdict(missing, priority="default")
+    return settings

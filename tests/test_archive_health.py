@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from archive import Archive, ArchiveError, open_archive
-from archive.health import plot_articles_per_day
+from archive import Archive, ArchiveError, open_archive, plot_articles_per_day
 from crawlers.cli import main
 from tests.test_archive_clusters import text
 from tests.test_archive_store import make_article, make_fetch, make_teaser
@@ -95,6 +94,39 @@ def test_articles_per_day(store: Archive) -> None:
     rows = store.articles_per_day(site="steady")
     assert rows == [(f"2026-01-0{d}", "steady", 4) for d in (1, 2, 3, 4)]
     assert store.articles_per_day(since="2026-01-04")[0] == ("2026-01-04", "steady", 4)
+
+
+def test_fetch_failures_of_each_sites_latest_run_or_of_one_run(store: Archive) -> None:
+    latest = store.fetch_failures()
+    assert [(f.site, f.error_kind, f.count, f.example_url) for f in latest] == [
+        ("broken", "bot_wall", 1, "https://broken.org/x"),
+        ("steady", "http_5xx", 1, "https://steady.org/x"),
+        ("steady", "timeout", 1, "https://steady.org/x"),
+    ]
+    steady_run = latest[1].run_id
+    assert store.fetch_failures(site="steady") == latest[1:]
+    assert store.fetch_failures(run_id=steady_run) == latest[1:]
+    assert store.fetch_failures(run_id=1) == []
+    with pytest.raises(ArchiveError, match="nowhere"):
+        store.fetch_failures(site="nowhere")
+
+
+def test_totals_count_rows_revisions_and_clusters(store: Archive) -> None:
+    assert store.totals() == {
+        **store.counts(),
+        "articles_revised": 0,
+        "clusters": 0,
+        "clustered_articles": 0,
+    }
+    assert store.totals()["articles"] == 47
+
+
+def test_failed_urls_by_error_kind(store: Archive) -> None:
+    assert store.failed_urls(["timeout", "bot_wall"]) == [
+        ("bot_wall", "https://broken.org/x"),
+        ("timeout", "https://steady.org/x"),
+    ]
+    assert store.failed_urls([]) == []
 
 
 def test_plot_writes_a_png(store: Archive, tmp_path: Path) -> None:

@@ -13,20 +13,24 @@ from pathlib import Path
 import click
 
 from archive import (
-    Archive,
+    ARTICLE_ORDERS,
+    EXPORT_COLUMNS,
+    EXPORT_FORMATS,
+    SEARCH_WINDOW,
     ArchiveError,
     ArchiveFileError,
+    FailureCount,
     InvalidFilterError,
     NotFoundError,
     SearchSyntaxError,
     SiteHealth,
     check_archive,
+    check_plot_path,
+    export_columns,
+    format_for_path,
     open_archive,
+    plot_articles_per_day,
 )
-from archive.export import EXPORT_COLUMNS, FORMATS, export_columns, format_for_path
-from archive.health import FailureCount, check_plot_path, fetch_failures, plot_articles_per_day
-from archive.search import SEARCH_WINDOW
-from archive.store import ARTICLE_ORDERS
 from crawlers.cli.util import archive_option, fail, opened, readonly_option
 
 __all__ = ["check", "clusters", "diff", "export", "search", "serve", "show", "stats"]
@@ -145,8 +149,8 @@ def stats(
     with opened(archive_path, readonly=readonly) as archive:
         per_day = archive.articles_per_day(site=site, since=since, until=until)
         health = archive.health(trailing=trailing, site=site)
-        failures = fetch_failures(archive.db, site=site)
-        totals = _totals(archive)
+        failures = archive.fetch_failures(site=site)
+        totals = _totals(archive.totals())
     if as_json:
         rows = [
             {**h.as_dict(), "failures": [f.as_dict() for f in failures if f.site == h.site]}
@@ -255,19 +259,12 @@ def _colour(text: str) -> str:
     return _ADDED.sub(lambda m: click.style(f"{{+{m[1]}+}}", fg="green"), text)
 
 
-def _totals(archive: Archive) -> str:
-    counts = archive.counts()
-    clustered = archive.db.execute(
-        "SELECT count(*), coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM articles "
-        "GROUP BY cluster_id HAVING count(*) > 1)"
-    ).fetchone()
-    changed = archive.db.execute(
-        "SELECT count(DISTINCT article_id) FROM article_versions"
-    ).fetchone()[0]
+def _totals(totals: dict[str, int]) -> str:
     return (
-        f"{counts['articles']} articles, {counts['teasers']} teasers, {counts['runs']} runs; "
-        f"{changed} articles revised ({counts['article_versions']} earlier versions); "
-        f"{clustered[0]} near-duplicate clusters ({clustered[1]} articles)"
+        f"{totals['articles']} articles, {totals['teasers']} teasers, {totals['runs']} runs; "
+        f"{totals['articles_revised']} articles revised "
+        f"({totals['article_versions']} earlier versions); "
+        f"{totals['clusters']} near-duplicate clusters ({totals['clustered_articles']} articles)"
     )
 
 
@@ -456,7 +453,7 @@ def show(article: str, archive_path: Path, readonly: bool, as_json: bool) -> Non
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(EXPORT_FORMATS),
     help="jsonl: one article a line, lists as arrays; json: one array; csv: lists as JSON "
     "text; txt / markdown: each article's title, URL, date, authors, lead and body. "
     "Default: from the suffix of -o (.jsonl, .ndjson, .json, .csv, .txt, .md, .markdown), "

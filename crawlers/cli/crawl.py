@@ -19,10 +19,10 @@ from archive import (
     ArchiveError,
     ArchiveLock,
     ArchiveLockedError,
+    damaged_reason,
+    is_damage,
     open_archive,
 )
-from archive.files import damaged_reason, is_damage
-from archive.health import fetch_failures
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli.distributed import REDIS_METAVAR, crawl_worker
 from crawlers.cli.util import archive_option, fail, opened, sites_file_option
@@ -222,7 +222,7 @@ def _after_crawl(
             extra(archive)
         failed = [
             f
-            for f in fetch_failures(archive.db, run_id=int(run_id))
+            for f in archive.fetch_failures(run_id=int(run_id))
             if is_failed_fetch(f.fetch_kind, f.error_kind, f.status)
         ]
         for f in failed:
@@ -543,11 +543,8 @@ def _demo_tour(archive: Archive, base_url: str, edition: DemoEdition) -> None:
     original = archive.article(base_url + edition.syndicated_from)
     clusters = list(archive.clusters())
     cluster = next((c for c in clusters if any(m.article_id == copy.id for m in c.members)), None)
-    traps = archive.db.execute(
-        "SELECT error_kind, url FROM fetches WHERE error_kind IN ('http_4xx', 'robots') "
-        "GROUP BY error_kind, url ORDER BY error_kind, url"
-    ).fetchall()
     trap_text = {"http_4xx": "a dead link (404)", "robots": "disallowed by robots.txt"}
+    traps = archive.failed_urls(trap_text)
     rows = [
         (
             "revised article",

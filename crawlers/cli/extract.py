@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from archive.export import as_text
+from archive import as_text
 from crawlers.cli.util import fail
 from crawlers.extract.article import Article
 from crawlers.extract.files import ExtractFileError, article_record, extract_file, html_files

@@ -12,8 +12,8 @@ from typing import NoReturn
 
 import click
 
-from archive import Archive, ArchiveError, InvalidFilterError, open_archive
-from archive.files import sqlite_reason
+from archive import Archive, ArchiveError, InvalidFilterError, open_archive, sqlite_reason
+from crawlers.settings import TEASERFEED_ARCHIVE, TEASERFEED_SITES
 
 __all__ = [
     "DEFAULT_ARCHIVE",
@@ -24,7 +24,7 @@ __all__ = [
     "sites_file_option",
 ]
 
-DEFAULT_ARCHIVE = "news.db"
+DEFAULT_ARCHIVE = TEASERFEED_ARCHIVE
 
 archive_option = click.option(
     "--archive",
@@ -46,7 +46,7 @@ sites_file_option = click.option(
     "--sites",
     "sites_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default="sites.toml",
+    default=TEASERFEED_SITES,
     show_default=True,
     help="Site configuration file (TOML, see README).",
 )

@@ -48,7 +48,6 @@ from twisted.internet.defer import Deferred
 
 from archive import normalize_url
 from crawlers import redisjson
-from crawlers import settings as defaults
 from crawlers.distributed.queue import (
     OUTAGE_ERRORS,
     ItemQueue,
@@ -60,6 +59,8 @@ from crawlers.distributed.queue import (
     worker_id,
 )
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
+from crawlers.meta import META_KIND, META_REVISIT
+from crawlers.settings import with_defaults
 
 __all__ = [
     "KnownArticlesMiddleware",
@@ -138,13 +139,13 @@ class WorkerLink:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
+        settings = with_defaults(crawler.settings)
         self.outage = Outage(
             _redis_url(crawler),
-            settings.getfloat("TEASERFEED_REDIS_RETRY_FOR", defaults.TEASERFEED_REDIS_RETRY_FOR),
+            settings.getfloat("TEASERFEED_REDIS_RETRY_FOR"),
             "keeping items and new requests in memory",
         )
-        buffer = settings.getint("TEASERFEED_REDIS_BUFFER", defaults.TEASERFEED_REDIS_BUFFER)
+        buffer = settings.getint("TEASERFEED_REDIS_BUFFER")
         self.limit = max(1, buffer)
         self.gave_up = False
         self.flushers: list[Callable[[], bool]] = []
@@ -406,13 +407,13 @@ class RedisWorker:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisWorker:
-        settings = crawler.settings
+        settings = with_defaults(crawler.settings)
         worker = cls(
             crawler,
             SharedCrawl(connect(_redis_url(crawler))),
-            settings.getfloat("TEASERFEED_REDIS_IDLE_CLOSE", defaults.TEASERFEED_REDIS_IDLE_CLOSE),
-            settings.getfloat("TEASERFEED_REDIS_WORKER_TTL", defaults.TEASERFEED_REDIS_WORKER_TTL),
-            max(0.05, settings.getfloat("TEASERFEED_REDIS_POLL", defaults.TEASERFEED_REDIS_POLL)),
+            settings.getfloat("TEASERFEED_REDIS_IDLE_CLOSE"),
+            settings.getfloat("TEASERFEED_REDIS_WORKER_TTL"),
+            max(0.05, settings.getfloat("TEASERFEED_REDIS_POLL")),
             link_for(crawler),
         )
         crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
@@ -604,7 +605,7 @@ class KnownArticlesMiddleware:
         return cls(
             crawler,
             connect(_redis_url(crawler)),
-            crawler.settings.getbool("TEASERFEED_SKIP_KNOWN", True),
+            with_defaults(crawler.settings).getbool("TEASERFEED_SKIP_KNOWN"),
             link_for(crawler),
         )
 
@@ -644,13 +645,13 @@ class KnownArticlesMiddleware:
 def _is_article(x: Any) -> bool:
     return (
         isinstance(x, Request)
-        and x.meta.get("tf_kind") == "article"
-        and not x.meta.get("tf_revisit")
+        and x.meta.get(META_KIND) == "article"
+        and not x.meta.get(META_REVISIT)
     )
 
 
 def _listings_first(x: Any) -> Any:
-    if isinstance(x, Request) and x.meta.get("tf_kind") != "article" and x.priority == 0:
+    if isinstance(x, Request) and x.meta.get(META_KIND) != "article" and x.priority == 0:
         x.priority = LISTING_PRIORITY
     return x
 

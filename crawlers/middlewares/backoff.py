@@ -19,12 +19,14 @@ from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import CallLaterResult, call_later
 
+from crawlers.meta import META_RETRY_AT, META_RETRY_NOTE
+from crawlers.settings import with_defaults
+
 __all__ = ["BackoffRetryMiddleware", "backoff_wait", "parse_retry_after"]
 
 logger = logging.getLogger(__name__)
 
 # meta key: the monotonic time before which a retry is not sent
-RETRY_AT = "tf_retry_at"
 
 
 def parse_retry_after(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -73,16 +75,16 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.base = settings.getfloat("TEASERFEED_RETRY_BACKOFF", 2.0)
-        self.cap = settings.getfloat("TEASERFEED_RETRY_BACKOFF_MAX", 60.0)
-        self.max_retry_after = settings.getfloat("TEASERFEED_MAX_RETRY_AFTER", 120.0)
+        self.base = settings.getfloat("TEASERFEED_RETRY_BACKOFF")
+        self.cap = settings.getfloat("TEASERFEED_RETRY_BACKOFF_MAX")
+        self.max_retry_after = settings.getfloat("TEASERFEED_MAX_RETRY_AFTER")
         # (url, seconds, reason) of the latest retries, for logs and tests
         self.waits: deque[tuple[str, float, str]] = deque(maxlen=1000)
         self._parked: dict[int, tuple[Request, CallLaterResult]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffRetryMiddleware:
-        middleware = cls(crawler.settings)
+        middleware = cls(with_defaults(crawler.settings))
         middleware.crawler = crawler
         crawler.signals.connect(middleware.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(middleware.spider_idle, signal=signals.spider_idle)
@@ -97,7 +99,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if response.status in (429, 503):
             retry_after = parse_retry_after(response.headers.get(b"Retry-After"))
         if retry_after is not None and retry_after > self.max_retry_after:
-            request.meta["tf_retry_note"] = (
+            request.meta[META_RETRY_NOTE] = (
                 f"Retry-After {retry_after:.0f} s is beyond TEASERFEED_MAX_RETRY_AFTER "
                 f"({self.max_retry_after:.0f} s): not retried"
             )
@@ -126,12 +128,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
     def request_scheduled(self, request: Request) -> None:
         """Park a retry whose time has not come; it re-enters the engine when it has."""
-        retry_at = request.meta.get(RETRY_AT)
+        retry_at = request.meta.get(META_RETRY_AT)
         if retry_at is None:
             return
         wait = float(retry_at) - monotonic()
         if wait <= 0:
-            del request.meta[RETRY_AT]
+            del request.meta[META_RETRY_AT]
             return
         self._parked[id(request)] = (request, call_later(wait, self._release, request))
         raise IgnoreRequest("retry parked until its backoff ends")
@@ -157,12 +159,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
         self._inc("teaserfeed/retry/waits")
         logger.debug("retrying %s in %.1f s (%s)", retry.url, wait, reason)
         if wait > 0:
-            retry.meta[RETRY_AT] = monotonic() + wait
+            retry.meta[META_RETRY_AT] = monotonic() + wait
         return retry
 
     def _release(self, request: Request) -> None:
         self._parked.pop(id(request), None)
-        request.meta.pop(RETRY_AT, None)
+        request.meta.pop(META_RETRY_AT, None)
         engine = self.crawler.engine
         if engine is None or engine.spider is None:
             return

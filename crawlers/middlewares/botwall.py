@@ -8,6 +8,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Request, Response
 
 from crawlers.failures import BotWall
+from crawlers.settings import with_defaults
 
 __all__ = ["BotWallMiddleware"]
 
@@ -78,7 +79,7 @@ class BotWallMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BotWallMiddleware:
-        middleware = cls(crawler.settings.getint("TEASERFEED_CHALLENGE_MAX_BYTES", 50_000))
+        middleware = cls(with_defaults(crawler.settings).getint("TEASERFEED_CHALLENGE_MAX_BYTES"))
         middleware.crawler = crawler
         return middleware
 

@@ -13,6 +13,8 @@ from scrapy.http import Request
 
 from crawlers.failures import BackedOff, is_site_failure
 from crawlers.items import FetchItem
+from crawlers.meta import META_SITE
+from crawlers.settings import with_defaults
 
 __all__ = ["CircuitBreakerMiddleware"]
 
@@ -41,7 +43,7 @@ class CircuitBreakerMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CircuitBreakerMiddleware:
-        threshold = crawler.settings.getint("TEASERFEED_SITE_MAX_FAILURES", 10)
+        threshold = with_defaults(crawler.settings).getint("TEASERFEED_SITE_MAX_FAILURES")
         if threshold <= 0:
             raise NotConfigured("TEASERFEED_SITE_MAX_FAILURES is 0: sites are never backed off")
         middleware = cls(crawler, threshold)
@@ -50,7 +52,7 @@ class CircuitBreakerMiddleware:
 
     def process_request(self, request: Request) -> None:
         """Drop a request of a backed-off site."""
-        site = request.meta.get("tf_site")
+        site = request.meta.get(META_SITE)
         if site is not None and site in self.open:
             raise BackedOff(self.open[site])
 
@@ -94,7 +96,7 @@ class CircuitBreakerMiddleware:
             dropped: list[Any] = []
             for entry in queue:
                 request = entry[0]
-                (dropped if request.meta.get("tf_site") == site else kept).append(entry)
+                (dropped if request.meta.get(META_SITE) == site else kept).append(entry)
             if not dropped:
                 continue
             queue.clear()

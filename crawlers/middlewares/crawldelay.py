@@ -11,6 +11,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 from scrapy.utils.httpobj import urlparse_cached
 
+from crawlers.settings import with_defaults
+
 __all__ = ["CrawlDelayMiddleware"]
 
 logger = logging.getLogger(__name__)
@@ -34,13 +36,11 @@ class CrawlDelayMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
-        settings = crawler.settings
+        settings = with_defaults(crawler.settings)
         if not settings.getbool("ROBOTSTXT_OBEY"):
             raise NotConfigured("robots.txt is not obeyed (ROBOTSTXT_OBEY is off)")
         user_agent = settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""
-        middleware = cls(
-            crawler, settings.getfloat("TEASERFEED_MAX_CRAWL_DELAY", 60.0), str(user_agent)
-        )
+        middleware = cls(crawler, settings.getfloat("TEASERFEED_MAX_CRAWL_DELAY"), str(user_agent))
         crawler.signals.connect(middleware.robots_parsed, signal=signals.robots_parsed)
         # connected after AutoThrottle (an extension), so this runs after its adjustment
         crawler.signals.connect(middleware.response_downloaded, signal=signals.response_downloaded)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from scrapy.http import Request, Response
 
 from crawlers.failures import NotAPage
+from crawlers.meta import META_KIND
 
 __all__ = ["EmptyBodyMiddleware"]
 
@@ -15,7 +16,7 @@ class EmptyBodyMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         """Let every response with something in it through."""
         # only the spider's pages: an empty robots.txt is fine (it allows everything)
-        if response.status != 200 or request.method == "HEAD" or "tf_kind" not in request.meta:
+        if response.status != 200 or request.method == "HEAD" or META_KIND not in request.meta:
             return response
         body = response.body
         if body and (len(body) > 64 or body.strip()):

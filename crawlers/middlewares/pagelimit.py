@@ -13,6 +13,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
 from crawlers.items import FetchItem
+from crawlers.meta import META_KIND, META_SITE
+from crawlers.settings import with_defaults
 
 __all__ = ["PageLimitMiddleware"]
 
@@ -34,7 +36,7 @@ class PageLimitMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageLimitMiddleware:
-        limit = crawler.settings.getint("TEASERFEED_MAX_PAGES_PER_SITE", 10_000)
+        limit = with_defaults(crawler.settings).getint("TEASERFEED_MAX_PAGES_PER_SITE")
         if limit <= 0:
             raise NotConfigured("TEASERFEED_MAX_PAGES_PER_SITE is 0: no limit")
         return cls(crawler, limit)
@@ -58,7 +60,7 @@ class PageLimitMiddleware:
     def _admit(self, output: Any) -> Any:
         if not isinstance(output, Request):
             return output
-        site = output.meta.get("tf_site")
+        site = output.meta.get(META_SITE)
         if site is None:
             return output
         self.issued[site] += 1
@@ -76,7 +78,7 @@ class PageLimitMiddleware:
         logger.warning("%s", message)
         return FetchItem(
             url=output.url,
-            kind=str(output.meta.get("tf_kind", "other")),
+            kind=str(output.meta.get(META_KIND, "other")),
             source=site,
             error_kind="limit",
             error=message,

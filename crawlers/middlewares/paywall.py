@@ -6,6 +6,8 @@ import re
 
 from scrapy.http import Request, Response
 
+from crawlers.meta import META_ERROR, META_ERROR_KIND, META_KIND
+
 __all__ = ["PaywallMiddleware", "paywall_reason"]
 
 # schema.org's paywall markup, in JSON-LD or microdata
@@ -46,11 +48,11 @@ class PaywallMiddleware:
     """Flag a 200 article page as paywalled (`tf_error_kind`), letting it through."""
 
     def process_response(self, request: Request, response: Response) -> Response:
-        """Set response.meta["tf_error_kind"] = "paywall" on a paywalled article page."""
-        if response.status != 200 or request.meta.get("tf_kind") != "article":
+        """Flag a paywalled 200 article page: response.meta[META_ERROR_KIND] = "paywall"."""
+        if response.status != 200 or request.meta.get(META_KIND) != "article":
             return response
         reason = paywall_reason(response.body)
-        if reason is not None and "tf_error_kind" not in request.meta:
-            request.meta["tf_error_kind"] = "paywall"
-            request.meta["tf_error"] = f"paywall: {reason}; stored what is visible"
+        if reason is not None and META_ERROR_KIND not in request.meta:
+            request.meta[META_ERROR_KIND] = "paywall"
+            request.meta[META_ERROR] = f"paywall: {reason}; stored what is visible"
         return response

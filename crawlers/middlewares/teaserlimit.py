@@ -12,6 +12,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Request, Response
 
 from crawlers.items import FetchItem, TeaserItem
+from crawlers.meta import META_KIND, META_SITE
+from crawlers.settings import with_defaults
 
 __all__ = ["TeaserLimitMiddleware"]
 
@@ -29,7 +31,7 @@ class TeaserLimitMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> TeaserLimitMiddleware:
-        limit = crawler.settings.getint("TEASERFEED_MAX_TEASERS_PER_PAGE", 500)
+        limit = with_defaults(crawler.settings).getint("TEASERFEED_MAX_TEASERS_PER_PAGE")
         if limit <= 0:
             raise NotConfigured("TEASERFEED_MAX_TEASERS_PER_PAGE is 0: no limit")
         return cls(crawler, limit)
@@ -38,7 +40,7 @@ class TeaserLimitMiddleware:
         self, response: Response, result: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
         """Pass the page's output through, without what goes beyond the limit."""
-        if response.meta.get("tf_kind") != "listing":
+        if response.meta.get(META_KIND) != "listing":
             # feeds and sitemaps have limits of their own
             async for output in result:
                 yield output
@@ -50,7 +52,7 @@ class TeaserLimitMiddleware:
                 teasers += 1
                 if teasers > self.limit:
                     continue
-            elif isinstance(output, Request) and output.meta.get("tf_kind") == "article":
+            elif isinstance(output, Request) and output.meta.get(META_KIND) == "article":
                 articles += 1
                 if articles > self.limit:
                     first_dropped = first_dropped or output
@@ -71,7 +73,7 @@ class TeaserLimitMiddleware:
             yield FetchItem(
                 url=first_dropped.url,
                 kind="article",
-                source=first_dropped.meta.get("tf_site"),
+                source=first_dropped.meta.get(META_SITE),
                 error_kind="limit",
                 error=message,
                 fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -9,6 +9,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.settings import BaseSettings
 
+from crawlers.meta import META_REVISIT
 from crawlers.sites import SiteConfig
 from crawlers.spiders.teasers import TeaserSpider
 
@@ -62,7 +63,7 @@ class DistributedTeaserSpider(TeaserSpider):
             from crawlers.distributed import forget_requests
             from crawlers.distributed.queue import connect
 
-            lost = [r for r in requests if not r.meta.get("tf_revisit")]
+            lost = [r for r in requests if not r.meta.get(META_REVISIT)]
             client = connect(str(self.settings.get("REDIS_URL")))
             try:
                 forgotten = forget_requests(client, lost)
@@ -71,6 +72,6 @@ class DistributedTeaserSpider(TeaserSpider):
             logger.info("reconcile: %d requests a lost worker held, queued again", len(forgotten))
         if self.reconcile:
             assert self.crawler.stats is not None
-            recovered = sum(1 for r in requests if not r.meta.get("tf_revisit"))
+            recovered = sum(1 for r in requests if not r.meta.get(META_REVISIT))
             self.crawler.stats.inc_value("teaserfeed/reconciled", recovered)
         yield from requests

@@ -31,8 +31,17 @@ from crawlers.extract.text import has_oversized_tags, limit_attributes
 from crawlers.failures import classify_failure
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.logformatter import log_level
+from crawlers.meta import (
+    META_ERROR,
+    META_ERROR_KIND,
+    META_KIND,
+    META_LINK,
+    META_PAGE,
+    META_REVISIT,
+    META_SITE,
+)
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
-from crawlers.settings import user_agent
+from crawlers.settings import user_agent, with_defaults
 from crawlers.settings_check import SettingError, check_setting, known_settings
 from crawlers.sites import SiteConfig, load_sites, select_sites
 
@@ -125,6 +134,7 @@ class TeaserSpider(Spider):
         reads them: a bad one is put back to its default and noted, so the crawl closes
         with that one line before fetching (instead of a component's traceback)."""
         super().update_settings(settings)
+        with_defaults(settings)
         cmdline = SETTINGS_PRIORITIES["cmdline"]
         defaults = known_settings()
         for name in list(settings):
@@ -214,8 +224,8 @@ class TeaserSpider(Spider):
     def _stamp(self) -> str:
         return self.now().isoformat(timespec="seconds")
 
-    def _seconds(self, name: str, default: float) -> float:
-        value = self.settings.get(name, default)
+    def _seconds(self, name: str) -> float:
+        value = self.settings.get(name)
         try:
             return parse_duration(value)
         except ValueError as exc:
@@ -224,7 +234,7 @@ class TeaserSpider(Spider):
     def _revisit_schedule(self, config: SiteConfig) -> tuple[float, ...]:
         steps = config.revisit
         if steps is None:
-            steps = self.settings.get("TEASERFEED_REVISIT", "")
+            steps = self.settings.get("TEASERFEED_REVISIT")
         try:
             return parse_schedule(steps)
         except ValueError as exc:
@@ -327,7 +337,7 @@ class TeaserSpider(Spider):
         if self.seen_store is None:
             return
         store = self.seen_store
-        limit = self.settings.getint("TEASERFEED_MAX_REVISITS", 500)
+        limit = self.settings.getint("TEASERFEED_MAX_REVISITS")
         schedule = self._revisit_schedule(config)
         what = f"site {config.name}: cannot read revisits from the archive"
         due: list[tuple[str, str]] = self._read_state(
@@ -338,7 +348,7 @@ class TeaserSpider(Spider):
         unfetched: list[tuple[str, str]] = self._read_state(
             lambda: store.unfetched_teasers(
                 [config.name],
-                limit=self.settings.getint("TEASERFEED_MAX_RECOVER", 1000),
+                limit=self.settings.getint("TEASERFEED_MAX_RECOVER"),
                 accept=config.follows,
             ),
             [],
@@ -357,9 +367,9 @@ class TeaserSpider(Spider):
 
     def _listing_request(self, url: str, config: SiteConfig, page: int, kind: str) -> Request:
         headers: dict[str, str] = {}
-        meta: dict[str, Any] = {"tf_site": config.name, "tf_kind": kind, "tf_page": page}
+        meta: dict[str, Any] = {META_SITE: config.name, META_KIND: kind, META_PAGE: page}
         state = self.states.get(url)
-        conditional = self.settings.getbool("TEASERFEED_CONDITIONAL", True)
+        conditional = self.settings.getbool("TEASERFEED_CONDITIONAL")
         if state is not None and conditional and config.name not in self.fresh_sites:
             if state.etag:
                 headers["If-None-Match"] = state.etag
@@ -373,15 +383,15 @@ class TeaserSpider(Spider):
     def _article_request(
         self, url: str, config: SiteConfig, link: str, revisit_since: str | None = None
     ) -> Request:
-        meta: dict[str, Any] = {"tf_site": config.name, "tf_kind": "article", "tf_link": link}
+        meta: dict[str, Any] = {META_SITE: config.name, META_KIND: "article", META_LINK: link}
         headers: dict[str, str] = {}
         if revisit_since:
-            meta["tf_revisit"] = True
+            meta[META_REVISIT] = True
             try:
                 since = datetime.fromisoformat(revisit_since)
             except ValueError:
                 since = None
-            if since is not None and self.settings.getbool("TEASERFEED_CONDITIONAL", True):
+            if since is not None and self.settings.getbool("TEASERFEED_CONDITIONAL"):
                 if since.tzinfo is None:
                     since = since.replace(tzinfo=UTC)
                 headers["If-Modified-Since"] = format_datetime(since.astimezone(UTC), usegmt=True)
@@ -391,19 +401,19 @@ class TeaserSpider(Spider):
         )
 
     def _config(self, response_or_meta: dict[str, Any]) -> SiteConfig:
-        name = response_or_meta["tf_site"]
+        name = response_or_meta[META_SITE]
         return next(c for c in self.site_configs if c.name == name)
 
     def _fetch(self, response: Response, kind: str, **extra: Any) -> FetchItem:
         # a downloader middleware may flag a page it let through (e.g. a paywall)
-        flagged = response.meta.get("tf_error_kind")
+        flagged = response.meta.get(META_ERROR_KIND)
         if flagged and "error_kind" not in extra:
             extra["error_kind"] = flagged
-            extra["error"] = response.meta.get("tf_error") or flagged
+            extra["error"] = response.meta.get(META_ERROR) or flagged
         return FetchItem(
             url=_requested_url(response),
             kind=kind,
-            source=response.meta.get("tf_site"),
+            source=response.meta.get(META_SITE),
             status=response.status,
             final_url=response.url,
             bytes=len(response.body),
@@ -422,13 +432,13 @@ class TeaserSpider(Spider):
         wait = listing_interval(
             unchanged,
             0,
-            self._seconds("TEASERFEED_LISTING_BACKOFF", 300),
-            self._seconds("TEASERFEED_LISTING_MAX_INTERVAL", 21600),
+            self._seconds("TEASERFEED_LISTING_BACKOFF"),
+            self._seconds("TEASERFEED_LISTING_MAX_INTERVAL"),
         )
         return self._fetch(
             response,
             kind,
-            page=int(response.meta.get("tf_page", 1)),
+            page=int(response.meta.get(META_PAGE, 1)),
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
             changed=changed,
@@ -463,7 +473,7 @@ class TeaserSpider(Spider):
         teasers = extract_teasers(selector, response.url, config)
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
-        page = int(response.meta.get("tf_page", 1))
+        page = int(response.meta.get(META_PAGE, 1))
         fresh = config.name in self.fresh_sites
         url = _requested_url(response)
         digest = _teaser_hash(teasers)
@@ -481,7 +491,7 @@ class TeaserSpider(Spider):
         backfill = self.settings.getint("TEASERFEED_BACKFILL")
         if page >= (backfill if backfill > 0 else config.max_pages):
             return
-        threshold = self.settings.getfloat("TEASERFEED_STOP_AT_SEEN", 1.0)
+        threshold = self.settings.getfloat("TEASERFEED_STOP_AT_SEEN")
         if not fresh and threshold > 0 and known >= threshold * main:
             self.crawler.stats.inc_value("teaserfeed/stopped_at_seen")
             logger.debug("stop at seen: %s (%d of %d teasers archived)", url, known, main)
@@ -493,7 +503,7 @@ class TeaserSpider(Spider):
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """A feed or sitemap: its entries become teasers; a sitemap index, more sitemaps."""
         config = self._config(response.meta)
-        kind = str(response.meta.get("tf_kind", "feed"))
+        kind = str(response.meta.get(META_KIND, "feed"))
         if response.status == 304:
             self.crawler.stats.inc_value("teaserfeed/listings_not_modified")
             yield self._listing_fetch(response, kind, changed=False)
@@ -513,7 +523,7 @@ class TeaserSpider(Spider):
             response, kind, changed=changed, teasers=len(result.teasers), teaser_hash=digest
         )
         self.crawler.stats.inc_value(f"teaserfeed/{kind}s")
-        depth = int(response.meta.get("tf_page", 1))
+        depth = int(response.meta.get(META_PAGE, 1))
         if depth < MAX_SITEMAP_DEPTH:
             for child in result.sitemaps:
                 yield self._listing_request(child, config, depth + 1, "sitemap")
@@ -597,24 +607,24 @@ class TeaserSpider(Spider):
         kind, status, message = classify_failure(failure)
         self.crawler.stats.inc_value(f"teaserfeed/errors/{kind}")
         logger.info(
-            "%s %s: %s", meta.get("tf_kind", "request"), getattr(request, "url", "?"), message
+            "%s %s: %s", meta.get(META_KIND, "request"), getattr(request, "url", "?"), message
         )
         url = str((meta.get("redirect_urls") or [getattr(request, "url", "")])[0])
-        fetch_kind = str(meta.get("tf_kind", "other"))
+        fetch_kind = str(meta.get(META_KIND, "other"))
         extra: dict[str, Any] = {}
         if request is not None and fetch_kind in ("listing", "feed", "sitemap"):
             state = self.states.get(url)
             wait = listing_interval(
                 0,
                 (state.failures if state else 0) + 1,
-                self._seconds("TEASERFEED_LISTING_BACKOFF", 300),
-                self._seconds("TEASERFEED_LISTING_MAX_INTERVAL", 21600),
+                self._seconds("TEASERFEED_LISTING_BACKOFF"),
+                self._seconds("TEASERFEED_LISTING_MAX_INTERVAL"),
             )
-            extra = {"page": meta.get("tf_page"), "next_due": due_at(self.now(), wait)}
+            extra = {"page": meta.get(META_PAGE), "next_due": due_at(self.now(), wait)}
         yield FetchItem(
             url=url,
             kind=fetch_kind,
-            source=meta.get("tf_site"),
+            source=meta.get(META_SITE),
             status=status,
             error_kind=kind,
             error=message,
