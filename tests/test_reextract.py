@@ -134,7 +134,7 @@ def test_since_takes_only_older_extractor_versions(archive_copy: Path, offline: 
 
 def test_cli_reextract(archive_copy: Path, tmp_path: Path, offline: None, term: str) -> None:
     # the shipped rules file plus one rule
-    shipped = (Path(__file__).parents[1] / "crawlers" / "rules.toml").read_text("utf-8")
+    shipped = (Path(__file__).parents[1] / "crawlers" / "extract" / "rules.toml").read_text("utf-8")
     rules = tmp_path / "rules.toml"
     rules.write_text(
         f'[[rule]]\nname = "drop"\nmax_chars = 5000\ntexts = [".*\\\\b{term}\\\\b"]\n\n' + shipped,
