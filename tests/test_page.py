@@ -11,7 +11,7 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 import crawlers.extract.listing
-from crawlers.extract.article import extract_article, extract_from_page
+from crawlers.extract.article import extract_article, extract_from_page, extract_from_tree
 from crawlers.extract.page import (
     ATTRIBUTES_CUT,
     SIZE_LIMIT_RULE,
@@ -62,10 +62,15 @@ def test_a_page_records_its_cuts_in_the_order_extraction_always_gave() -> None:
 
 @pytest.mark.parametrize("html", ["", "   ", b"", b"\x00\x00"])
 def test_an_empty_page_is_an_empty_document(html: str | bytes) -> None:
-    page = parse_page(html, URL)
+    # before: extract_article gave up on it ("Document is empty") while the crawl read
+    # Scrapy's empty document; now both read the empty document (a URL date, no body)
+    page = parse_page(html, URL + "2024/05/03/story")
     assert page.parsed
     assert page.root.tag == "html"
-    assert extract_article(html, URL).body == ""
+    article = extract_article(html, URL + "2024/05/03/story")
+    assert (article.body, article.published, article.published_from) == ("", "2024-05-03", "url")
+    crawl = HtmlResponse(url=URL + "2024/05/03/story", body=b"")
+    assert extract_from_tree(crawl.selector.root, crawl.url) == article
 
 
 def test_bound_page_cuts_a_tree_parsed_elsewhere() -> None:
