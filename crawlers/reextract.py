@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from w3lib.encoding import html_to_unicode
-
 from archive import Archive, BatchItem, StoredPage, outcome_counts
-from crawlers.extract.article import EXTRACTOR_VERSION, Article, extract_article
+from crawlers.extract.article import EXTRACTOR_VERSION, Article, extract_from_page
 from crawlers.extract.cleanup import CleanupRule
+from crawlers.extract.page import parse_page
 from crawlers.sites import SiteConfig
 
 __all__ = ["ReextractStats", "reextract", "stored_configs"]
 
-logger = logging.getLogger(__name__)
 
 # articles written per transaction: one commit per article is several times slower
 _BATCH = 100
@@ -50,16 +47,6 @@ def stored_configs(archive: Archive) -> dict[str, SiteConfig]:
             strip=tuple(s for s in strip if isinstance(s, str)),
         )
     return configs
-
-
-def _decode(page: StoredPage) -> str:
-    if page.encoding:
-        try:
-            return page.html.decode(page.encoding, errors="replace")
-        except LookupError:
-            logger.debug("unknown stored encoding %r for %s", page.encoding, page.url)
-    # the same detection as Scrapy's when no encoding was kept: BOM, <meta>, then UTF-8
-    return str(html_to_unicode(None, page.html)[1])
 
 
 def reextract(
@@ -109,4 +96,6 @@ def reextract(
 def _extract(
     page: StoredPage, config: SiteConfig | None, rules: Sequence[CleanupRule] | None
 ) -> Article:
-    return extract_article(_decode(page), page.url, config, rules=rules)
+    # decoded as the crawl decoded it: BOM, then the encoding it was read with, then <meta>
+    parsed = parse_page(page.html, page.url, encoding=page.encoding)
+    return extract_from_page(parsed, config, rules=rules)

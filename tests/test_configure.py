@@ -154,3 +154,43 @@ def test_check_in_auto_mode_counts_main_and_secondary() -> None:
     assert report.ok
     assert (report.teasers, report.secondary) == (12, 6)
     assert report.next_page == "https://www.northlight-magazine.example.com/news/page/2/"
+
+
+def _stories(count: int, junk_on: int | None = None) -> str:
+    """A listing of `count` stories; story `junk_on` has 100,000 attributes before its href."""
+    items = []
+    for n in range(count):
+        junk = " ".join(f"data-x{i}=y" for i in range(100_000)) + " " if n == junk_on else ""
+        items.append(
+            f'<article class="story"><h2><a {junk}href="/2024/05/story-{n}">Story number {n} '
+            f"of the harbour news</a></h2><p>What happened at the harbour, part {n}.</p></article>"
+        )
+    return f"<html><body><main>{''.join(items)}</main></body></html>"
+
+
+def test_suggest_and_check_parse_within_the_attribute_bound() -> None:
+    # before: `sites suggest`/`sites check` parsed the page as is (libxml2 needs tens of
+    # seconds for 100,000 attributes) and so saw a link the crawl, which cuts the tag to its
+    # first 1,000 attributes, never sees
+    url = "https://harbour.example.org/news/"
+    html = _stories(6, junk_on=5)
+    crawl = [t.url for t in find_teasers(html, url) if t.region == "main"]
+    assert len(crawl) == 5
+    suggestion = suggest_selectors(html, url)
+    assert [t.url for t in suggestion.auto] == crawl
+    config = SiteConfig(name="harbour", start_urls=(url,), teaser="article.story")
+    report = check_site(config, html.encode("utf-8"), url)
+    assert report.teasers == len(find_teasers(html, url, config)) == 5
+
+
+def test_check_counts_selector_hits_within_the_size_bound() -> None:
+    # before: the teasers were read from a copy cut to MAX_PAGE_ELEMENTS, but the selector
+    # hits from the whole page: 3,000 blocks "found" for 2,499 teasers
+    url = "https://harbour.example.org/news/"
+    html = _stories(3_000)
+    config = SiteConfig(name="harbour", start_urls=(url,), teaser="article.story")
+    report = check_site(config, html, url)
+    hits = {f.key: f.hits for f in report.fields}["teaser"]
+    assert report.teasers == len(find_teasers(html, url, config)) == 2_499
+    # the block cut at the bound keeps its <article> but lost its link
+    assert hits == report.teasers + 1

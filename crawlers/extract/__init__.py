@@ -4,7 +4,8 @@ the archive, so research code can use it on saved pages.
 Modules: `listing` (teasers and next page), `autodetect` (teaser detection without
 selectors), `article` (body and metadata), `cleanup` (+ `rules.toml`), `feeds` (RSS, Atom,
 sitemaps), `suggest` (site configuration from a sample page), `files` (saved pages on
-disk) and `text` (page bounds and text helpers shared by all of them).
+disk), `page` (the one parse of a page: decode, bounds, scrub) and `text` (page bounds and
+text helpers shared by all of them).
 """
 
 from crawlers.extract.article import (

@@ -20,7 +20,6 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
-from w3lib.encoding import html_to_unicode
 
 from crawlers.extract.cleanup import (
     CleanupRule,
@@ -33,16 +32,15 @@ from crawlers.extract.cleanup import (
     paragraph_chars,
     site_rules,
 )
-from crawlers.extract.text import (
-    MAX_PAGE_CHARS,
-    MAX_TAG_ATTRIBUTES,
-    absolute_http_url,
-    bound_tree,
-    clean_text,
-    has_oversized_tags,
-    limit_attributes,
-    scrub_controls,
+from crawlers.extract.page import (
+    ATTRIBUTE_LIMIT_RULE,
+    ATTRIBUTES_CUT,
+    SIZE_LIMIT_RULE,
+    Page,
+    bound_page,
+    parse_page,
 )
+from crawlers.extract.text import absolute_http_url, clean_text
 from crawlers.sites import SiteConfig
 
 __all__ = [
@@ -54,16 +52,10 @@ __all__ = [
     "Article",
     "Image",
     "extract_article",
+    "extract_from_page",
     "extract_from_tree",
 ]
 
-# the `removed` rule that records a page cut to the extractor's size bounds
-SIZE_LIMIT_RULE = "limit:page-size"
-ATTRIBUTE_LIMIT_RULE = "limit:attributes"
-# recorded on an article whose page had tags cut by textutil.limit_attributes
-ATTRIBUTES_CUT = Removal(
-    rule=ATTRIBUTE_LIMIT_RULE, text=f"tags cut to their first {MAX_TAG_ATTRIBUTES:,} attributes"
-)
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
 EXTRACTOR_VERSION = "2.1"
@@ -905,18 +897,26 @@ def extract_from_tree(
 
     `rules` replaces the global cleanup rules (the site's `strip` rule still applies).
     """
-    article = Article(url=url)
-    cut = None
+    return extract_from_page(bound_page(root, url), config, rules=rules)
+
+
+def extract_from_page(
+    page: Page,
+    config: SiteConfig | None = None,
+    *,
+    rules: Sequence[CleanupRule] | None = None,
+) -> Article:
+    """Extract an article from a page read by `parse_page` (its tree is cleaned in place),
+    with the page's cuts among its `removed` rows. Never raises.
+    """
+    article = Article(url=page.url)
+    if not page.parsed:
+        return article
     try:
-        cut = bound_tree(root)  # first: the control-character pass then reads less
-        scrub_controls(root)
-        if cut is not None:
-            logger.warning("article page %s is too large: %s", url, cut)
-        _extract(root, url, config, rules, article)
+        _extract(page.root, page.url, config, rules, article)
     except Exception as exc:  # web input must never stop a crawl: keep what was found
-        logger.warning("article extraction failed on %s: %s", url, exc)
-    if cut is not None:
-        article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=cut))
+        page.failed("article extraction", exc)
+    article.removed.extend(page.removed)
     return article
 
 
@@ -1147,9 +1147,6 @@ def _htmldate(root: HtmlElement, url: str) -> tuple[str, str, str] | None:
     return found, "text", found
 
 
-_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
-
-
 def extract_article(
     html: str | bytes,
     url: str,
@@ -1158,25 +1155,4 @@ def extract_article(
     rules: Sequence[CleanupRule] | None = None,
 ) -> Article:
     """Extract an article from HTML without Scrapy or network; never raises on bad HTML."""
-    size, unit = len(html), "bytes" if isinstance(html, bytes) else "characters"
-    cut = size > MAX_PAGE_CHARS
-    if cut:
-        logger.warning("article page %s is too large: cut at %d %s", url, MAX_PAGE_CHARS, unit)
-    try:
-        if isinstance(html, bytes):
-            # the same charset detection as Scrapy's: BOM, then <meta charset>, then UTF-8
-            _, html = html_to_unicode(None, html[:MAX_PAGE_CHARS])
-        html = html[:MAX_PAGE_CHARS]
-        many_attributes = has_oversized_tags(html)
-        data = limit_attributes(html).encode("utf-8", "surrogatepass")
-        root = lxml.html.document_fromstring(data, parser=_UTF8_PARSER)
-    except Exception as exc:  # empty or unparseable documents
-        logger.warning("could not parse article page %s: %s", url, exc)
-        return Article(url=url)
-    article = extract_from_tree(root, url, config, rules=rules)
-    if cut:
-        text = f"page cut at {MAX_PAGE_CHARS:,} of its {size:,} {unit}"
-        article.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=text))
-    if many_attributes:
-        article.removed.append(ATTRIBUTES_CUT)
-    return article
+    return extract_from_page(parse_page(html, url), config, rules=rules)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 from parsel import Selector, SelectorList
-from w3lib.encoding import html_to_unicode
 
 from crawlers.extract.autodetect import (
     detect,
@@ -17,13 +16,11 @@ from crawlers.extract.autodetect import (
     read_blocks,
     wordish,
 )
+from crawlers.extract.page import Page, bound_page, parse_page
 from crawlers.extract.text import (
-    MAX_PAGE_CHARS,
     absolute_http_url,
-    bound_tree,
     clean_text,
     is_read_more,
-    limit_attributes,
     over_bounds,
     strip_read_more,
 )
@@ -147,13 +144,23 @@ def _block_url(block: Selector, base: str, config: SiteConfig) -> str | None:
     return absolute_http_url(href, base)
 
 
-def extract_teasers(sel: Selector, url: str, config: SiteConfig | None = None) -> list[Teaser]:
+def extract_teasers(
+    sel: Selector | Page, url: str, config: SiteConfig | None = None
+) -> list[Teaser]:
     """Teasers from an already parsed listing page (main ones first, each in page order).
 
     Selector mode when the config has `teaser` (and mode "selectors"): fields without a
-    selector are read from the block the way the automatic mode reads them.
+    selector are read from the block the way the automatic mode reads them. Never raises:
+    a failure is logged (and noted on a Page's errors) and gives no teasers.
     """
-    sel = _bounded(sel, url)
+    try:
+        return _teasers(_bounded(sel, url), url, config)
+    except Exception as exc:  # extraction of web input must never raise
+        _failed(sel, url, "teaser detection", exc)
+        return []
+
+
+def _teasers(sel: Selector, url: str, config: SiteConfig | None) -> list[Teaser]:
     if config is None or not config.selector_mode or config.teaser is None:
         return _auto_teasers(sel, url, config)
     pattern = config.url_pattern
@@ -218,9 +225,21 @@ def _auto_teasers(sel: Selector, url: str, config: SiteConfig | None) -> list[Te
     ]
 
 
-def extract_next_page(sel: Selector, url: str, config: SiteConfig | None = None) -> str | None:
-    """The URL of the next listing page (by the config's `next_page` or found), or None."""
-    sel = _bounded(sel, url)
+def extract_next_page(
+    sel: Selector | Page, url: str, config: SiteConfig | None = None
+) -> str | None:
+    """The URL of the next listing page (by the config's `next_page` or found), or None.
+
+    Never raises: a failure is logged (and noted on a Page's errors) and gives None.
+    """
+    try:
+        return _next_page(_bounded(sel, url), url, config)
+    except Exception as exc:  # extraction of web input must never raise
+        _failed(sel, url, "next-page detection", exc)
+        return None
+
+
+def _next_page(sel: Selector, url: str, config: SiteConfig | None) -> str | None:
     if config is not None and config.next_page:
         nxt = absolute_http_url(_field(sel, config.next_page), _document_base(sel, url))
         if nxt and nxt.split("#")[0] != url.split("#")[0]:
@@ -233,59 +252,31 @@ def extract_next_page(sel: Selector, url: str, config: SiteConfig | None = None)
     return found.url if found is not None else None
 
 
-def _selector(html: str | bytes, url: str) -> Selector | None:
-    if len(html) > MAX_PAGE_CHARS:
-        logger.warning("listing page %s is too large: cut at %d", url, MAX_PAGE_CHARS)
-        html = html[:MAX_PAGE_CHARS]
-    try:
-        if isinstance(html, bytes):
-            # Decoded as Scrapy decodes responses: BOM, then <meta charset>, else UTF-8.
-            _, html = html_to_unicode(None, html)
-        sel = Selector(text=limit_attributes(html), base_url=url, type="html")
-    except Exception as exc:  # lxml refuses some inputs outright; report, never raise
-        logger.warning("could not parse listing page %s: %s", url, exc)
-        return None
-    if isinstance(sel.root, etree._Element):
-        _bound(sel.root, url)  # our own tree: cut in place
-    return sel
-
-
-def _bound(root: etree._Element, url: str) -> str | None:
-    cut = bound_tree(root)
-    if cut is not None:
-        logger.warning("listing page %s is too large: %s", url, cut)
-    return cut
-
-
-def _bounded(sel: Selector, url: str) -> Selector:
-    """The page itself, or a copy cut to the size bounds (the caller's tree stays whole)."""
+def _bounded(sel: Selector | Page, url: str) -> Selector:
+    """A Page's selector, or the selector itself, or a copy of its tree cut to the size
+    bounds (the caller's tree stays whole)."""
+    if isinstance(sel, Page):
+        return sel.selector
     root = sel.root
     if not isinstance(root, etree._Element) or not over_bounds(root):
         return sel
-    copy = deepcopy(root)
-    _bound(copy, url)
-    return Selector(root=copy, base_url=url, type="html")
+    return bound_page(deepcopy(root), url).selector
+
+
+def _failed(sel: Selector | Page, url: str, what: str, exc: Exception) -> None:
+    if isinstance(sel, Page):
+        sel.failed(what, exc)
+    else:
+        logger.warning("%s failed on %s: %s", what, url, exc)
 
 
 def find_teasers(html: str | bytes, url: str, config: SiteConfig | None = None) -> list[Teaser]:
     """Teasers on a listing page given as HTML; automatic mode when config is None."""
-    sel = _selector(html, url)
-    if sel is None:
-        return []
-    try:
-        return extract_teasers(sel, url, config)
-    except Exception as exc:  # extraction of web input must never raise
-        logger.warning("teaser extraction failed on %s: %s", url, exc)
-        return []
+    page = parse_page(html, url)
+    return extract_teasers(page, url, config) if page.parsed else []
 
 
 def find_next_page(html: str | bytes, url: str, config: SiteConfig | None = None) -> str | None:
     """The next listing page of a page given as HTML."""
-    sel = _selector(html, url)
-    if sel is None:
-        return None
-    try:
-        return extract_next_page(sel, url, config)
-    except Exception as exc:  # extraction of web input must never raise
-        logger.warning("next-page detection failed on %s: %s", url, exc)
-        return None
+    page = parse_page(html, url)
+    return extract_next_page(page, url, config) if page.parsed else None

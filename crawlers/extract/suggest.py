@@ -14,7 +14,6 @@ from cssselect import SelectorError
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
-from w3lib.encoding import html_to_unicode
 
 from crawlers.extract.autodetect import (
     DetectedTeaser,
@@ -25,6 +24,7 @@ from crawlers.extract.autodetect import (
     same_site,
 )
 from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
+from crawlers.extract.page import parse_page
 from crawlers.sites import SiteConfig
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "SiteReport",
     "Suggestion",
     "check_site",
-    "parse_page",
     "site_name_for",
     "suggest_selectors",
 ]
@@ -42,13 +41,6 @@ Element = etree._Element
 _FIELDS = ("link", "title", "excerpt", "date", "image")
 _DIGIT_RE = re.compile(r"\d")
 _translator = HTMLTranslator()
-
-
-def parse_page(html: str | bytes, url: str, content_type: str | None = None) -> Selector:
-    """The parsed page as the spider sees it (bytes are decoded the way Scrapy does)."""
-    if isinstance(html, bytes):
-        _, html = html_to_unicode(content_type, html)
-    return Selector(text=html, base_url=url, type="html")
 
 
 def site_name_for(url: str) -> str:
@@ -138,10 +130,10 @@ def why_no_main(teasers: Sequence[Teaser | DetectedTeaser], url: str) -> str:
 
 def suggest_selectors(html: str | bytes, url: str, content_type: str | None = None) -> Suggestion:
     """Selectors for a sites.toml entry, inferred from what the automatic mode finds at url."""
-    sel = parse_page(html, url, content_type)
-    root = sel.root
-    if not isinstance(root, etree._Element):
+    page = parse_page(html, url, content_type)
+    if not page.parsed:
         return Suggestion(url, {}, ("the page could not be parsed",), (), (), None)
+    sel, root = page.selector, page.root
     detection = detect(root, url)
     main = list(detection.main)
     auto = tuple(t for t in extract_teasers(sel, url) if t.region == "main")
@@ -623,7 +615,7 @@ def check_site(
 ) -> SiteReport:
     """Dry run of a site's configuration on one listing page (its first start URL)."""
     page_url = url or config.start_urls[0]
-    sel = parse_page(html, page_url, content_type)
+    sel = parse_page(html, page_url, content_type).selector
     teasers = extract_teasers(sel, page_url, config)
     main = [t for t in teasers if t.region == "main"]
     problems: list[str] = []

@@ -16,7 +16,6 @@ from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
-from scrapy.selector import Selector
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 from twisted.python.failure import Failure
@@ -24,10 +23,10 @@ from twisted.python.failure import Failure
 from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url, open_archive
 from archive.files import sqlite_reason
 from crawlers.errors import TeaserfeedError
-from crawlers.extract.article import ATTRIBUTES_CUT, extract_from_tree
+from crawlers.extract.article import extract_from_page
 from crawlers.extract.feeds import parse_feed
 from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
-from crawlers.extract.text import has_oversized_tags, limit_attributes
+from crawlers.extract.page import Page, parse_page
 from crawlers.failures import classify_failure
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.logformatter import log_level
@@ -74,14 +73,9 @@ def _requested_url(response: Response) -> str:
     return response.request.url if response.request else response.url
 
 
-def _page_selector(response: TextResponse) -> tuple[Selector, bool]:
-    """The response's selector, or one over attribute-limited markup (True) if a tag is absurd."""
-    text = response.text
-    if not has_oversized_tags(text):
-        return response.selector, False
-    # libxml2 is quadratic in a tag's attribute count: 10^5 of them would stall the crawl
-    logger.warning("page %s has tags with thousands of attributes: cut", response.url)
-    return Selector(text=limit_attributes(text), base_url=response.url, type="html"), True
+def _page(response: TextResponse) -> Page:
+    """The response as the engine reads a page, from the text Scrapy decoded."""
+    return parse_page(response.text, response.url)
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -469,8 +463,9 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "listing", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        selector, _ = _page_selector(response)
-        teasers = extract_teasers(selector, response.url, config)
+        parsed = _page(response)
+        teasers = extract_teasers(parsed, response.url, config)
+        errors = self._extraction_errors(parsed)
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
         page = int(response.meta.get(META_PAGE, 1))
@@ -479,8 +474,9 @@ class TeaserSpider(Spider):
         digest = _teaser_hash(teasers)
         state = self.states.get(url)
         changed = fresh or state is None or state.teaser_hash != digest
+        extra = {"error": errors} if errors else {}
         yield self._listing_fetch(
-            response, "listing", changed=changed, teasers=len(teasers), teaser_hash=digest
+            response, "listing", changed=changed, teasers=len(teasers), teaser_hash=digest, **extra
         )
         if not changed:
             # the same teasers as last time: nothing new here, nor further down the listing
@@ -496,7 +492,8 @@ class TeaserSpider(Spider):
             self.crawler.stats.inc_value("teaserfeed/stopped_at_seen")
             logger.debug("stop at seen: %s (%d of %d teasers archived)", url, known, main)
             return
-        next_url = extract_next_page(selector, response.url, config)
+        next_url = extract_next_page(parsed, response.url, config)
+        self._extraction_errors(parsed)  # counted: the fetch row is written already
         if next_url:
             yield self._listing_request(next_url, config, page + 1, "listing")
 
@@ -581,12 +578,11 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "article", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        selector, cut = _page_selector(response)
-        article = extract_from_tree(selector.root, response.url, config)
-        if cut:
-            article.removed.append(ATTRIBUTES_CUT)
+        page = _page(response)
+        article = extract_from_page(page, config)
+        errors = self._extraction_errors(page)
         self.crawler.stats.inc_value("teaserfeed/articles_extracted")
-        yield self._fetch(response, "article")
+        yield self._fetch(response, "article", **({"error": errors} if errors else {}))
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
         request_url = _requested_url(response)
         yield ArticleItem.from_article(
@@ -599,6 +595,15 @@ class TeaserSpider(Spider):
             html=response.body if store_html else None,
             encoding=response.encoding if store_html else None,
         )
+
+    def _extraction_errors(self, page: Page) -> str | None:
+        """What the engine noted going wrong on the page since the last call, counted once."""
+        if not page.errors:
+            return None
+        self.crawler.stats.inc_value("teaserfeed/extraction_errors", len(page.errors))
+        errors = "; ".join(page.errors)
+        page.errors.clear()
+        return errors
 
     def on_error(self, failure: Failure) -> Iterator[FetchItem]:
         """Record a failed request as a fetch with its error kind (and back off a listing)."""
