@@ -177,7 +177,7 @@ TEASERFEED_MAX_TEASERS_PER_PAGE = 500
 TEASERFEED_MAX_PAGES_PER_SITE = 10_000
 
 
-# ---- Distributed crawling (teaserfeed crawl --redis; crawlers/distributed.py)
+# ---- Distributed crawling (teaserfeed crawl --redis; crawlers/distributed/)
 # A worker exits once the shared frontier stayed empty this long (seconds).
 TEASERFEED_REDIS_IDLE_CLOSE = 30.0
 # A worker without a heartbeat for this long counts as gone, e.g. killed (seconds of Redis
