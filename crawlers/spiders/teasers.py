@@ -344,6 +344,8 @@ class TeaserSpider(Spider):
                 [config.name],
                 limit=self.settings.getint("TEASERFEED_MAX_RECOVER"),
                 accept=config.follows,
+                now=self.now(),
+                retry_gone=self._seconds("TEASERFEED_RETRY_GONE"),
             ),
             [],
             what,
@@ -537,12 +539,21 @@ class TeaserSpider(Spider):
         seen_at = self._stamp()
         urls = {t.url: clean_url(t.url) for t in teasers if t.region == "main"}
         known: set[str] = set()
+        gone: set[str] = set()
         store = self.seen_store
         if store is not None and urls:
             known = self._read_state(
                 lambda: store.known_urls(urls.values()),
                 set(),
                 "cannot read the archive for seen-state",
+            )
+            retry = self._seconds("TEASERFEED_RETRY_GONE")
+            gone = self._read_state(
+                lambda: store.gone_urls(
+                    set(urls.values()) - known, now=self.now(), retry_after=retry
+                ),
+                set(),
+                "cannot read the archive for failed fetches",
             )
         if self.archive_damaged:
             return 0
@@ -563,6 +574,11 @@ class TeaserSpider(Spider):
             if fetch_url in known:
                 count += 1
                 self.crawler.stats.inc_value("teaserfeed/articles_known")
+                continue
+            if fetch_url in gone:
+                # a 404/410 or unknown host not long ago: TEASERFEED_RETRY_GONE
+                count += 1
+                self.crawler.stats.inc_value("teaserfeed/articles_gone")
                 continue
             yield self._article_request(fetch_url, config, teaser.url)
         return count
