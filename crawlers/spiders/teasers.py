@@ -190,6 +190,9 @@ class TeaserSpider(Spider):
         ):
             self.settings.set("USER_AGENT", user_agent(str(contact)), priority="spider")
         slots: dict[str, Any] = dict(self.settings.getdict("DOWNLOAD_SLOTS"))
+        if any(config.local for config in self.site_configs):
+            # saved files (Scrapy's slot "" holds file:// requests): no server to be polite to
+            slots[""] = {"delay": 0.0, "concurrency": 8, **slots.get("", {})}
         for config in self.site_configs:
             wanted = {
                 k: v
