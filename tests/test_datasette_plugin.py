@@ -226,3 +226,28 @@ def test_serve_passes_several_files_and_settings_through(news_db: Path, tmp_path
         proc.wait(timeout=30)
     assert (settings["sql_time_limit_ms"], settings["truncate_cells_html"]) == (2500, 90)
     assert set(described) == {"news", "second"}
+
+
+def test_serve_takes_archive_like_every_other_command(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TEASERFEED_ARCHIVE"}
+    helped = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert "--archive FILE" in helped.stdout
+    assert "$TEASERFEED_ARCHIVE or news.db" in " ".join(helped.stdout.split())
+    # none given: the default archive, with the same one-line error as other commands
+    missing = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve"], capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "teaserfeed: news.db: no such archive; run `teaserfeed demo` or `crawl` first\n"
+    )
+    named = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve", "--archive", "gone.db"], capture_output=True,
+        text=True, timeout=60, cwd=tmp_path, env={**env, "TEASERFEED_ARCHIVE": "x.db"},
+    )  # fmt: skip
+    assert named.stderr.startswith("teaserfeed: gone.db: no such archive")

@@ -3,8 +3,9 @@
 Registered under the `datasette` entry-point group, so plain `datasette news.db` loads it
 (as does `teaserfeed serve`). It recognises a teaserfeed archive by its schema (rows of the
 `teaserfeed` migration set in `_sqlite_migrations`), whatever the file is called, and then
-supplies the bundled metadata under the database's real name, lists tables in reader
-order, shows an article as an article, and keeps navigation on error pages. Other
+supplies the bundled metadata under the database's real name, serves it read-only (as
+`teaserfeed serve` does), lists tables in reader order, shows an article as an article,
+and keeps navigation on error pages. Other
 databases in the same datasette are left as datasette shows them. Everything is rendered
 from plain text with Jinja's autoescaping; nothing stored is treated as HTML.
 """
@@ -91,6 +92,16 @@ def reader_order() -> list[str]:
 def paragraphs(text: str | None) -> list[str]:
     """A plain-text body as its paragraphs (blank lines or single newlines split them)."""
     return [part.strip() for part in re.split(r"\n\s*", text or "") if part.strip()]
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def startup(datasette: Any) -> None:
+    """Serve every archive read-only, as `teaserfeed serve` does: the crawler is its only
+    writer (a writable canned query or a write plugin would go around its dedup, versions
+    and locks); it is still read live, so a running crawl's commits show up."""
+    from .readonly import make_readonly
+
+    make_readonly(datasette, is_archive_file)
 
 
 @hookimpl  # type: ignore[untyped-decorator]
