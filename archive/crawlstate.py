@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -16,8 +16,10 @@ __all__ = [
     "LISTING_KINDS",
     "MAX_TRIES",
     "PERMANENT_ERRORS",
+    "RETRY_GONE",
     "ListingState",
     "due_revisits",
+    "gone_urls",
     "interrupted_sites",
     "listing_states",
     "record_listing",
@@ -43,6 +45,10 @@ PERMANENT_ERRORS = frozenset(
 )
 # A teaser whose article failed this many times in a row is given up.
 MAX_TRIES = 5
+# An article whose host is unknown (DNS) or whose page is gone (404, 410) is not asked for
+# again until this long after that answer (TEASERFEED_RETRY_GONE); then it is tried once more.
+RETRY_GONE = 30 * 86400.0
+_GONE_STATUSES = (404, 410)
 _IN_CLAUSE_MAX = 500
 
 
@@ -197,16 +203,61 @@ def touch_article(db: Database, url: str, fetched_at: str, run_id: int | None) -
     return cursor.rowcount > 0
 
 
+def gone_urls(
+    db: Database, urls: Iterable[str], now: datetime, retry_after: float = RETRY_GONE
+) -> set[str]:
+    """The article URLs among `urls` whose latest fetch, less than `retry_after` seconds
+    before `now`, found them gone: HTTP 404/410, or a host that does not resolve (counted
+    only when that run got some answer, so the resolver itself was working)."""
+    gone: set[str] = set()
+    for url in set(urls):
+        row = db.execute(
+            "SELECT error_kind, status, fetched_at, run_id FROM fetches "
+            "WHERE url = ? AND kind = 'article' ORDER BY id DESC LIMIT 1",
+            [url],
+        ).fetchone()
+        if row is None or not _recent(row[2], now, retry_after):
+            continue
+        kind, status, _at, run_id = row
+        dead_link = kind == "http_4xx" and status in _GONE_STATUSES
+        if dead_link or (kind == "dns" and _run_got_answers(db, run_id)):
+            gone.add(url)
+    return gone
+
+
+def _recent(stamp: str | None, now: datetime, seconds: float) -> bool:
+    try:
+        moment = datetime.fromisoformat(stamp or "")
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=now.tzinfo)
+    return now - moment < timedelta(seconds=seconds)
+
+
+def _run_got_answers(db: Database, run_id: int | None) -> bool:
+    """True when some fetch of the run got an HTTP answer (a DNS failure then means the host)."""
+    if run_id is None:
+        return False
+    row = db.execute(
+        "SELECT 1 FROM fetches WHERE run_id = ? AND status IS NOT NULL LIMIT 1", [run_id]
+    ).fetchone()
+    return row is not None
+
+
 def unfetched_teasers(
     db: Database,
     sources: Sequence[str] | None = None,
     limit: int = 1000,
     accept: Callable[[str], bool] | None = None,
+    now: datetime | None = None,
+    retry_gone: float = RETRY_GONE,
 ) -> list[tuple[str, str]]:
     """(site, article URL) of main-region teasers whose article never arrived.
 
-    Left out: URLs whose latest fetch failed for good (see PERMANENT_ERRORS), and URLs
-    `accept` refuses (e.g. another site's, which the crawl does not follow).
+    Left out: URLs whose latest fetch failed for good (see PERMANENT_ERRORS) or found them
+    gone less than `retry_gone` seconds before `now` (see gone_urls), and URLs `accept`
+    refuses (e.g. another site's, which the crawl does not follow).
     """
     where = ""
     params: list[Any] = []
@@ -232,6 +283,8 @@ def unfetched_teasers(
             [fetch_url, MAX_TRIES],
         ).fetchall()
         if tries and (tries[0][0] in PERMANENT_ERRORS or len(tries) >= MAX_TRIES):
+            continue
+        if tries and gone_urls(db, [fetch_url], now or datetime.now(UTC), retry_gone):
             continue
         result.append((source, fetch_url))
         if len(result) >= limit:

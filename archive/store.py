@@ -603,10 +603,22 @@ class Archive:
         *,
         limit: int = 1000,
         accept: Callable[[str], bool] | None = None,
+        now: datetime | None = None,
+        retry_gone: float = _crawlstate.RETRY_GONE,
     ) -> list[tuple[str, str]]:
         """(site, URL) of teasers whose article never arrived and may still be fetched
-        (only URLs `accept` takes, when given)."""
-        return _crawlstate.unfetched_teasers(self.db, sources, limit, accept)
+        (only URLs `accept` takes, when given; none found gone within `retry_gone` s)."""
+        return _crawlstate.unfetched_teasers(self.db, sources, limit, accept, now, retry_gone)
+
+    def gone_urls(
+        self,
+        urls: Iterable[str],
+        *,
+        now: datetime | None = None,
+        retry_after: float = _crawlstate.RETRY_GONE,
+    ) -> set[str]:
+        """The article URLs among these found gone (404/410, unknown host) not long ago."""
+        return _crawlstate.gone_urls(self.db, urls, now or datetime.now(UTC), retry_after)
 
     def interrupted_sites(self, sites: Sequence[str], before_run: int | None = None) -> set[str]:
         """The sites among these whose last run (before `before_run`) did not finish."""

@@ -88,6 +88,9 @@ TEASERFEED_LISTING_MAX_INTERVAL = "6h"
 # Teasers whose article never arrived (a killed run, a timeout) are fetched again, this many
 # per site and run.
 TEASERFEED_MAX_RECOVER = 1000
+# An article found gone (HTTP 404/410, or a host that does not resolve) is not requested
+# again, from a listing or as a teaser to recover, until this long after; then once more.
+TEASERFEED_RETRY_GONE = "30d"
 # The crawl's clock as ISO 8601 (tests and simulations only); empty: the real time.
 TEASERFEED_NOW = ""
 # Keep each article page's raw HTML (compressed) for re-extraction.

@@ -44,6 +44,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "TEASERFEED_REVISIT": parse_schedule,
     "TEASERFEED_LISTING_BACKOFF": parse_duration,
     "TEASERFEED_LISTING_MAX_INTERVAL": parse_duration,
+    "TEASERFEED_RETRY_GONE": parse_duration,
     "TEASERFEED_NOW": _moment,
     "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": _log_level,
     "LOG_LEVEL": _log_level,

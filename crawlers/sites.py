@@ -6,11 +6,11 @@ import hashlib
 import json
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cssselect import SelectorError
 from parsel.csstranslator import HTMLTranslator
@@ -19,7 +19,16 @@ from tld import get_fld
 from crawlers.errors import SiteConfigError, UnknownSiteError
 from crawlers.schedule import parse_schedule
 
-__all__ = ["MODES", "SiteConfig", "load_sites", "parse_sites", "select_sites"]
+__all__ = [
+    "MODES",
+    "SiteConfig",
+    "is_local",
+    "load_sites",
+    "local_path",
+    "parse_sites",
+    "select_sites",
+    "site_name_for",
+]
 
 _OPTIONAL_KEYS = ("feeds", "sitemaps", "revisit", "delay", "concurrency", "allowed_domains")
 ANY_DOMAIN = "*"
@@ -108,7 +117,12 @@ class SiteConfig:
         return tuple(_domain_key(d) for d in domains)
 
     def follows(self, url: str) -> bool:
-        """True when a teaser linking to `url` is followed to its article; never raises."""
+        """True when a teaser linking to `url` is followed to its article; never raises.
+
+        A file:// link is followed only from a site whose own listings are saved files:
+        a page from the web never makes the crawl read this machine's files."""
+        if is_local(url):
+            return self.local
         domains = self.follow_domains
         if domains is None:
             return True
@@ -129,15 +143,59 @@ class SiteConfig:
 
     @classmethod
     def for_url(cls, url: str, name: str | None = None) -> SiteConfig:
-        """An ad-hoc configuration for a single listing URL, in automatic mode."""
+        """An ad-hoc configuration for a single listing URL (or saved file), automatic mode."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if is_local(url):
+            path = local_path(url)
+            if not path.is_file():
+                raise SiteConfigError(f"{path}: no such file (give a saved listing page)")
+        elif parts.scheme not in ("http", "https") or not parts.hostname:
             raise SiteConfigError(
-                f"{url!r} is not an absolute http(s) URL; give the listing page's full "
-                "address, e.g. https://news.example.org/world/"
+                f"{url!r} is not an absolute http(s) or file:// URL; give the listing page's "
+                "full address, e.g. https://news.example.org/world/"
             )
-        host = urlsplit(url).hostname or "site"
-        return cls(name=name or host, start_urls=(url,), max_pages=1)
+        return cls(name=name or site_name_for(url), start_urls=(url,), max_pages=1)
+
+    @classmethod
+    def for_files(cls, folder: Path, pages: Sequence[Path], name: str | None = None) -> SiteConfig:
+        """An ad-hoc configuration reading saved listing pages (from `folder`), automatic mode."""
+        if not pages:
+            raise SiteConfigError(f"{folder}: no .html or .htm files in it")
+        urls = tuple(page.resolve().as_uri() for page in pages)
+        default = site_name_for(folder.resolve().as_uri() + "/")
+        return cls(name=name or default, start_urls=urls, max_pages=1)
+
+    @property
+    def local(self) -> bool:
+        """True when the site's listings are saved files (file:// URLs), not a web site."""
+        return any(is_local(url) for _kind, url in self.listing_urls)
+
+
+def site_name_for(url: str) -> str:
+    """The site name `crawl --url` and `sites suggest` give a URL: its host without www.,
+    other characters than letters, digits, - and _ as hyphens (www.news.example.org:
+    news-example-org); a saved file's, its folder's name."""
+    try:
+        parts = urlsplit(url)
+        if parts.scheme == "file":
+            path = PurePosixPath(unquote(parts.path))
+            base = path.name if parts.path.endswith("/") else path.parent.name
+        else:
+            base = (parts.hostname or "").removeprefix("www.")
+    except ValueError:
+        base = ""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", base).strip("-")
+    return name or "site"
+
+
+def is_local(url: str) -> bool:
+    """True for a file:// URL (a saved page on this machine)."""
+    return url[:5].lower() == "file:"
+
+
+def local_path(url: str) -> Path:
+    """The file a file:// URL names."""
+    return Path(unquote(urlsplit(url).path))
 
 
 def _domain_key(domain: str) -> str:
@@ -160,6 +218,8 @@ def _fail(origin: str, site: str | None, key: str | None, reason: str) -> SiteCo
 
 
 def _check_url(url: str, site: str, key: str, origin: str = "sites") -> None:
+    if is_local(url) and key == "start_urls":
+        return  # a saved listing page; a missing file is one failed fetch, like a 404
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(origin, site, key, f"{url!r} is not an absolute http(s) URL")

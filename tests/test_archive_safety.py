@@ -220,17 +220,25 @@ def _request(url: str, data: dict[str, str] | None = None) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+# the three ways to browse an archive: `teaserfeed serve` (either form) and plain datasette
+SERVERS = {
+    "teaserfeed serve FILE": ["teaserfeed", "serve", "{path}"],
+    "teaserfeed serve --archive FILE": ["teaserfeed", "serve", "--archive", "{path}"],
+    "datasette FILE": ["datasette", "serve", "{path}"],
+}
+
+
+@pytest.fixture(params=list(SERVERS))
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Path, str]]:
     path = make_archive(tmp_path / "news.db", count=5)
     extra = tmp_path / "extra.json"
     extra.write_text(json.dumps(WRITE_QUERIES), encoding="utf-8")
     port = _free_port()
+    program, *args = SERVERS[request.param]
     proc = subprocess.Popen(
         [
-            str(BIN / "teaserfeed"),
-            "serve",
-            str(path),
+            str(BIN / program),
+            *(arg.format(path=path) for arg in args),
             "--port",
             str(port),
             "--metadata",

@@ -224,7 +224,7 @@ def test_missing_archive_and_bad_config_are_clear_errors(tmp_path: Path) -> None
     assert "Traceback" not in result.stderr
     result = teaserfeed("crawl", "--url", "news.example.org/world")
     assert result.returncode == 2
-    assert "'news.example.org/world' is not an absolute http(s) URL" in result.stderr
+    assert "'news.example.org/world' is not an absolute http(s) or file:// URL" in result.stderr
     result = teaserfeed("crawl", "--sites", str(tmp_path / "nope.toml"))
     assert result.returncode == 2
     assert "nope.toml: no such file" in result.stderr
@@ -273,7 +273,7 @@ def test_scrapy_crawl_site_and_url(
         conn.close()
     expected = {demo_server.url + t.href for t in demo_site.teasers_on("/science/")}
     assert {u for (u,) in main} == expected
-    assert sources == [("127.0.0.1",)]
+    assert sources == [("127-0-0-1",)]
 
 
 def test_demo_again_starts_its_archive_afresh(
@@ -303,7 +303,7 @@ def test_demo_refuses_an_archive_of_other_sites(
     result = teaserfeed("demo", "--archive", str(db))
     assert result.returncode == 2
     assert result.stderr == (
-        f"teaserfeed: {db} holds other sites than the demo (127.0.0.1); the demo starts its "
+        f"teaserfeed: {db} holds other sites than the demo (127-0-0-1); the demo starts its "
         "archive afresh each time: give it another --archive\n"
     )
     assert articles(db) == before

@@ -145,7 +145,7 @@ def test_check_fails_a_site_without_teasers() -> None:
     assert not report.ok
     assert report.mode == "auto"
     assert report.problems == ("no teasers found on the first listing page",)
-    assert report.lines()[0] == f"{url.split('//')[1].split('/')[0]}: FAILED (auto mode) {url}"
+    assert report.lines()[0] == f"{site_name_for(url)}: FAILED (auto mode) {url}"
 
 
 def test_check_in_auto_mode_counts_main_and_secondary() -> None:

@@ -161,7 +161,7 @@ def test_datasette_in_a_real_browser(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     pages = {
         "articles": ("/demo/articles", "1600,3000"),
-        "search": ("/demo/articles?_search=kazakhstan", "1600,2400"),
+        "search": ("/demo/articles?_search=kazakhstan&_sort_desc=published", "1600,2400"),
         "changed-articles": ("/demo/changed_articles", "1600,900"),
         "versions-of-article": (f"/demo/versions_of_article?article={story_id}", "1600,1100"),
         "largest-clusters": ("/demo/largest_clusters", "1600,1000"),
@@ -326,7 +326,8 @@ def test_a_reader_sees_what_matters_above_the_fold_on_a_laptop(
         "index": "/",
         "database": "/demo",
         "articles": "/demo/articles",
-        "search": "/demo/articles?_search=kazakhstan",
+        "search": "/demo/articles?_search=kazakhstan",  # goes to the ranked search
+        "search-table": "/demo/articles?_search=kazakhstan&_sort_desc=published",
         "search-query": "/demo/search?q=kazakhstan",
         "article": f"/demo/articles/{story.id}",
         "failing-sources": "/demo/failing_sources",
@@ -365,11 +366,19 @@ def test_a_reader_sees_what_matters_above_the_fold_on_a_laptop(
     assert "Near-duplicate cluster" not in articles["text"]  # the glossary is folded
     assert "What the 27 columns hold" in articles["text"]
 
-    search = seen["search"]
-    assert "_search" in search["search_boxes"]
-    assert title in search["article_links"]
-    assert "Kazakhstan freight deal for Linz (wire copy)" in search["article_links"]
-    assert "Best matches first" in search["text"]
+    search = seen["search"]  # a table search is sent to the ranked search, with snippets
+    assert "q" in search["search_boxes"]
+    assert set(search["article_links"][:2]) == {
+        title,
+        "Kazakhstan freight deal for Linz (wire copy)",
+    }
+    assert "Every match in the articles table, newest first" in search["text"]
+
+    table_search = seen["search-table"]
+    assert "_search" in table_search["search_boxes"]
+    assert title in table_search["article_links"]
+    assert "Kazakhstan freight deal for Linz (wire copy)" in table_search["article_links"]
+    assert "Best matches first" in table_search["text"]
 
     ranked = seen["search-query"]
     assert "q" in ranked["search_boxes"]

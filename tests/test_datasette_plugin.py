@@ -129,7 +129,7 @@ def test_table_search_shows_snippets_and_bad_search_keeps_navigation(
         get_pages(
             [archive_under_any_name],
             [
-                f"/{db}/articles?_search=kazakhstan",
+                f"/{db}/articles?_search=kazakhstan&_sort_desc=published",
                 f"/{db}/articles?_search=%22unclosed",
                 f"/{db}/articles",
             ],
@@ -226,3 +226,83 @@ def test_serve_passes_several_files_and_settings_through(news_db: Path, tmp_path
         proc.wait(timeout=30)
     assert (settings["sql_time_limit_ms"], settings["truncate_cells_html"]) == (2500, 90)
     assert set(described) == {"news", "second"}
+
+
+def test_serve_takes_archive_like_every_other_command(tmp_path: Path) -> None:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "TEASERFEED_ARCHIVE"}
+    helped = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert "--archive FILE" in helped.stdout
+    assert "$TEASERFEED_ARCHIVE or news.db" in " ".join(helped.stdout.split())
+    # none given: the default archive, with the same one-line error as other commands
+    missing = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve"], capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "teaserfeed: news.db: no such archive; run `teaserfeed demo` or `crawl` first\n"
+    )
+    named = subprocess.run(
+        [str(BIN / "teaserfeed"), "serve", "--archive", "gone.db"], capture_output=True,
+        text=True, timeout=60, cwd=tmp_path, env={**env, "TEASERFEED_ARCHIVE": "x.db"},
+    )  # fmt: skip
+    assert named.stderr.startswith("teaserfeed: gone.db: no such archive")
+
+
+def test_a_plain_table_search_is_ranked_with_snippets(archive_under_any_name: Path) -> None:
+    db = archive_under_any_name.stem
+    with open_archive(archive_under_any_name, create=True) as store:
+        filler = " ".join(["The tram line and the river district on a quiet evening."] * 20)
+        stories = [
+            ("Tram news", f"{filler} Quillwort once."),
+            ("Quillwort at last", "Quillwort, quillwort everywhere: the quillwort harbour."),
+            ("River news", f"Quillwort twice, quillwort. {filler}"),
+        ]
+        for i, (title, body) in enumerate(stories):  # the best match is the middle one
+            store.upsert_article(
+                {**make_article(f"https://one.org/h{i}", source="one", title=title),
+                 "body": body, "published": f"2026-11-0{i + 1}T08:00:00+00:00"}
+            )  # fmt: skip
+    (plain, _), (kept, _), (json_status, _) = run_in_own_loop(
+        get_status_and_location(
+            [archive_under_any_name],
+            [
+                f"/{db}/articles?_search=quillwort",
+                f"/{db}/articles?_search=quillwort&source=one",
+                f"/{db}/articles.json?_search=quillwort",
+            ],
+        )
+    )
+    assert plain == (302, f"/{db}/search?q=quillwort")
+    assert kept[0] == 200  # a filtered search stays in the table, with its facets
+    assert json_status == (200, None)
+    ((status, page),) = run_in_own_loop(get_pages([archive_under_any_name], [plain[1]]))
+    assert status == 200
+    view = lxml.html.fromstring(page)
+    titles = [a.text_content() for a in view.cssselect("table.rows-and-columns td.col-title a")]
+    assert titles == ["Quillwort at last", "River news", "Tram news"]  # best match first
+    assert "<mark>quillwort</mark>" in page.lower()
+    table_link = view.cssselect("p.tf-note a")[0].get("href")
+    assert table_link == f"/{db}/articles?_search=quillwort&_sort_desc=published"
+
+
+async def get_status_and_location(
+    files: list[Path], urls: list[str]
+) -> list[tuple[tuple[int, str | None], str]]:
+    """(status, Location) and body of each of `urls`, redirects not followed."""
+    from datasette.app import Datasette
+
+    from archive.datasette import register
+
+    register()
+    ds = Datasette(files=[str(f) for f in files])
+    await ds.invoke_startup()
+    answers = []
+    for url in urls:
+        response = await ds.client.get(url)
+        answers.append(((response.status_code, response.headers.get("location")), response.text))
+    return answers

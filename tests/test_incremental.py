@@ -276,3 +276,55 @@ def test_site_delay_concurrency_and_contact_url() -> None:
     crawler.settings.set("USER_AGENT", "my-bot/1.0", priority="cmdline")
     TeaserSpider.from_crawler(crawler, configs=configs)
     assert crawler.settings["USER_AGENT"] == "my-bot/1.0"
+
+
+@deferred_f_from_coro_f
+async def test_articles_found_gone_are_not_requested_again_until_the_back_off(
+    tmp_path: Path,
+) -> None:
+    from tests.internal_hosts import LISTING_HOST, Site, listing_page
+
+    site = Site(LISTING_HOST)
+    unknown_host = "http://news.gone.invalid/story/9"  # .invalid never resolves (RFC 2606)
+    story = b"<html><body><article><h1>Story</h1>" + b"<p>Harbour news today.</p>" * 30
+    for path in ("/story/1", "/story/2", "/story/3"):
+        site.routes[path] = (200, {}, story + b"</article></body></html>")
+    links = [("/story/1", "Story one"), ("/story/404", "A dead link"), (unknown_host, "Gone")]
+    config = SiteConfig(
+        name="gone",
+        start_urls=(f"{site.url}/",),
+        teaser="article.teaser",
+        link="h2 a::attr(href)",
+        title="h2",
+        max_pages=1,
+        allowed_domains=(LISTING_HOST, "gone.invalid"),
+    )
+    archive = tmp_path / "news.db"
+    fast = {"RETRY_TIMES": 0, "TEASERFEED_REVISIT": "never"}
+
+    async def run(at: datetime, extra: str) -> Crawled:
+        site.routes["/"] = (200, {}, listing_page([*links, (extra, f"New {extra}")]))
+        return await crawl([config], archive, TEASERFEED_NOW=at.isoformat(), **fast)
+
+    def dns_fetches() -> list[tuple[Any, ...]]:
+        sql = f"select run_id, error_kind from fetches where url = '{unknown_host}'"
+        return _rows(archive, sql)
+
+    try:
+        first = await run(T0, "/story/2")
+        assert dns_fetches() == [(first.run_id, "dns")]
+        assert site.hits["/story/404"] == 1
+        # a day later the listing shows a new story next to the same dead links: only the
+        # new story is fetched, neither the 404 nor the unknown host is asked again
+        second = await run(T0 + timedelta(days=1), "/story/3")
+        assert site.hits["/story/3"] == 1
+        assert site.hits["/story/404"] == 1
+        assert dns_fetches() == [(first.run_id, "dns")]
+        assert second.stats["teaserfeed/articles_gone"] == 2
+        assert "teaserfeed/errors/dns" not in second.stats
+        # after TEASERFEED_RETRY_GONE (30 days) each is tried once more
+        third = await run(T0 + timedelta(days=31), "/story/2")
+        assert site.hits["/story/404"] == 2
+        assert dns_fetches() == [(first.run_id, "dns"), (third.run_id, "dns")]
+    finally:
+        site.close()

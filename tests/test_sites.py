@@ -91,7 +91,7 @@ def test_select_sites_unknown_name_lists_configured() -> None:
 
 def test_for_url_is_automatic_single_page() -> None:
     config = SiteConfig.for_url("https://news.example.org/world/")
-    assert config.name == "news.example.org"
+    assert config.name == "news-example-org"  # as `sites suggest` names it
     assert config.start_urls == ("https://news.example.org/world/",)
     assert not config.selector_mode
     assert config.max_pages == 1

@@ -3,8 +3,9 @@
 Registered under the `datasette` entry-point group, so plain `datasette news.db` loads it
 (as does `teaserfeed serve`). It recognises a teaserfeed archive by its schema (rows of the
 `teaserfeed` migration set in `_sqlite_migrations`), whatever the file is called, and then
-supplies the bundled metadata under the database's real name, lists tables in reader
-order, shows an article as an article, and keeps navigation on error pages. Other
+supplies the bundled metadata under the database's real name, serves it read-only (as
+`teaserfeed serve` does), lists tables in reader order, shows an article as an article,
+and keeps navigation on error pages. Other
 databases in the same datasette are left as datasette shows them. Everything is rendered
 from plain text with Jinja's autoescaping; nothing stored is treated as HTML.
 """
@@ -15,10 +16,11 @@ import copy
 import json
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from datasette import hookimpl
 from markupsafe import Markup, escape
@@ -91,6 +93,16 @@ def reader_order() -> list[str]:
 def paragraphs(text: str | None) -> list[str]:
     """A plain-text body as its paragraphs (blank lines or single newlines split them)."""
     return [part.strip() for part in re.split(r"\n\s*", text or "") if part.strip()]
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def startup(datasette: Any) -> None:
+    """Serve every archive read-only, as `teaserfeed serve` does: the crawler is its only
+    writer (a writable canned query or a write plugin would go around its dedup, versions
+    and locks); it is still read live, so a running crawl's commits show up."""
+    from .readonly import make_readonly
+
+    make_readonly(datasette, is_archive_file)
 
 
 @hookimpl  # type: ignore[untyped-decorator]
@@ -273,6 +285,59 @@ def handle_exception(datasette: Any, request: Any, exception: Exception) -> Any:
         return Response.html(html, status=status)
 
     return inner
+
+
+@hookimpl  # type: ignore[untyped-decorator]
+def asgi_wrapper(datasette: Any) -> Callable[[Any], Any]:
+    """A plain search of an archive's articles table goes to the ranked `search` query."""
+
+    def wrap(app: Any) -> Any:
+        async def ranked_search(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            target = await ranked_search_url(datasette, scope)
+            if target is None:
+                await app(scope, receive, send)
+                return
+            headers = [(b"location", target.encode("utf-8")), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 302, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+
+        return ranked_search
+
+    return wrap
+
+
+async def ranked_search_url(datasette: Any, scope: dict[str, Any]) -> str | None:
+    """Where `articles?_search=Q` of an archive is sent: `search?q=Q`, best match first
+    with snippets (datasette 0.65's table view can only sort by a column, not by rank).
+
+    Left to the table (newest first, snippets, facets): a search with filters, facets or
+    a sort, other formats than HTML, and a query FTS5 cannot parse (the table's error
+    page says what to fix)."""
+    if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD"):
+        return None
+    args = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
+    if set(args) != {"_search"} or len(args["_search"]) != 1 or not args["_search"][0].strip():
+        return None
+    path = scope.get("path", "")
+    names = [
+        name
+        for name in archive_databases(datasette)
+        if urlsplit(datasette.urls.table(name, "articles")).path == path
+    ]
+    if not names:
+        return None
+    query = args["_search"][0]
+
+    def parses(conn: sqlite3.Connection) -> bool:
+        try:
+            conn.execute("SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? LIMIT 1", [query])
+        except sqlite3.Error:  # not FTS5 syntax: the table view explains it
+            return False
+        return True
+
+    if not await datasette.get_database(names[0]).execute_fn(parses):
+        return None
+    return f"{datasette.urls.query(names[0], 'search')}?{urlencode({'q': query})}"
 
 
 def register() -> None:

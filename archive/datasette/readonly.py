@@ -1,5 +1,8 @@
 """A datasette plugin for `teaserfeed serve`: the archive is read live and never written.
 
+(teaserfeed's main plugin, archive/datasette/__init__.py, does the same for every archive
+it recognises by its schema, so plain `datasette news.db` is read-only too.)
+
 datasette 0.65 reads a mutable database through `mode=ro` connections but opens a plain
 read-write connection for writes (writable canned queries, plugins). This plugin swaps
 the archive's database for one whose every connection, the write one included, is
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,7 @@ from datasette import hookimpl
 from datasette.database import Database
 from datasette.plugins import pm
 
-__all__ = ["PLUGIN_NAME", "ReadOnlyDatabase", "register", "startup"]
+__all__ = ["PLUGIN_NAME", "ReadOnlyDatabase", "make_readonly", "register", "startup"]
 
 PLUGIN_NAME = "teaserfeed-readonly-archive"
 
@@ -47,8 +50,18 @@ _PATHS: set[Path] = set()
 @hookimpl  # type: ignore[untyped-decorator]
 def startup(datasette: Any) -> None:
     """Swap each archive's database for a ReadOnlyDatabase before the first request."""
+    make_readonly(datasette, lambda path: path.resolve() in _PATHS)
+
+
+def make_readonly(datasette: Any, wanted: Callable[[Path], bool]) -> list[str]:
+    """Swap the mutable file databases `wanted` takes for ReadOnlyDatabases; their names.
+
+    Immutable ones (`datasette -i`) are left as they are: SQLite cannot write them either."""
+    swapped = []
     for name, db in list(datasette.databases.items()):
-        if db.path is None or Path(db.path).resolve() not in _PATHS:
+        if db.path is None or not db.is_mutable or isinstance(db, ReadOnlyDatabase):
+            continue
+        if not wanted(Path(db.path)):
             continue
         datasette.remove_database(name)
         datasette.add_database(
@@ -56,6 +69,8 @@ def startup(datasette: Any) -> None:
             name=name,
             route=db.route,
         )
+        swapped.append(name)
+    return swapped
 
 
 def register(paths: Iterable[str | Path]) -> None:

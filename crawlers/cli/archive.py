@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import itertools
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -31,7 +32,7 @@ from archive import (
     open_archive,
     plot_articles_per_day,
 )
-from crawlers.cli.util import archive_option, fail, opened, readonly_option
+from crawlers.cli.util import DEFAULT_ARCHIVE, archive_option, fail, opened, readonly_option
 
 __all__ = ["check", "clusters", "diff", "export", "search", "serve", "show", "stats"]
 
@@ -535,8 +536,14 @@ def export(
 
 
 @click.command(short_help="Browse archives in datasette (read-only) with teaserfeed's metadata.")
-@click.argument(
-    "archive_files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path)
+@click.argument("archive_files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--archive",
+    "archive_options",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite archive file, as for every other command (repeatable; also given as "
+    f"ARCHIVE_FILES; none given: $TEASERFEED_ARCHIVE or {DEFAULT_ARCHIVE}).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on.")
@@ -558,23 +565,30 @@ def export(
 @click.option("-o", "--open", "open_browser", is_flag=True, help="Open the browser when ready.")
 def serve(
     archive_files: tuple[Path, ...],
+    archive_options: tuple[Path, ...],
     host: str,
     port: int,
     extra_metadata: Path | None,
     settings: tuple[tuple[str, str], ...],
     open_browser: bool,
 ) -> None:
-    """Open ARCHIVE_FILES in datasette with teaserfeed's metadata and reader pages.
+    """Open ARCHIVE_FILES (or --archive, or $TEASERFEED_ARCHIVE or news.db) in datasette
+    with teaserfeed's metadata and reader pages, read-only: datasette reads them as they
+    change (a crawl may write them meanwhile) and every write through datasette, a
+    writable canned query included, fails.
 
-    Plain `datasette news.db` shows an archive the same way (teaserfeed's datasette plugin
-    recognises it by its schema); this command adds that the archives are served read-only:
-    datasette reads them as they change (a crawl may write them meanwhile) and every write
-    through datasette, a writable canned query included, fails.
+    Plain `datasette news.db` shows and guards an archive the same way (teaserfeed's
+    datasette plugin recognises it by its schema); this command adds checked --setting
+    values, teaserfeed's defaults (long bodies truncated in tables) and the schema
+    upgrade of an archive written by an older teaserfeed.
     """
     try:
         import datasette  # noqa: F401
     except ImportError:
         fail("datasette is not installed: pip install 'teaserfeed[datasette]'")
+    given = [*archive_files, *archive_options]
+    default = Path(os.environ.get("TEASERFEED_ARCHIVE", DEFAULT_ARCHIVE))
+    archive_files = tuple(dict.fromkeys(given)) if given else (default,)
     for archive_file in archive_files:
         if not archive_file.exists():
             fail(f"{archive_file}: no such archive; run `teaserfeed demo` or `crawl` first")

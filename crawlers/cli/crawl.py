@@ -27,6 +27,7 @@ from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli.distributed import REDIS_METAVAR, crawl_worker
 from crawlers.cli.util import archive_option, fail, opened, sites_file_option
 from crawlers.errors import TeaserfeedError
+from crawlers.extract.files import HTML_SUFFIXES
 from crawlers.failures import is_failed_fetch
 from crawlers.settings_check import SettingError, check_settings
 from crawlers.sites import SiteConfig, load_sites, parse_sites, select_sites
@@ -277,7 +278,21 @@ def _crawl_and_report(
 @click.command(short_help="Crawl configured sites (or one --url) into the archive.")
 @click.argument("sites", nargs=-1)
 @sites_file_option
-@click.option("--url", help="Crawl this one listing page in automatic mode, without a config.")
+@click.option(
+    "--url",
+    help="Crawl this one listing page in automatic mode, without a config: an http(s) URL, "
+    "or a saved page (file:///path/page.html or a file path). The site is named after the "
+    "host as `sites suggest` names it (www.news.example.org: news-example-org); a saved "
+    "page's, after its folder.",
+)
+@click.option(
+    "--input-dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Crawl the saved listing pages (.html, .htm, …) directly in DIR in automatic mode, "
+    "as one site named after the folder. Links to saved pages are followed and read from "
+    "disk; links to the web are recorded as teasers, not fetched.",
+)
 @archive_option
 @click.option(
     "-s",
@@ -330,6 +345,7 @@ def crawl(
     sites: tuple[str, ...],
     sites_file: Path,
     url: str | None,
+    input_dir: Path | None,
     archive_path: Path,
     overrides: tuple[str, ...],
     backfill: int | None,
@@ -340,6 +356,10 @@ def crawl(
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
+
+    Saved corpora: --url PATH (or file:///PATH) reads one saved listing page, --input-dir
+    DIR each one directly in DIR; their links to saved pages are read from disk, links to
+    the web are stored as teasers and not fetched.
 
     With --redis URL this process is one worker of a crawl shared by any number of
     workers on any machines (same sites file): they split one frontier and never fetch
@@ -364,11 +384,13 @@ def crawl(
     (-s TEASERFEED_SITES=PATH); `-o items.jl` / `.json` / `.csv` also exports the items,
     each with its item_type, raw HTML only with -s TEASERFEED_EXPORT_HTML=True.
     """
+    if sum(bool(given) for given in (sites, url, input_dir)) > 1:
+        fail("give one of SITE names, --url or --input-dir")
     try:
         if url:
-            if sites:
-                fail("give either SITE names or --url, not both")
-            configs = [SiteConfig.for_url(url)]
+            configs = [SiteConfig.for_url(_as_url(url))]
+        elif input_dir is not None:
+            configs = [SiteConfig.for_files(input_dir, _listing_files(input_dir))]
         else:
             configs = select_sites(load_sites(sites_file), list(sites))
     except TeaserfeedError as exc:
@@ -393,6 +415,22 @@ def crawl(
     started = time.monotonic()
     stats = _crawl_and_report(configs, archive_path, settings, lock)
     _after_crawl(archive_path, stats, time.monotonic() - started)
+
+
+def _as_url(value: str) -> str:
+    """--url as given, or the file:// URL of a saved page given by its path."""
+    if "://" not in value and Path(value).is_file():
+        return Path(value).resolve().as_uri()
+    return value
+
+
+def _listing_files(folder: Path) -> list[Path]:
+    """The saved pages directly in --input-dir (not its subfolders: articles live there)."""
+    if not folder.is_dir():
+        fail(f"--input-dir {folder}: no such directory")
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(HTML_SUFFIXES)
+    )
 
 
 def _allow_addresses(settings: dict[str, Any], extra: Sequence[str]) -> None:

@@ -8,15 +8,15 @@ import urllib.request
 import urllib.robotparser
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import click
 
 from crawlers.cli.util import fail, sites_file_option
-from crawlers.errors import TeaserfeedError
+from crawlers.errors import SiteConfigError, TeaserfeedError
 from crawlers.extract.suggest import check_site, site_name_for, suggest_selectors
 from crawlers.settings import USER_AGENT
-from crawlers.sites import SiteConfig, load_sites, select_sites
+from crawlers.sites import load_sites, select_sites
 
 __all__ = ["FetchError", "Fetched", "fetch_page", "sites"]
 
@@ -62,7 +62,12 @@ def _robots_allow(url: str, timeout: float) -> bool:
 
 def fetch_page(url: str, timeout: float = FETCH_TIMEOUT) -> Fetched:
     """One polite GET of an HTML page (robots.txt obeyed, identified, time and size limits)."""
-    SiteConfig.for_url(url)  # an absolute http(s) URL, or a SiteConfigError that says so
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:  # never a local file
+        raise SiteConfigError(
+            f"{url!r} is not an absolute http(s) URL; give the page's full address, "
+            "e.g. https://news.example.org/world/"
+        )
     if not _robots_allow(url, timeout):
         raise FetchError(f"{url}: robots.txt does not allow teaserfeed to fetch this page")
     try:

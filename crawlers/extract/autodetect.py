@@ -283,7 +283,9 @@ def _host(url: str) -> str:
 
 
 def same_site(url: str, base: str) -> bool:
-    """True when url is on the host of base (or a subdomain of either)."""
+    """True when url is on the host of base (or a subdomain of either), or both are files."""
+    if url[:5].lower() == "file:" and base[:5].lower() == "file:":
+        return True
     host, base_host = _host(url), _host(base)
     if not host or not base_host:
         return False
@@ -432,7 +434,8 @@ class _Page:
             self._collect_links()
 
     def resolve(self, href: str) -> tuple[str, str] | None:
-        """(absolute URL without fragment, fragment) of an href, or None if not http(s)."""
+        """(absolute URL without fragment, fragment) of an href, or None if not http(s)
+        (nor file:// on a saved page)."""
         if href in self._urls:
             return self._urls[href]
         result: tuple[str, str] | None = None
@@ -453,7 +456,10 @@ class _Page:
             try:
                 absolute = urljoin(self.base, value)
                 parts = urlsplit(absolute)
-                if parts.scheme in ("http", "https") and parts.hostname:
+                web = parts.scheme in ("http", "https") and bool(parts.hostname)
+                # a saved page's own links to saved pages; a page from the web has none
+                saved = parts.scheme == "file" and self.base[:5].lower() == "file:"
+                if web or saved:
                     result = (absolute.split("#")[0], parts.fragment)
             except ValueError:
                 result = None

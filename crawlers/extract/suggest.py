@@ -25,7 +25,7 @@ from crawlers.extract.autodetect import (
 )
 from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
 from crawlers.extract.page import parse_page
-from crawlers.sites import SiteConfig
+from crawlers.sites import SiteConfig, site_name_for
 
 __all__ = [
     "FieldCheck",
@@ -41,13 +41,6 @@ Element = etree._Element
 _FIELDS = ("link", "title", "excerpt", "date", "image")
 _DIGIT_RE = re.compile(r"\d")
 _translator = HTMLTranslator()
-
-
-def site_name_for(url: str) -> str:
-    """A site name for sites.toml made from the URL's host (news.example.org: news-example-org)."""
-    match = re.match(r"^[a-z]+://(?:www\.)?([^/:?#]+)", url, re.I)
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", match.group(1) if match else "site").strip("-")
-    return name or "site"
 
 
 def _config(url: str, selectors: dict[str, str], name: str = "suggest") -> SiteConfig:

@@ -105,7 +105,8 @@ def strip_read_more(text: str) -> str:
 
 
 def absolute_http_url(href: str | None, base: str) -> str | None:
-    """Resolve href against base; None unless the result is an http(s) URL."""
+    """Resolve href against base; None unless the result is an http(s) URL (or, on a saved
+    page with a file:// base, a file:// URL)."""
     if not href:
         return None
     href = href.strip()
@@ -116,6 +117,8 @@ def absolute_http_url(href: str | None, base: str) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
+    if parts.scheme == "file" and base[:5].lower() == "file:":
+        return url
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
     return url

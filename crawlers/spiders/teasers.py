@@ -190,6 +190,9 @@ class TeaserSpider(Spider):
         ):
             self.settings.set("USER_AGENT", user_agent(str(contact)), priority="spider")
         slots: dict[str, Any] = dict(self.settings.getdict("DOWNLOAD_SLOTS"))
+        if any(config.local for config in self.site_configs):
+            # saved files (Scrapy's slot "" holds file:// requests): no server to be polite to
+            slots[""] = {"delay": 0.0, "concurrency": 8, **slots.get("", {})}
         for config in self.site_configs:
             wanted = {
                 k: v
@@ -344,6 +347,8 @@ class TeaserSpider(Spider):
                 [config.name],
                 limit=self.settings.getint("TEASERFEED_MAX_RECOVER"),
                 accept=config.follows,
+                now=self.now(),
+                retry_gone=self._seconds("TEASERFEED_RETRY_GONE"),
             ),
             [],
             what,
@@ -537,12 +542,21 @@ class TeaserSpider(Spider):
         seen_at = self._stamp()
         urls = {t.url: clean_url(t.url) for t in teasers if t.region == "main"}
         known: set[str] = set()
+        gone: set[str] = set()
         store = self.seen_store
         if store is not None and urls:
             known = self._read_state(
                 lambda: store.known_urls(urls.values()),
                 set(),
                 "cannot read the archive for seen-state",
+            )
+            retry = self._seconds("TEASERFEED_RETRY_GONE")
+            gone = self._read_state(
+                lambda: store.gone_urls(
+                    set(urls.values()) - known, now=self.now(), retry_after=retry
+                ),
+                set(),
+                "cannot read the archive for failed fetches",
             )
         if self.archive_damaged:
             return 0
@@ -563,6 +577,11 @@ class TeaserSpider(Spider):
             if fetch_url in known:
                 count += 1
                 self.crawler.stats.inc_value("teaserfeed/articles_known")
+                continue
+            if fetch_url in gone:
+                # a 404/410 or unknown host not long ago: TEASERFEED_RETRY_GONE
+                count += 1
+                self.crawler.stats.inc_value("teaserfeed/articles_gone")
                 continue
             yield self._article_request(fetch_url, config, teaser.url)
         return count
