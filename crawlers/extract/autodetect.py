@@ -217,7 +217,32 @@ def is_hidden(el: Element) -> bool:
     if el.get("hidden") is not None:
         return True
     style = el.get("style")
-    return bool(style and _HIDDEN_STYLE_RE.search(style))
+    return bool(style and _hidden_style(style))
+
+
+# Class, id and style values repeat across a page's records: each is matched once.
+@lru_cache(maxsize=8192)
+def _hidden_style(style: str) -> bool:
+    """True for an inline style that hides the element."""
+    return _HIDDEN_STYLE_RE.search(style) is not None
+
+
+@lru_cache(maxsize=8192)
+def _meta_class(cls: str) -> bool:
+    """True for class words of a meta line (byline, date, tags, share buttons)."""
+    return _META_CLASS_RE.search(cls) is not None
+
+
+@lru_cache(maxsize=8192)
+def _date_class(names: str) -> bool:
+    """True for class or itemprop words of a date."""
+    return _DATE_CLASS_RE.search(names) is not None
+
+
+@lru_cache(maxsize=8192)
+def _title_class(cls: str) -> bool:
+    """True for class words of a title."""
+    return _TITLE_CLASS_RE.search(cls) is not None
 
 
 def _sr_only(el: Element) -> bool:
@@ -859,7 +884,7 @@ def _record_heading(root: Element) -> Element | None:
             return el
     for el in root.iter():
         cls = el.get("class")
-        if cls and _TITLE_CLASS_RE.search(cls) and isinstance(el.tag, str) and el.tag != "a":
+        if cls and _title_class(cls) and isinstance(el.tag, str) and el.tag != "a":
             return el
     return None
 
@@ -1015,7 +1040,7 @@ class _RecordReader:
         if not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(el) or skip(el):
             return
         cls = el.get("class")
-        if tag in ("time", "figcaption") or (not top and cls and _META_CLASS_RE.search(cls)):
+        if tag in ("time", "figcaption") or (not top and cls and _meta_class(cls)):
             meta = True  # dates, bylines and image captions are not the excerpt
         texts: list[str] = [el.text] if el.text else []
         link_chars = 0
@@ -1030,7 +1055,7 @@ class _RecordReader:
             ):
                 child_text = element_text(child, skip)
                 child_cls = child.get("class")
-                if ctag == "time" or (child_cls and _META_CLASS_RE.search(child_cls)):
+                if ctag == "time" or (child_cls and _meta_class(child_cls)):
                     link_chars += len(child_text)  # inline meta counts like a link
                 elif ctag == "a" or child.find(".//a") is not None:
                     link_chars += self._foreign_link_chars(child, record, skip)
@@ -1095,7 +1120,7 @@ class _RecordReader:
                 itemprop = el.get("itemprop")
                 if itemprop:
                     names = f"{names or ''} {itemprop}"
-                if not names or not _DATE_CLASS_RE.search(names):
+                if not names or not _date_class(names):
                     continue
                 if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
                     continue

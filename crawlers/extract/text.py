@@ -90,7 +90,7 @@ def clean_text(text: str | None) -> str:
     """Collapse runs of whitespace and trim."""
     if not text:
         return ""
-    return _WS_RE.sub(" ", text).strip()
+    return " ".join(text.split())  # what re's \s+ and strip() give, without the regex
 
 
 def strip_read_more(text: str) -> str:
@@ -239,8 +239,16 @@ def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
 
 
 def has_oversized_tags(html: str) -> bool:
-    """Whether some start tag is long enough to hold MAX_TAG_ATTRIBUTES attributes."""
-    return _LONG_TAG_RE.search(html) is not None
+    """Whether some start tag holds MAX_TAG_ATTRIBUTES attributes (limit_attributes cuts it)."""
+    # long tags are common (SVG paths, srcsets, view state): only their attributes tell
+    return any(_too_many_attributes(m[0]) for m in _LONG_TAG_RE.finditer(html))
+
+
+def _too_many_attributes(tag: str) -> bool:
+    for number, _ in enumerate(_ATTRIBUTE_RE.finditer(tag), 1):
+        if number == MAX_TAG_ATTRIBUTES:
+            return True
+    return False
 
 
 def limit_attributes(html: str) -> str:
