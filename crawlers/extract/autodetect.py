@@ -248,7 +248,13 @@ def _title_class(cls: str) -> bool:
 def _sr_only(el: Element) -> bool:
     """True for text meant for screen readers only."""
     cls = el.get("class")
-    return bool(cls and not _SR_ONLY.isdisjoint(cls.split()))
+    return bool(cls and _sr_only_class(cls))
+
+
+@lru_cache(maxsize=8192)
+def _sr_only_class(cls: str) -> bool:
+    """True for class words of screen-reader-only text."""
+    return not _SR_ONLY.isdisjoint(cls.split())
 
 
 def element_text(el: Element, skip: SkipFn | None = None) -> str:
@@ -417,7 +423,7 @@ def _url_shape(url: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- links
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Link:
     el: Element
     url: str
@@ -573,16 +579,13 @@ class _Page:
         if strict and url.rstrip("/") == self.page_key:
             return None
         inner_heading: Element | None = None
-        image: Element | None = None
         if len(el):
-            if strict and el.find(".//a") is not None:
+            if strict and next(el.iterdescendants("a"), None) is not None:
                 return None  # broken markup: a link wrapped around other links
             # the tree walks are lxml's (C), not a Python loop over the descendants
             inner_heading = next(el.iter(*HEADINGS), None)
-            image = next(el.iter("img"), None)
-            wording = any(not t.isspace() for t in el.itertext())
             title_el = inner_heading if inner_heading is not None else el
-            text = element_text(title_el) if wording else ""
+            text = element_text(title_el)
         else:
             title_el, text = el, clean_text(el.text)
         from_attr = False
@@ -590,6 +593,7 @@ class _Page:
             # an empty overlay anchor over a card: its label is the card's headline
             text = clean_text(el.get("aria-label"))
         if not text:
+            image = next(el.iter("img"), None)
             text = clean_text(el.get("title") or (image.get("alt") if image is not None else ""))
             from_attr = bool(text)
         elif strict and _prose_link(el, text):
@@ -715,9 +719,12 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
         return
     chains = [[*reversed(list(link.el.iterancestors())), link.el] for link in links]
     shortest = min(len(c) for c in chains)
-    depth = 0
-    while depth < shortest and all(c[depth] is chains[0][depth] for c in chains):
-        depth += 1
+    first = chains[0]
+    depth = shortest
+    for chain in chains:
+        # chains are paths from the root: equal at one depth means equal above it
+        while depth and chain[depth - 1] is not first[depth - 1]:
+            depth -= 1
     if depth >= shortest:
         yield links
         return
@@ -749,12 +756,17 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
 
 def _title_like(link: _Link) -> bool:
     """True for link text that reads like a headline (not read-more, a count or a date)."""
-    text = link.text
-    if not text or link.words < 1.5 or link.words > 45:
+    return _title_like_text(link.text, link.words, link.fragment)
+
+
+@lru_cache(maxsize=8192)
+def _title_like_text(text: str, words: float, fragment: str) -> bool:
+    """_title_like of a link's text, word count and URL fragment."""
+    if not text or words < 1.5 or words > 45:
         return False
-    if _COMMENT_FRAGMENT_RE.match(link.fragment) or is_read_more(text):
+    if _COMMENT_FRAGMENT_RE.match(fragment) or is_read_more(text):
         return False
-    if link.words <= 5 and _date_like(text, link.words):
+    if words <= 5 and _date_like(text, words):
         return False
     return sum(map(str.isdigit, text)) <= 0.5 * len(text)
 
@@ -928,7 +940,7 @@ class _Claims:
 # ---------------------------------------------------------------- records
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Record:
     link: _Link
     parts: list[Element]
@@ -957,7 +969,7 @@ class _Listing:
     region: str = "main"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Segment:
     text: str
     block: Element
@@ -1057,7 +1069,7 @@ class _RecordReader:
                 child_cls = child.get("class")
                 if ctag == "time" or (child_cls and _meta_class(child_cls)):
                     link_chars += len(child_text)  # inline meta counts like a link
-                elif ctag == "a" or child.find(".//a") is not None:
+                elif ctag == "a" or next(child.iter("a"), None) is not None:
                     link_chars += self._foreign_link_chars(child, record, skip)
                 texts.append(f" {child_text} ")
             if child.tail:
