@@ -27,6 +27,7 @@ __all__ = [
 _WS_RE = re.compile(r"\s+")
 # C0 controls that libxml2's HTML parser keeps in text but lxml refuses to write back
 _XML_INVALID_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_XML_INVALID = tuple(chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
 
 # "Read more"-style phrases in several languages.
 _READ_MORE_PHRASES = (
@@ -127,8 +128,10 @@ def scrub_controls(root: etree._Element) -> int:
     An HTML parser keeps them, but lxml raises on any text written back that holds one, so
     dropping an element whose tail has one (as cleanup does) would fail the whole page.
     """
-    if not _XML_INVALID_RE.search(str(root.xpath("string()"))):
-        return 0  # the common case: one pass in C over the text
+    text = str(root.xpath("string()"))
+    # the common case, in C: a substring test per character is faster than one regex pass
+    if not any(char in text for char in _XML_INVALID):
+        return 0
     changed = 0
     for el in root.iter():
         for name in ("text", "tail"):
