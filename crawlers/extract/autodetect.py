@@ -266,14 +266,23 @@ def element_text(el: Element, skip: SkipFn | None = None) -> str:
     return clean_text("".join(parts))
 
 
+def _invisible(el: Element) -> bool:
+    """is_hidden or screen-reader-only text, in one call."""
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    if style and _hidden_style(style):
+        return True
+    cls = el.get("class")
+    return bool(cls and _sr_only_class(cls))
+
+
 def _collect_text(el: Element, parts: list[str], skip: SkipFn | None, top: bool = False) -> None:
     """Append el's visible text to parts (see element_text)."""
     tag = el.tag
     if not isinstance(tag, str):
         return  # a comment or processing instruction (its tail is the caller's)
-    if not top and (
-        tag in SKIP_TAGS or is_hidden(el) or _sr_only(el) or (skip is not None and skip(el))
-    ):
+    if not top and (tag in SKIP_TAGS or _invisible(el) or (skip is not None and skip(el))):
         return
     block = tag in BLOCK_TAGS
     if block:
@@ -281,7 +290,21 @@ def _collect_text(el: Element, parts: list[str], skip: SkipFn | None, top: bool 
     if el.text:
         parts.append(el.text)
     for child in el:
-        _collect_text(child, parts, skip)
+        if len(child):
+            _collect_text(child, parts, skip)
+        else:  # a leaf (most elements): what the call would append, without the call
+            ctag = child.tag
+            if isinstance(ctag, str) and not (
+                ctag in SKIP_TAGS or _invisible(child) or (skip is not None and skip(child))
+            ):
+                text = child.text
+                if ctag in BLOCK_TAGS:
+                    parts.append(" ")
+                    if text:
+                        parts.append(text)
+                    parts.append(" ")
+                elif text:
+                    parts.append(text)
         if child.tail:
             parts.append(child.tail)
     if block:
@@ -1063,13 +1086,16 @@ class _RecordReader:
                 texts, link_chars = [], 0
                 self._walk(child, record, skip, out, meta)
             elif isinstance(ctag, str) and not (
-                ctag in SKIP_TAGS or is_hidden(child) or _sr_only(child) or skip(child)
+                ctag in SKIP_TAGS or _invisible(child) or skip(child)
             ):
                 child_text = element_text(child, skip)
                 child_cls = child.get("class")
                 if ctag == "time" or (child_cls and _meta_class(child_cls)):
                     link_chars += len(child_text)  # inline meta counts like a link
-                elif ctag == "a" or next(child.iter("a"), None) is not None:
+                elif ctag == "a":
+                    if self.page.target(child) != record.link.url:
+                        link_chars += len(child_text)
+                elif next(child.iter("a"), None) is not None:
                     link_chars += self._foreign_link_chars(child, record, skip)
                 texts.append(f" {child_text} ")
             if child.tail:
