@@ -840,17 +840,22 @@ def _article_share(links: list[_Link]) -> float:
 
 def _record_roots(links: list[_Link]) -> list[Element]:
     """Each link's highest ancestor that holds no other link of the group."""
-    count: Counter[Element] = Counter()
-    chains: list[list[Element]] = []
+    # A walk up from a link stops at the first ancestor an earlier walk reached: that one
+    # holds two links. The lowest such ancestor of every link is found so, as the first two
+    # walks to reach it come from different branches below it.
+    seen: set[Element] = set()
+    shared: set[Element] = set()
     for link in links:
-        chain = list(link.el.iterancestors())
-        chains.append(chain)
-        count.update(chain)
+        for ancestor in link.el.iterancestors():
+            if ancestor in seen:
+                shared.add(ancestor)
+                break
+            seen.add(ancestor)
     roots: list[Element] = []
-    for link, chain in zip(links, chains, strict=True):
+    for link in links:
         root = link.el
-        for ancestor in chain:
-            if count[ancestor] > 1 or ancestor.tag in ("body", "html"):
+        for ancestor in link.el.iterancestors():
+            if ancestor in shared or ancestor.tag in ("body", "html"):
                 break
             root = ancestor
         roots.append(root)
