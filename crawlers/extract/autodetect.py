@@ -1176,7 +1176,8 @@ class _RecordReader:
                     return
         # A date in a meta line, or at the start of the excerpt ("12 May 2016 - The ...").
         for text in [*record.meta_texts, *(t[:80] for t in record.excerpt_texts[:1])]:
-            match = DATE_RE.search(text)
+            # every form of DATE_RE has a digit: a text without one needs no costly search
+            match = DATE_RE.search(text) if _DIGIT_RE.search(text) else None
             if match:
                 record.date_text = match.group(0)
                 return
