@@ -570,7 +570,13 @@ class _Page:
         state = info.get(node) if node is not None else None
         for item in reversed(pending):
             tag = item.tag
-            if state is None or not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(item):
+            if (
+                state is None
+                or not isinstance(tag, str)
+                or tag in SKIP_TAGS
+                or item.get("hidden") is not None  # is_hidden, without the call
+                or _hidden_style(item.get("style") or "")
+            ):
                 state = None
             else:
                 state = ((*state[0], tag), item if tag in HEADINGS else state[1])
@@ -741,6 +747,14 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
         yield links
         return
     chains = [[*reversed(list(link.el.iterancestors())), link.el] for link in links]
+    yield from _split_chains(links, chains)
+
+
+def _split_chains(links: list[_Link], chains: list[list[Element]]) -> Iterator[list[_Link]]:
+    """_split, given each link's path from the root (computed once for all levels)."""
+    if len(links) < 2:
+        yield links
+        return
     shortest = min(len(c) for c in chains)
     first = chains[0]
     depth = shortest
@@ -766,7 +780,8 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
         return
     for children in multi.values():
         if len(children) == 1:
-            yield from _split([links[i] for i in partitions[children[0]]])
+            members = partitions[children[0]]
+            yield from _split_chains([links[i] for i in members], [chains[i] for i in members])
         else:
             yield [links[i] for child in children for i in partitions[child]]
     tags = Counter(str(chains[i][depth].tag) for i in singles)
@@ -1086,7 +1101,9 @@ class _RecordReader:
         link_chars = 0
         for child in el:
             ctag = child.tag
-            if isinstance(ctag, str) and (ctag in BLOCK_TAGS or _wraps_blocks(child)):
+            if isinstance(ctag, str) and (
+                ctag in BLOCK_TAGS or (ctag == "a" and _wraps_blocks(child))
+            ):
                 self._flush(texts, link_chars, el, record, out, meta)
                 texts, link_chars = [], 0
                 self._walk(child, record, skip, out, meta)
