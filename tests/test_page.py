@@ -60,6 +60,18 @@ def test_a_page_records_its_cuts_in_the_order_extraction_always_gave() -> None:
     assert extract_article(long, URL).removed == article.removed
 
 
+def test_a_long_tag_with_few_attributes_is_not_cut() -> None:
+    # SVG paths, srcsets and view state make tags of thousands of characters: only a tag
+    # with MAX_TAG_ATTRIBUTES attributes is cut (and recorded as cut)
+    path = '<svg><path d="' + "M1 2L3 4 " * 600 + '"/></svg>'
+    page = parse_page(f"<html><body>{path}<p>Text</p></body></html>", URL)
+    assert page.removed == []
+    assert len(page.root.xpath("//path/@d")[0]) > 5_000
+    crowded = "<p " + " ".join(f"d{i}=1" for i in range(1_200)) + ">Text</p>"
+    assert parse_page(f"<html><body>{crowded}</body></html>", URL).removed == [ATTRIBUTES_CUT]
+    assert parse_page(crowded.replace(" d", "d", 300), URL).removed == []
+
+
 @pytest.mark.parametrize("html", ["", "   ", b"", b"\x00\x00"])
 def test_an_empty_page_is_an_empty_document(html: str | bytes) -> None:
     # before: extract_article gave up on it ("Document is empty") while the crawl read

@@ -217,13 +217,44 @@ def is_hidden(el: Element) -> bool:
     if el.get("hidden") is not None:
         return True
     style = el.get("style")
-    return bool(style and _HIDDEN_STYLE_RE.search(style))
+    return bool(style and _hidden_style(style))
+
+
+# Class, id and style values repeat across a page's records: each is matched once.
+@lru_cache(maxsize=8192)
+def _hidden_style(style: str) -> bool:
+    """True for an inline style that hides the element."""
+    return _HIDDEN_STYLE_RE.search(style) is not None
+
+
+@lru_cache(maxsize=8192)
+def _meta_class(cls: str) -> bool:
+    """True for class words of a meta line (byline, date, tags, share buttons)."""
+    return _META_CLASS_RE.search(cls) is not None
+
+
+@lru_cache(maxsize=8192)
+def _date_class(names: str) -> bool:
+    """True for class or itemprop words of a date."""
+    return _DATE_CLASS_RE.search(names) is not None
+
+
+@lru_cache(maxsize=8192)
+def _title_class(cls: str) -> bool:
+    """True for class words of a title."""
+    return _TITLE_CLASS_RE.search(cls) is not None
 
 
 def _sr_only(el: Element) -> bool:
     """True for text meant for screen readers only."""
     cls = el.get("class")
-    return bool(cls and not _SR_ONLY.isdisjoint(cls.split()))
+    return bool(cls and _sr_only_class(cls))
+
+
+@lru_cache(maxsize=8192)
+def _sr_only_class(cls: str) -> bool:
+    """True for class words of screen-reader-only text."""
+    return not _SR_ONLY.isdisjoint(cls.split())
 
 
 def element_text(el: Element, skip: SkipFn | None = None) -> str:
@@ -235,14 +266,23 @@ def element_text(el: Element, skip: SkipFn | None = None) -> str:
     return clean_text("".join(parts))
 
 
+def _invisible(el: Element) -> bool:
+    """is_hidden or screen-reader-only text, in one call."""
+    if el.get("hidden") is not None:
+        return True
+    style = el.get("style")
+    if style and _hidden_style(style):
+        return True
+    cls = el.get("class")
+    return bool(cls and _sr_only_class(cls))
+
+
 def _collect_text(el: Element, parts: list[str], skip: SkipFn | None, top: bool = False) -> None:
     """Append el's visible text to parts (see element_text)."""
     tag = el.tag
     if not isinstance(tag, str):
         return  # a comment or processing instruction (its tail is the caller's)
-    if not top and (
-        tag in SKIP_TAGS or is_hidden(el) or _sr_only(el) or (skip is not None and skip(el))
-    ):
+    if not top and (tag in SKIP_TAGS or _invisible(el) or (skip is not None and skip(el))):
         return
     block = tag in BLOCK_TAGS
     if block:
@@ -250,7 +290,21 @@ def _collect_text(el: Element, parts: list[str], skip: SkipFn | None, top: bool 
     if el.text:
         parts.append(el.text)
     for child in el:
-        _collect_text(child, parts, skip)
+        if len(child):
+            _collect_text(child, parts, skip)
+        else:  # a leaf (most elements): what the call would append, without the call
+            ctag = child.tag
+            if isinstance(ctag, str) and not (
+                ctag in SKIP_TAGS or _invisible(child) or (skip is not None and skip(child))
+            ):
+                text = child.text
+                if ctag in BLOCK_TAGS:
+                    parts.append(" ")
+                    if text:
+                        parts.append(text)
+                    parts.append(" ")
+                elif text:
+                    parts.append(text)
         if child.tail:
             parts.append(child.tail)
     if block:
@@ -394,7 +448,7 @@ def _url_shape(url: str) -> tuple[str, ...]:
 # ---------------------------------------------------------------- links
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Link:
     el: Element
     url: str
@@ -522,7 +576,13 @@ class _Page:
         state = info.get(node) if node is not None else None
         for item in reversed(pending):
             tag = item.tag
-            if state is None or not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(item):
+            if (
+                state is None
+                or not isinstance(tag, str)
+                or tag in SKIP_TAGS
+                or item.get("hidden") is not None  # is_hidden, without the call
+                or _hidden_style(item.get("style") or "")
+            ):
                 state = None
             else:
                 state = ((*state[0], tag), item if tag in HEADINGS else state[1])
@@ -554,16 +614,13 @@ class _Page:
         if strict and url.rstrip("/") == self.page_key:
             return None
         inner_heading: Element | None = None
-        image: Element | None = None
         if len(el):
-            if strict and el.find(".//a") is not None:
+            if strict and next(el.iterdescendants("a"), None) is not None:
                 return None  # broken markup: a link wrapped around other links
             # the tree walks are lxml's (C), not a Python loop over the descendants
             inner_heading = next(el.iter(*HEADINGS), None)
-            image = next(el.iter("img"), None)
-            wording = any(not t.isspace() for t in el.itertext())
             title_el = inner_heading if inner_heading is not None else el
-            text = element_text(title_el) if wording else ""
+            text = element_text(title_el)
         else:
             title_el, text = el, clean_text(el.text)
         from_attr = False
@@ -571,6 +628,7 @@ class _Page:
             # an empty overlay anchor over a card: its label is the card's headline
             text = clean_text(el.get("aria-label"))
         if not text:
+            image = next(el.iter("img"), None)
             text = clean_text(el.get("title") or (image.get("alt") if image is not None else ""))
             from_attr = bool(text)
         elif strict and _prose_link(el, text):
@@ -695,10 +753,21 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
         yield links
         return
     chains = [[*reversed(list(link.el.iterancestors())), link.el] for link in links]
+    yield from _split_chains(links, chains)
+
+
+def _split_chains(links: list[_Link], chains: list[list[Element]]) -> Iterator[list[_Link]]:
+    """_split, given each link's path from the root (computed once for all levels)."""
+    if len(links) < 2:
+        yield links
+        return
     shortest = min(len(c) for c in chains)
-    depth = 0
-    while depth < shortest and all(c[depth] is chains[0][depth] for c in chains):
-        depth += 1
+    first = chains[0]
+    depth = shortest
+    for chain in chains:
+        # chains are paths from the root: equal at one depth means equal above it
+        while depth and chain[depth - 1] is not first[depth - 1]:
+            depth -= 1
     if depth >= shortest:
         yield links
         return
@@ -717,7 +786,8 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
         return
     for children in multi.values():
         if len(children) == 1:
-            yield from _split([links[i] for i in partitions[children[0]]])
+            members = partitions[children[0]]
+            yield from _split_chains([links[i] for i in members], [chains[i] for i in members])
         else:
             yield [links[i] for child in children for i in partitions[child]]
     tags = Counter(str(chains[i][depth].tag) for i in singles)
@@ -730,12 +800,17 @@ def _split(links: list[_Link]) -> Iterator[list[_Link]]:
 
 def _title_like(link: _Link) -> bool:
     """True for link text that reads like a headline (not read-more, a count or a date)."""
-    text = link.text
-    if not text or link.words < 1.5 or link.words > 45:
+    return _title_like_text(link.text, link.words, link.fragment)
+
+
+@lru_cache(maxsize=8192)
+def _title_like_text(text: str, words: float, fragment: str) -> bool:
+    """_title_like of a link's text, word count and URL fragment."""
+    if not text or words < 1.5 or words > 45:
         return False
-    if _COMMENT_FRAGMENT_RE.match(link.fragment) or is_read_more(text):
+    if _COMMENT_FRAGMENT_RE.match(fragment) or is_read_more(text):
         return False
-    if link.words <= 5 and _date_like(text, link.words):
+    if words <= 5 and _date_like(text, words):
         return False
     return sum(map(str.isdigit, text)) <= 0.5 * len(text)
 
@@ -786,17 +861,22 @@ def _article_share(links: list[_Link]) -> float:
 
 def _record_roots(links: list[_Link]) -> list[Element]:
     """Each link's highest ancestor that holds no other link of the group."""
-    count: Counter[Element] = Counter()
-    chains: list[list[Element]] = []
+    # A walk up from a link stops at the first ancestor an earlier walk reached: that one
+    # holds two links. The lowest such ancestor of every link is found so, as the first two
+    # walks to reach it come from different branches below it.
+    seen: set[Element] = set()
+    shared: set[Element] = set()
     for link in links:
-        chain = list(link.el.iterancestors())
-        chains.append(chain)
-        count.update(chain)
+        for ancestor in link.el.iterancestors():
+            if ancestor in seen:
+                shared.add(ancestor)
+                break
+            seen.add(ancestor)
     roots: list[Element] = []
-    for link, chain in zip(links, chains, strict=True):
+    for link in links:
         root = link.el
-        for ancestor in chain:
-            if count[ancestor] > 1 or ancestor.tag in ("body", "html"):
+        for ancestor in link.el.iterancestors():
+            if ancestor in shared or ancestor.tag in ("body", "html"):
                 break
             root = ancestor
         roots.append(root)
@@ -865,7 +945,7 @@ def _record_heading(root: Element) -> Element | None:
             return el
     for el in root.iter():
         cls = el.get("class")
-        if cls and _TITLE_CLASS_RE.search(cls) and isinstance(el.tag, str) and el.tag != "a":
+        if cls and _title_class(cls) and isinstance(el.tag, str) and el.tag != "a":
             return el
     return None
 
@@ -909,7 +989,7 @@ class _Claims:
 # ---------------------------------------------------------------- records
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Record:
     link: _Link
     parts: list[Element]
@@ -938,7 +1018,7 @@ class _Listing:
     region: str = "main"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Segment:
     text: str
     block: Element
@@ -1021,24 +1101,29 @@ class _RecordReader:
         if not isinstance(tag, str) or tag in SKIP_TAGS or is_hidden(el) or skip(el):
             return
         cls = el.get("class")
-        if tag in ("time", "figcaption") or (not top and cls and _META_CLASS_RE.search(cls)):
+        if tag in ("time", "figcaption") or (not top and cls and _meta_class(cls)):
             meta = True  # dates, bylines and image captions are not the excerpt
         texts: list[str] = [el.text] if el.text else []
         link_chars = 0
         for child in el:
             ctag = child.tag
-            if isinstance(ctag, str) and (ctag in BLOCK_TAGS or _wraps_blocks(child)):
+            if isinstance(ctag, str) and (
+                ctag in BLOCK_TAGS or (ctag == "a" and _wraps_blocks(child))
+            ):
                 self._flush(texts, link_chars, el, record, out, meta)
                 texts, link_chars = [], 0
                 self._walk(child, record, skip, out, meta)
             elif isinstance(ctag, str) and not (
-                ctag in SKIP_TAGS or is_hidden(child) or _sr_only(child) or skip(child)
+                ctag in SKIP_TAGS or _invisible(child) or skip(child)
             ):
                 child_text = element_text(child, skip)
                 child_cls = child.get("class")
-                if ctag == "time" or (child_cls and _META_CLASS_RE.search(child_cls)):
+                if ctag == "time" or (child_cls and _meta_class(child_cls)):
                     link_chars += len(child_text)  # inline meta counts like a link
-                elif ctag == "a" or child.find(".//a") is not None:
+                elif ctag == "a":
+                    if self.page.target(child) != record.link.url:
+                        link_chars += len(child_text)
+                elif next(child.iter("a"), None) is not None:
                     link_chars += self._foreign_link_chars(child, record, skip)
                 texts.append(f" {child_text} ")
             if child.tail:
@@ -1101,7 +1186,7 @@ class _RecordReader:
                 itemprop = el.get("itemprop")
                 if itemprop:
                     names = f"{names or ''} {itemprop}"
-                if not names or not _DATE_CLASS_RE.search(names):
+                if not names or not _date_class(names):
                     continue
                 if not isinstance(el.tag, str) or el.tag in SKIP_TAGS:
                     continue
@@ -1114,7 +1199,8 @@ class _RecordReader:
                     return
         # A date in a meta line, or at the start of the excerpt ("12 May 2016 - The ...").
         for text in [*record.meta_texts, *(t[:80] for t in record.excerpt_texts[:1])]:
-            match = DATE_RE.search(text)
+            # every form of DATE_RE has a digit: a text without one needs no costly search
+            match = DATE_RE.search(text) if _DIGIT_RE.search(text) else None
             if match:
                 record.date_text = match.group(0)
                 return
