@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import logging
 import re
 import statistics
 import sys
@@ -61,6 +62,8 @@ SHINGLE = 4
 COLLAPSE = 0.5  # a page below this F1 has lost its story
 FRAGMENT_ANCHOR = 0.8  # ... and is a fragment where the anchor got more than this
 WORSE_BY = 0.2
+F1_MARGIN = 0.010  # issue 17: teaserfeed's F1 at least this much above trafilatura's
+SPEED_RATIO = 1.0  # ... at no fewer docs per CPU second
 
 _TOKEN_RE = re.compile(r"\w+")
 
@@ -103,6 +106,7 @@ class Result:
     pages: dict[str, dict[str, float]] = field(default_factory=dict)
     meta: dict[str, float] = field(default_factory=dict)
     sources: Counter[str] = field(default_factory=Counter)
+    page_sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def docs_per_second(self) -> float:
@@ -316,6 +320,7 @@ def _result(
         pages={p.id: page_scores(p.truth, o.body) for p, o in zip(pages, outputs, strict=True)},
         meta=_metadata(pages, outputs),
         sources=Counter(o.source for o in outputs if o.source),
+        page_sources={p.id: o.source for p, o in zip(pages, outputs, strict=True) if o.source},
     )
 
 
@@ -357,6 +362,39 @@ def _table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def _cause(ours: dict[str, float], theirs: dict[str, float], source: str) -> str:
+    """A short guess at why a page scores low, from its precision, recall and body path."""
+    p, r = ours["precision"], ours["recall"]
+    if min(p, r) >= 0.9:
+        cause = "minor differences"
+    elif p == r == 0.0:
+        cause = "no overlap" if theirs["f1"] > 0 else "no overlap (trafilatura too)"
+    elif r < 0.5 <= p:
+        cause = "truncated: story cut short"
+    elif p < 0.5 <= r:
+        cause = "boilerplate: more than the story"
+    elif p < 0.5 and r < 0.5:
+        cause = "wrong block"
+    else:
+        cause = "partial" if r < p else "extra text"
+    return f"{cause}, {source}" if source else cause
+
+
+def _targets(ours: Result, theirs: Result, fragments: Sequence[str]) -> list[tuple[str, bool]]:
+    """Issue 17's targets on one set, each with whether this run meets it."""
+    speed = ours.docs_per_second / theirs.docs_per_second if theirs.docs_per_second else 0.0
+    rows = [
+        (f"body F1 >= trafilatura + {F1_MARGIN:.3f}", ours.f1 >= theirs.f1 + F1_MARGIN),
+        ("collapsed <= trafilatura's", len(ours.collapsed) <= len(theirs.collapsed)),
+        (f"no page < {COLLAPSE} where trafilatura > {FRAGMENT_ANCHOR}", not fragments),
+        (f"docs/s >= {SPEED_RATIO:.1f}x trafilatura's", speed >= SPEED_RATIO),
+    ]
+    for key, label in (("title_exact", "title"), ("author_f1", "author"), ("date_day", "date")):
+        if key in ours.meta:
+            rows.append((f"{label} >= trafilatura's", ours.meta[key] >= theirs.meta.get(key, 0.0)))
+    return rows
+
+
 def _ablation(pages: Sequence[Page], base_f1: float) -> list[dict[str, Any]]:
     from crawlers.extract.article import extract_article
     from crawlers.extract.cleanup import global_rules
@@ -394,7 +432,10 @@ def _run_set(name: str, dataset: Path, args: argparse.Namespace) -> dict[str, An
         (pid for pid, s in ours.pages.items() if s["f1"] < theirs.pages[pid]["f1"] - WORSE_BY),
         key=lambda pid: ours.pages[pid]["f1"] - theirs.pages[pid]["f1"],
     )
-    print(f"fragments (teaserfeed < {COLLAPSE}, trafilatura > {FRAGMENT_ANCHOR}): {len(fragments)}")
+    print(
+        f"fragments (teaserfeed < {COLLAPSE}, trafilatura > {FRAGMENT_ANCHOR}): {len(fragments)}"
+        + (f"  ({', '.join(fragments)})" if fragments else "")
+    )
     print(f"pages where teaserfeed is worse than trafilatura by > {WORSE_BY}: {len(worse)}")
     for pid in worse:
         print(
@@ -404,18 +445,26 @@ def _run_set(name: str, dataset: Path, args: argparse.Namespace) -> dict[str, An
     if ours.sources:
         print("body source: " + ", ".join(f"{k} {v}" for k, v in ours.sources.most_common()))
     worst = sorted(ours.pages.items(), key=lambda kv: kv[1]["f1"])[: args.worst]
-    print(f"teaserfeed's {len(worst)} worst pages (F1 / precision / recall, trafilatura F1):")
+    print(
+        f"teaserfeed's {len(worst)} worst pages (F1 / precision / recall, trafilatura F1, "
+        "cause, body source):"
+    )
     for page_id, s in worst:
+        cause = _cause(s, theirs.pages[page_id], ours.page_sources.get(page_id, ""))
         print(
             f"  {s['f1']:.3f} / {s['precision']:.3f} / {s['recall']:.3f}  "
-            f"({theirs.pages[page_id]['f1']:.3f})  {page_id[:16]}  {by_url[page_id]}"
+            f"({theirs.pages[page_id]['f1']:.3f})  {page_id[:16]}  {cause:<40}  "
+            f"{by_url[page_id]}"
         )
+    targets = _targets(ours, theirs, fragments)
+    print("targets: " + "; ".join(f"{label} {'met' if ok else 'MISSED'}" for label, ok in targets))
     report: dict[str, Any] = {
         "dataset": str(dataset),
         "pages": len(pages),
         "every": args.every,
         "rounds": args.rounds,
         "fragments": fragments,
+        "targets": dict(targets),
         "worse_by_more_than": {str(WORSE_BY): worse},
         "results": [
             {
@@ -458,6 +507,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--ablate", action="store_true", help="also score teaserfeed with each global rule off"
     )
     args = parser.parse_args(argv)
+    # the engine's per-page warnings (oversized tags, cut pages) would bury the tables
+    logging.getLogger("crawlers").setLevel(logging.ERROR)
     if args.dataset is not None:
         chosen = {args.dataset.name: args.dataset}
     else:

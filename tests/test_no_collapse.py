@@ -159,3 +159,50 @@ def test_a_page_with_little_text_is_not_checked() -> None:
     art = extract_article(html, URL)
     assert art.body_source == "extractor"
     assert not [r for r in art.removed if r.rule.startswith(BODY_SOURCE_RULE + ":")]
+
+
+def _fragment_when_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the fast path return only its first paragraph, as it does on some layouts."""
+    real = article_module._trafilatura_paragraphs
+
+    def fragment(root: object, url: str, *, fast: bool = True) -> list[str]:
+        found = real(root, url, fast=fast)  # type: ignore[arg-type]
+        return found[:1] if fast else found
+
+    monkeypatch.setattr(article_module, "_trafilatura_paragraphs", fragment)
+
+
+def test_a_story_set_in_divs_with_line_breaks_is_checked_and_recovered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # no <p> at all: the page's prose is long text runs between <br>s
+    _fragment_when_fast(monkeypatch)
+    story = sentences(7, 8)
+    runs = "<br><br>".join(story)
+    html = f"""<html><head><title>Bed notes</title></head><body><main><h1>Notes on raised
+beds</h1><div class="entry">{runs}</div></main></body></html>"""
+    art = extract_article(html, URL)
+    assert art.body_source == "full"
+    assert all(p in art.body for p in story)
+
+
+def test_the_rest_of_a_story_in_an_article_of_its_own_is_not_taken_for_another_post(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an introduction in one <article> (a header region), the method in another, far apart;
+    # the fast path keeps the introduction only
+    intro, method = sentences(3, 1), sentences(4, 6)
+    real = article_module._trafilatura_paragraphs
+
+    def intro_when_fast(root: object, url: str, *, fast: bool = True) -> list[str]:
+        found = real(root, url, fast=fast)  # type: ignore[arg-type]
+        return intro if fast else found
+
+    monkeypatch.setattr(article_module, "_trafilatura_paragraphs", intro_when_fast)
+    html = f"""<html><head><title>Bean stew</title></head><body><div class="top"><article>
+<h1>A bean stew for the harvest</h1><p>{intro[0]}</p></article></div><div class="middle">
+<section><article class="steps">{"".join(f"<p>{p}</p>" for p in method)}</article></section>
+</div></body></html>"""
+    art = extract_article(html, URL)
+    assert art.body_source == "full"
+    assert all(p in art.body for p in method)

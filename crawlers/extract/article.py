@@ -58,7 +58,7 @@ __all__ = [
 
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.1"
+EXTRACTOR_VERSION = "2.2"
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +172,8 @@ _DATE_TAIL_RE = re.compile(
     r"\s*(?:[-|\u00b7\u2022]|\bon\b|\bupdated\b)\s*[\w ,.:/-]*\d[\w ,.:/-]*$", re.I
 )
 _WORD_RE = re.compile(r"\w+")
+# a text run this long outside a <p> counts as prose in the page's text mass
+_LOOSE_RUN_CHARS = 150
 _NOT_WORD_RE = re.compile(r"\W+")
 _TITLE_SEPARATOR_RE = re.compile(r"\s+(?:[|\u2013\u2014\u00b7\u2022-]|::)\s+")
 # The visible <h1> is the title when it is a full headline: this many words (or characters,
@@ -189,6 +191,11 @@ _DECK_RE = re.compile(
 )
 _BODY_CLASS_RE = re.compile(
     r"(?<![a-z])(article|story|entry|post|content)[-_]*(body|content|text|chunk)(?![a-z])"
+)
+# runs of text of prose length outside <p> (and outside code the cleanup strips)
+_LOOSE_RUNS = etree.XPath(
+    f".//text()[string-length(normalize-space(.)) >= {_LOOSE_RUN_CHARS}]"
+    "[not(ancestor::p or ancestor::script or ancestor::style or ancestor::template)]"
 )
 _WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
 _CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
@@ -863,12 +870,26 @@ def _adds_other_posts(tree: HtmlElement, current: _Body, candidate: _Body) -> bo
     if len(story) != 1:
         return False  # no story <article>, or a body of teaser cards itself
     parents = {el.getparent() for el in story if el is not None}
-    other = sum(
-        len(p)
-        for p in added
-        if (el := home.get(p)) is not None and el not in story and el.getparent() not in parents
-    )
+    by_post: dict[HtmlElement, int] = {}
+    for p in added:
+        el = home.get(p)
+        if el is not None and el not in story and el.getparent() not in parents:
+            by_post[el] = by_post.get(el, 0) + len(p)
+    # a teaser card adds an excerpt; one <article> adding more than the whole body is the
+    # rest of the story in a block of its own (a recipe's method under its introduction)
+    other = sum(chars for chars in by_post.values() if chars <= current.chars)
     return other > 0.5 * sum(len(p) for p in added)
+
+
+def _text_mass(scope: HtmlElement) -> int:
+    """Characters of prose on the page: its paragraphs, with long runs of text outside any <p>
+    (a story set in <div>s with <br>s) at half weight, never less than the paragraphs alone.
+
+    Runs outside <p> are as often teaser excerpts and widgets as story, so they count half.
+    """
+    paragraphs = paragraph_chars(scope)
+    loose = sum(len(run.strip()) for run in cast(list[str], _LOOSE_RUNS(scope)))
+    return max(paragraphs, (paragraphs + loose) // 2)
 
 
 def _no_collapse(body: _Body, mass: int, fallbacks: Sequence[_Fallback]) -> _Body:
@@ -997,7 +1018,7 @@ def _extract(
     if config is not None and config.strip:
         active = active + site_rules(config.name, config.strip)
     # the page as it was before cleanup, for the no-collapse check and its fallbacks
-    mass = paragraph_chars(scope)
+    mass = _text_mass(scope)
     pristine = copy.deepcopy(root)
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
