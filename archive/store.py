@@ -60,6 +60,10 @@ ERROR_MESSAGE_MAX = 500
 # zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
 # (measured on the AEB pages: 2.2 vs 4.2 ms per page, ratio 0.227 vs 0.202).
 PAGE_ZLIB_LEVEL = 3
+# page cache of a read-write connection (SQLite's default is 2 MiB): the writer's band
+# lookups and index inserts land all over their B-trees, and with 2 MiB most of those pages
+# were read again from the OS for every article (measured: a third less CPU per article)
+WRITER_CACHE_KIB = 64 * 1024
 ARTICLE_ORDERS = {
     "newest": "coalesce(a.published, a.first_seen) DESC, a.id DESC",
     "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
@@ -1368,6 +1372,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
         return
     try:
         db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption on crash
+        db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.enable_wal()
         if migrations.pending(db):
             # IMMEDIATE: a second process opening the same new file waits, then finds
