@@ -6,6 +6,7 @@ import functools
 import hashlib
 import itertools
 import re
+import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ MIN_SHINGLES = 20
 # (a crowded bucket means many near-identical bodies, which are already one cluster)
 BUCKET_LIMIT = 32
 _CHUNK = 1024
+_BAND_KEYS = struct.Struct(f"<{BANDS}q")
 _BUCKETS_SQL = " UNION ALL ".join(
     "SELECT article_id FROM (SELECT article_id FROM minhash_bands "
     f"WHERE band = {band} AND hash = ? LIMIT {BUCKET_LIMIT})"
@@ -167,16 +169,13 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def band_keys(signature: Signature) -> list[int]:
     """One signed 64-bit key per band: the bucket of the band table the article goes in."""
-    data = signature.astype("<u4").tobytes()
+    data = memoryview(signature.astype("<u4").tobytes())
     size = ROWS * 4
-    return [
-        int.from_bytes(
-            hashlib.blake2b(data[band * size : (band + 1) * size], digest_size=8).digest(),
-            "little",
-            signed=True,
-        )
-        for band in range(BANDS)
-    ]
+    digests = b"".join(
+        hashlib.blake2b(data[start : start + size], digest_size=8).digest()
+        for start in range(0, BANDS * size, size)
+    )
+    return list(_BAND_KEYS.unpack(digests))  # each digest read as a little-endian int64
 
 
 def candidate_probability(s: float) -> float:

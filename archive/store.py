@@ -1081,14 +1081,19 @@ class Archive:
             ],
         )
 
-    def _resolve_teasers(self, article_id: int, keys: Sequence[str]) -> None:
-        self.db.execute(
-            f"""
-            UPDATE teasers SET article_id = ?
-            WHERE url_key IN ({", ".join("?" * len(keys))}) AND article_id IS NULL
-            """,
-            [article_id, *keys],
-        )
+    def _resolve_teasers(self, keys: Sequence[str]) -> None:
+        # teasers seen before their article was stored now lead to it, by its URL keys
+        for start in range(0, len(keys), _SQL_VARIABLES_PER_QUERY):
+            chunk = keys[start : start + _SQL_VARIABLES_PER_QUERY]
+            self.db.execute(
+                f"""
+                UPDATE teasers SET article_id = (
+                  SELECT article_id FROM article_urls u WHERE u.url_key = teasers.url_key
+                )
+                WHERE url_key IN ({", ".join("?" * len(chunk))}) AND article_id IS NULL
+                """,
+                chunk,
+            )
 
     def upsert_articles(
         self, articles: Iterable[Mapping[str, Any]], run_id: int | None = None
@@ -1215,7 +1220,10 @@ class _BatchWrite:
 
     def store(self, run_id: int | None) -> list[ArticleOutcome]:
         """Store every article of the batch; their outcomes in order."""
-        return [self._store(index, item, run_id) for index, item in enumerate(self.prepared)]
+        outcomes = [self._store(index, item, run_id) for index, item in enumerate(self.prepared)]
+        # once for the batch: by now every URL key of it leads to its article's final id
+        self.archive._resolve_teasers(sorted(self.touched))
+        return outcomes
 
     def _lookup(self, forms: Mapping[str, Any]) -> dict[str, int]:
         if self.absorbed or not self.touched.isdisjoint(forms):
@@ -1284,7 +1292,6 @@ class _BatchWrite:
             """,
             [(key, article_id, raw, kind, item.fetched_at) for key, (raw, kind) in forms.items()],
         )
-        archive._resolve_teasers(article_id, list(forms))
         return ArticleOutcome(article_id=article_id, status=status, merged=merged)
 
 
