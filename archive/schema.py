@@ -472,7 +472,6 @@ def m007_teaser_confidence(db: Database) -> None:
     db.table("teasers").add_column("confidence", float)
 
 
-
 @migrations()
 def m008_drop_unused_indexes(db: Database) -> None:
     """Drop the article indexes no query uses (EXPLAIN QUERY PLAN of every API call and
@@ -480,6 +479,7 @@ def m008_drop_unused_indexes(db: Database) -> None:
     articles.url, canonical_url or content_hash, and each index was written per insert."""
     for name in ("idx_articles_url", "idx_articles_canonical_url", "idx_articles_content_hash"):
         db.execute(f"DROP INDEX IF EXISTS {name}")
+
 
 def known_migrations() -> list[str]:
     """Names of every migration this version of the package knows, in order."""
