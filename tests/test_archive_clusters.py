@@ -238,6 +238,7 @@ def test_a_batch_is_signed_as_each_body_alone() -> None:
         if alone is None:
             assert signed is None
         else:
-            assert signed is not None and signed.tolist() == alone.tolist()
+            assert signed is not None
+            assert signed.tolist() == alone.tolist()
     assert mh.minhash_many([]) == []
     assert sum(signed is not None for signed in batch) == 6
