@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
+import struct
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -32,8 +34,10 @@ __all__ = [
     "clusters",
     "index",
     "minhash",
+    "minhash_many",
     "near_duplicates",
     "place",
+    "place_signed",
     "recluster",
     "signature_from_blob",
     "similarity",
@@ -58,6 +62,7 @@ MIN_SHINGLES = 20
 # (a crowded bucket means many near-identical bodies, which are already one cluster)
 BUCKET_LIMIT = 32
 _CHUNK = 1024
+_BAND_KEYS = struct.Struct(f"<{BANDS}q")
 _BUCKETS_SQL = " UNION ALL ".join(
     "SELECT article_id FROM (SELECT article_id FROM minhash_bands "
     f"WHERE band = {band} AND hash = ? LIMIT {BUCKET_LIMIT})"
@@ -103,25 +108,74 @@ def tokens(text: str) -> list[str]:
 
 def minhash(text: str | None) -> Signature | None:
     """The MinHash signature (NUM_PERM uint32) of a body's word shingles, None if too short."""
+    # one body alone: the batch's bookkeeping costs more than it saves (minhash_many gives
+    # the same signature; a test holds them equal)
     words = _word_bytes(text or "")
-    if len(words) - SHINGLE_WORDS + 1 < MIN_SHINGLES:
+    count = len(words) - SHINGLE_WORDS + 1
+    if count < MIN_SHINGLES:
         return None
     hashed = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
-    # combine each run of SHINGLE_WORDS token hashes into one 64-bit shingle hash
-    count = len(words) - SHINGLE_WORDS + 1
     shingles = np.zeros(count, dtype=np.uint64)
     for offset in range(SHINGLE_WORDS):
         shingles = (shingles ^ hashed[offset : offset + count]) * _P1
-    shingles = _mix(shingles)  # repeated shingles cost a little, sorting them out more
+    shingles = _mix(shingles)
     lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
     for start in range(0, len(shingles), _CHUNK):
-        chunk = shingles[start : start + _CHUNK]
-        # multiply-add-shift hashing: NUM_PERM independent permutations of the shingles
-        permuted = np.multiply.outer(_A, chunk)
-        permuted += _B[:, None]  # in place: a fresh array per step costs more than the math
+        permuted = np.multiply.outer(_A, shingles[start : start + _CHUNK])
+        permuted += _B[:, None]
         np.minimum(lowest, permuted.min(axis=1), out=lowest)
-    # the shift is monotonic, so it is taken once on the minima instead of on every value
     return (lowest >> np.uint64(32)).astype(np.uint32)
+
+
+def minhash_many(texts: Sequence[str | None]) -> list[Signature | None]:
+    """The signatures of many bodies (as minhash gives them) in one vectorised pass."""
+    words = [_word_bytes(text or "") for text in texts]
+    signed = [i for i, found in enumerate(words) if len(found) - SHINGLE_WORDS + 1 >= MIN_SHINGLES]
+    result: list[Signature | None] = [None] * len(texts)
+    if not signed:
+        return result
+    # every signed body's token hashes end to end; shingles are taken within each body
+    sizes = np.array([len(words[i]) for i in signed], dtype=np.int64)
+    total = int(sizes.sum())
+    hashed = np.fromiter(
+        map(zlib.crc32, itertools.chain.from_iterable(words[i] for i in signed)),
+        dtype=np.uint64,
+        count=total,
+    )
+    # combine each run of SHINGLE_WORDS token hashes into one 64-bit shingle hash (runs that
+    # cross from one body into the next are computed, then dropped)
+    count = total - SHINGLE_WORDS + 1
+    combined = np.zeros(count, dtype=np.uint64)
+    for offset in range(SHINGLE_WORDS):
+        combined = (combined ^ hashed[offset : offset + count]) * _P1
+    ends = np.cumsum(sizes)
+    starts = ends - sizes
+    counts = sizes - SHINGLE_WORDS + 1
+    keep = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    shingles = _mix(combined[keep])  # repeated shingles cost a little, sorting them out more
+    first = np.cumsum(counts) - counts  # where each body's shingles start in `shingles`
+    lowest = np.full((len(signed), NUM_PERM), np.iinfo(np.uint64).max, dtype=np.uint64)
+    permuted = np.empty((NUM_PERM, min(_CHUNK, len(shingles))), dtype=np.uint64)
+    for start in range(0, len(shingles), _CHUNK):
+        chunk = shingles[start : start + _CHUNK]
+        block = permuted[:, : len(chunk)]
+        # multiply-add-shift hashing: NUM_PERM independent permutations of the shingles
+        np.multiply.outer(_A, chunk, out=block)
+        block += _B[:, None]  # in place: a fresh array per step costs more than the math
+        # bodies low..high-1 have shingles in this chunk: the minimum of each one's part
+        low = int(np.searchsorted(first, start, "right")) - 1
+        high = int(np.searchsorted(first, start + len(chunk), "left"))
+        if high - low == 1:
+            np.minimum(lowest[low], block.min(axis=1), out=lowest[low])
+            continue
+        cuts = np.maximum(first[low:high] - start, 0)
+        part = lowest[low:high]
+        np.minimum(part, np.minimum.reduceat(block, cuts, axis=1).T, out=part)
+    # the shift is monotonic, so it is taken once on the minima instead of on every value
+    signatures = (lowest >> np.uint64(32)).astype(np.uint32)
+    for row, index in enumerate(signed):
+        result[index] = signatures[row]
+    return result
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -131,16 +185,13 @@ def similarity(a: Signature, b: Signature) -> float:
 
 def band_keys(signature: Signature) -> list[int]:
     """One signed 64-bit key per band: the bucket of the band table the article goes in."""
-    data = signature.astype("<u4").tobytes()
+    data = memoryview(signature.astype("<u4").tobytes())
     size = ROWS * 4
-    return [
-        int.from_bytes(
-            hashlib.blake2b(data[band * size : (band + 1) * size], digest_size=8).digest(),
-            "little",
-            signed=True,
-        )
-        for band in range(BANDS)
-    ]
+    digests = b"".join(
+        hashlib.blake2b(data[start : start + size], digest_size=8).digest()
+        for start in range(0, BANDS * size, size)
+    )
+    return list(_BAND_KEYS.unpack(digests))  # each digest read as a little-endian int64
 
 
 def candidate_probability(s: float) -> float:
@@ -164,7 +215,13 @@ class Placement:
 
 def place(db: Database, body: str | None, article_id: int | None = None) -> Placement:
     """Sign a body and find the clusters of its stored near-duplicates (reads only)."""
-    signature = minhash(body)
+    return place_signed(db, minhash(body), article_id)
+
+
+def place_signed(
+    db: Database, signature: Signature | None, article_id: int | None = None
+) -> Placement:
+    """place() for a body signed already (by minhash or minhash_many)."""
     if signature is None:
         return Placement(None, [], [])
     keys = band_keys(signature)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
 
 from courlan.clean import decode_punycode
@@ -79,9 +80,15 @@ def clean_url(url: str) -> str:
         return _strip(url)
 
 
-def content_hash(title: str | None, body: str | None) -> str:
-    """sha256 of the whitespace-normalised, case-folded title and body."""
-    text = _fold(title) + "\n" + _fold(body)
+def content_hash(
+    title: str | None, body: str | None, *, body_words: Sequence[str] | None = None
+) -> str:
+    """sha256 of the whitespace-normalised, case-folded title and body.
+
+    `body_words` is `body.split()` when the caller has it already (to count words, say).
+    """
+    folded = " ".join(body_words).casefold() if body_words is not None else _fold(body)
+    text = _fold(title) + "\n" + folded
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 

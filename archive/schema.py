@@ -472,6 +472,15 @@ def m007_teaser_confidence(db: Database) -> None:
     db.table("teasers").add_column("confidence", float)
 
 
+@migrations()
+def m008_drop_unused_indexes(db: Database) -> None:
+    """Drop the article indexes no query uses (EXPLAIN QUERY PLAN of every API call and
+    canned query): articles are found by their URLs through article_urls, never by
+    articles.url, canonical_url or content_hash, and each index was written per insert."""
+    for name in ("idx_articles_url", "idx_articles_canonical_url", "idx_articles_content_hash"):
+        db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
 def known_migrations() -> list[str]:
     """Names of every migration this version of the package knows, in order."""
     return [m.name for m in migrations.pending(Database(memory=True))]

@@ -310,10 +310,15 @@ def ingest_cost(bodies: Sequence[str], rounds: int = 3) -> tuple[float, float]:
     with_clusters, without = [], []
     for _ in range(rounds):  # alternating, the fastest round of each counts
         with_clusters.append(once())
-        # new articles are placed and indexed, revised ones re-assigned: all three skipped
+        # new articles are signed, placed and indexed, revised ones re-assigned: all skipped
         with (
             mock.patch("archive.store._clusters.assign", return_value=0),
-            mock.patch("archive.store._clusters.place", return_value=mh.Placement(None, [], [])),
+            mock.patch(
+                "archive.store._clusters.minhash_many", side_effect=lambda t: [None] * len(t)
+            ),
+            mock.patch(
+                "archive.store._clusters.place_signed", return_value=mh.Placement(None, [], [])
+            ),
             mock.patch("archive.store._clusters.index", side_effect=lambda *a: a[-1]),
         ):
             without.append(once())

@@ -216,3 +216,29 @@ def test_clustering_floors_on_generated_near_duplicates() -> None:
     assert scores.recall >= 0.95
     assert scores.kind_recall["exact copy (URL variant)"] == 1.0
     assert min(scores.kind_recall.values()) >= 0.9
+
+
+def test_a_batch_is_signed_as_each_body_alone() -> None:
+    # one vectorised pass over a batch gives each body the signature it gets on its own,
+    # whatever its neighbours: short ones (none), CJK, and bodies longer than a chunk
+    bodies: list[str | None] = [
+        text(1),
+        None,
+        "too short to sign",
+        text(2, words=3000),
+        "東京の天気は晴れです。" * 10,
+        " ".join(["same"] * 40),
+        text(3, words=23),
+        "",
+        text(4),
+    ]
+    batch = mh.minhash_many(bodies)
+    for body, signed in zip(bodies, batch, strict=True):
+        alone = mh.minhash(body)
+        if alone is None:
+            assert signed is None
+        else:
+            assert signed is not None
+            assert signed.tolist() == alone.tolist()
+    assert mh.minhash_many([]) == []
+    assert sum(signed is not None for signed in batch) == 6

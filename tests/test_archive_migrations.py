@@ -80,3 +80,23 @@ def test_previous_schema_is_upgraded_with_data_intact(tmp_path: Path) -> None:
         assert_integrity(store)
     with open_archive(path, readonly=True) as reader:
         assert reader.article(3).version == 2
+
+
+def test_m008_drops_the_unused_article_indexes_and_keeps_the_used_ones(tmp_path: Path) -> None:
+    path = tmp_path / "m007.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m008_drop_unused_indexes")
+    before = {i.name for i in db.table("articles").indexes}
+    assert {"idx_articles_url", "idx_articles_content_hash"} <= before
+    db.close()
+    with open_archive(path) as store:
+        after = {i.name for i in store.db.table("articles").indexes}
+        assert after == before - {
+            "idx_articles_url",
+            "idx_articles_canonical_url",
+            "idx_articles_content_hash",
+        }
+        # what the dropped indexes might have served still works: a URL finds its article
+        out = store.upsert_article(make_article("https://n.org/a?utm_source=x", body=text(3)))
+        assert store.article("https://n.org/a").id == out.article_id
+        assert_integrity(store)
