@@ -544,18 +544,22 @@ def _match_classes(
 ) -> None:
     # Attribute values, not elements: most pages repeat a few class strings thousands of
     # times, so each distinct value is judged once and only matches touch their element.
-    verdicts: dict[tuple[str, str], tuple[CleanupRule, bool] | None] = {}
+    by_class: dict[str, tuple[CleanupRule, bool] | None] = {}
+    by_id: dict[str, tuple[CleanupRule, bool] | None] = {}
     for el in cast(list[HtmlElement], _WITH_CLASS_OR_ID(scope)):
         verdict = None
-        for attr in ("class", "id"):
-            value = el.get(attr)
-            if not value:
-                continue
-            if (attr, value) not in verdicts:
-                verdicts[attr, value] = _class_rule(value, attr, matcher)
-            verdict = verdicts[attr, value]
-            if verdict is not None:
-                break
+        # the class decides, the id only when the class does not
+        value = el.get("class")
+        if value:
+            if value not in by_class:
+                by_class[value] = _class_rule(value, "class", matcher)
+            verdict = by_class[value]
+        if verdict is None:
+            value = el.get("id")
+            if value:
+                if value not in by_id:
+                    by_id[value] = _class_rule(value, "id", matcher)
+                verdict = by_id[value]
         if verdict is None:
             continue
         rule, exact = verdict
