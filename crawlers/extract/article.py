@@ -550,7 +550,8 @@ def _caption_parts(cap: HtmlElement, rules: ImageRules) -> tuple[str | None, str
     return caption, credit
 
 
-_Marks = list[tuple[HtmlElement, str]]
+# (element, tag, class key): each tag read once, as lxml makes a new string per read
+_Marks = list[tuple[HtmlElement, str, str]]
 
 
 def _markup(scope: HtmlElement) -> _Marks:
@@ -559,19 +560,27 @@ def _markup(scope: HtmlElement) -> _Marks:
     One scan shared by the steps that look at markup names: making element objects is
     the costly part of walking a tree from Python.
     """
-    return [(el, _class_key(el)) for el in cast(list[HtmlElement], _WITH_MARKUP(scope))]
+    return [
+        (
+            el,
+            el.tag,
+            f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}".lower(),
+        )
+        for el in cast(list[HtmlElement], _WITH_MARKUP(scope))
+    ]
 
 
 def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) -> list[HtmlElement]:
     """Elements of these tags whose class, id or itemprop the pattern finds, in page order."""
     verdicts: dict[str, bool] = {}
     found = []
-    for el, key in marks:
-        if el.tag not in tags:
+    for el, tag, key in marks:
+        if tag not in tags:
             continue
-        if key not in verdicts:
-            verdicts[key] = pattern.search(key) is not None
-        if verdicts[key]:
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = pattern.search(key) is not None
+        if verdict:
             found.append(el)
     return found
 

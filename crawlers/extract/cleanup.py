@@ -213,6 +213,9 @@ def site_rules(site: str, selectors: tuple[str, ...]) -> tuple[CleanupRule, ...]
     return (_check(CleanupRule(name=f"site:{site}", selectors=selectors)),)
 
 
+# how many matched texts a rule set remembers before it starts afresh
+_SEEN_TEXTS = 20_000
+_UNSEEN = object()
 _SIMPLE_TAG_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 _SIMPLE_CLASS_RE = re.compile(r"^\.[\w-]+$")
 _SIMPLE_ID_RE = re.compile(r"^#[\w-]+$")
@@ -232,6 +235,8 @@ class _Matcher:
     by_first: dict[str, tuple[tuple[int, str], ...]]
     anywhere: tuple[tuple[int, str], ...]
     compiled: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    # texts already matched (menu items, share buttons and paragraphs recur), to their match
+    seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
 
     @property
     def has_texts(self) -> bool:
@@ -244,6 +249,15 @@ class _Matcher:
 
     def match_text(self, text: str) -> re.Match[str] | None:
         """The first text pattern matching at the start of `text`, if any."""
+        known = self.seen.get(text, _UNSEEN)
+        if known is not _UNSEEN:
+            return cast("re.Match[str] | None", known)
+        if len(self.seen) >= _SEEN_TEXTS:
+            self.seen.clear()
+        self.seen[text] = match = self._match_text(text)
+        return match
+
+    def _match_text(self, text: str) -> re.Match[str] | None:
         lead = _LEAD_RE.match(text)
         key = lead.group(1).lower() if lead is not None else ""
         if key not in self.compiled:
@@ -530,19 +544,22 @@ def _match_classes(
 ) -> None:
     # Attribute values, not elements: most pages repeat a few class strings thousands of
     # times, so each distinct value is judged once and only matches touch their element.
-    # each distinct class or id is judged once; pages repeat a few thousands of times
-    verdicts: dict[tuple[str, str], tuple[CleanupRule, bool] | None] = {}
+    by_class: dict[str, tuple[CleanupRule, bool] | None] = {}
+    by_id: dict[str, tuple[CleanupRule, bool] | None] = {}
     for el in cast(list[HtmlElement], _WITH_CLASS_OR_ID(scope)):
         verdict = None
-        for attr in ("class", "id"):
-            value = el.get(attr)
-            if not value:
-                continue
-            if (attr, value) not in verdicts:
-                verdicts[attr, value] = _class_rule(value, attr, matcher)
-            verdict = verdicts[attr, value]
-            if verdict is not None:
-                break
+        # the class decides, the id only when the class does not
+        value = el.get("class")
+        if value:
+            if value not in by_class:
+                by_class[value] = _class_rule(value, "class", matcher)
+            verdict = by_class[value]
+        if verdict is None:
+            value = el.get("id")
+            if value:
+                if value not in by_id:
+                    by_id[value] = _class_rule(value, "id", matcher)
+                verdict = by_id[value]
         if verdict is None:
             continue
         rule, exact = verdict
