@@ -652,6 +652,14 @@ def _nearest_image(el: HtmlElement, owner: dict[HtmlElement, str]) -> str | None
 # -- body ------------------------------------------------------------------------------
 
 
+def _top(el: HtmlElement) -> HtmlElement:
+    """The outermost ancestor of an element: the page's root unless it was dropped."""
+    top = el
+    for top in el.iterancestors():  # noqa: B007 - only the last one is wanted
+        pass
+    return top
+
+
 def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     """Move the story's later body blocks into its first one, when a page splits it up.
 
@@ -660,8 +668,9 @@ def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     """
     groups: dict[tuple[str, str], list[HtmlElement]] = {}
     for el in _by_markup(marks, _BODY_CLASS_RE, frozenset({"div", "section"})):
-        # still in the page: cleanup may have dropped it, or a block around it
-        if el.getroottree().getroot() is root:
+        # still in the page: cleanup may have dropped it, or a block around it (a dropped
+        # element stays in lxml's document, so its getroottree() is still the page's)
+        if _top(el) is root:
             groups.setdefault((el.tag, el.get("class") or ""), []).append(el)
     for blocks in groups.values():
         if len(blocks) < 2 or len(blocks) > 50:
