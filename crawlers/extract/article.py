@@ -197,6 +197,14 @@ _LOOSE_RUNS = etree.XPath(
     f".//text()[string-length(normalize-space(.)) >= {_LOOSE_RUN_CHARS}]"
     "[not(ancestor::p or ancestor::script or ancestor::style or ancestor::template)]"
 )
+# class tokens of disclosure widgets: accordions, collapsible panels, toggles, tab panes
+_DISCLOSURE_RE = re.compile(
+    r"(?<![a-z])(accordion|collaps(e|ed|ible)|toggle|tab-?(pane|panel|content)|disclosure)"
+)
+_INLINE_TAGS = frozenset(
+    {"a", "abbr", "b", "br", "cite", "code", "em", "i", "mark", "q", "s", "small", "span",
+     "strong", "sub", "sup", "time", "u"}
+)
 _WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
 _CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
 _DECK_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "p", "div", "span"})
@@ -660,6 +668,26 @@ def _top(el: HtmlElement) -> HtmlElement:
     return top
 
 
+def _open_disclosures(scope: HtmlElement) -> None:
+    """Make a disclosure widget's panel of prose (inline markup only) a <p>.
+
+    trafilatura's fast path drops such a <div> between paragraphs, and an accordion or
+    collapsible panel is the page's own text shown on a click. Other loose <div>s stay as
+    they are: they are as often teaser excerpts and widgets as story.
+    """
+    for el in list(scope.iter("div")):
+        if el.text is None or len(el.text.strip()) < 2:
+            continue
+        parent = el.getparent()
+        classes = f"{el.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+        if not _DISCLOSURE_RE.search(classes.lower()):
+            continue
+        if any(not isinstance(child.tag, str) or child.tag not in _INLINE_TAGS for child in el):
+            continue
+        if len(clean_text(el.text_content())) >= _LOOSE_RUN_CHARS:
+            el.tag = "p"
+
+
 def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     """Move the story's later body blocks into its first one, when a page splits it up.
 
@@ -1031,6 +1059,7 @@ def _extract(
     pristine = copy.deepcopy(root)
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
+    _open_disclosures(scope)
 
     def extracted(source: str, tree: HtmlElement, fast: bool) -> _Body:
         paragraphs = _trafilatura_paragraphs(tree, url, fast=fast)
