@@ -58,7 +58,7 @@ __all__ = [
 
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.2"
+EXTRACTOR_VERSION = "2.3"
 
 logger = logging.getLogger(__name__)
 
@@ -202,8 +202,26 @@ _DISCLOSURE_RE = re.compile(
     r"(?<![a-z])(accordion|collaps(e|ed|ible)|toggle|tab-?(pane|panel|content)|disclosure)"
 )
 _INLINE_TAGS = frozenset(
-    {"a", "abbr", "b", "br", "cite", "code", "em", "i", "mark", "q", "s", "small", "span",
-     "strong", "sub", "sup", "time", "u"}
+    {
+        "a",
+        "abbr",
+        "b",
+        "br",
+        "cite",
+        "code",
+        "em",
+        "i",
+        "mark",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+    }
 )
 _WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
 _CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
@@ -679,7 +697,9 @@ def _open_disclosures(scope: HtmlElement) -> None:
         if el.text is None or len(el.text.strip()) < 2:
             continue
         parent = el.getparent()
-        classes = f"{el.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+        classes = (
+            f"{el.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+        )
         if not _DISCLOSURE_RE.search(classes.lower()):
             continue
         if any(not isinstance(child.tag, str) or child.tag not in _INLINE_TAGS for child in el):

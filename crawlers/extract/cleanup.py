@@ -537,7 +537,11 @@ def _introduced(el: HtmlElement, matcher: _Matcher) -> bool:
     blocks follow a heading, nothing, or a label a text rule knows ("You might also like:").
     """
     # through wrappers that hold only the list
-    while (parent := el.getparent()) is not None and len(parent) == 1 and not (parent.text or "").strip():
+    while (
+        (parent := el.getparent()) is not None
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+    ):
         el = parent
     before = el.getprevious()
     while before is not None and not isinstance(before.tag, str):
