@@ -49,10 +49,13 @@ def _card(n: int) -> str:
 
 def test_a_related_block_of_long_teaser_cards_goes_and_stays_gone() -> None:
     cards = "".join(_card(n) for n in range(4))
-    html = _page(after=f'<div class="post-related-carousel"><h2>You might also like</h2>{cards}</div>')
+    html = _page(
+        after=f'<div class="post-related-carousel"><h2>You might also like</h2>{cards}</div>'
+    )
     art = extract_article(html, URL)
     assert "Teaser number" not in art.body
-    assert STORY[0] in art.body and STORY[-1] in art.body
+    assert STORY[0] in art.body
+    assert STORY[-1] in art.body
     assert any(r.rule == "related" and "Teaser number 3" in r.text for r in art.removed)
 
 
@@ -60,7 +63,7 @@ def test_a_dropped_block_with_a_body_class_is_not_joined_back_into_the_story() -
     # the teaser's own "entry-content" block matches the body class of the story's block
     card = (
         '<div class="more-stories"><div class="entry-content"><p>A short teaser for a story'
-        ' about the lighthouse keeper, with a link.</p></div></div>'
+        " about the lighthouse keeper, with a link.</p></div></div>"
     )
     art = extract_article(_page(after=card), URL)
     assert "lighthouse keeper" not in art.body
