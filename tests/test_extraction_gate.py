@@ -15,12 +15,12 @@ import pytest
 from benchmarks.extraction import COLLAPSE, DATASET, WCXB, load_pages, page_scores, score
 from crawlers.extract.article import extract_article
 
-# (set, pages, F1 floor, collapsed ceiling): extractor 2.2 reached AEB 0.9797 with 0
-# collapsed (plain trafilatura: 0.9598, 2) and WCXB 0.9421 with 19 (trafilatura: 0.9329, 23);
-# the floors are those less 0.005, the ceilings the counts reached plus one (AEB: none)
+# (set, pages, F1 floor, collapsed ceiling): extractor 2.3 reached AEB 0.9797 with 0
+# collapsed (plain trafilatura: 0.9598, 2) and WCXB 0.9430 with 19 (trafilatura: 0.9329, 23);
+# the floors are those less about 0.005, the ceilings the counts reached plus one (AEB: none)
 GATES = [
     pytest.param(DATASET, 181, 0.974, 0, id="aeb"),
-    pytest.param(WCXB, 793, 0.937, 20, id="wcxb"),
+    pytest.param(WCXB, 793, 0.938, 20, id="wcxb"),
 ]
 # plain trafilatura.extract leaves no AEB page empty, and one WCXB page; no more for us
 EMPTY_CEILING = {181: 0, 793: 1}

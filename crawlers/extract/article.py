@@ -58,7 +58,7 @@ __all__ = [
 
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.2"
+EXTRACTOR_VERSION = "2.3"
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +196,32 @@ _BODY_CLASS_RE = re.compile(
 _LOOSE_RUNS = etree.XPath(
     f".//text()[string-length(normalize-space(.)) >= {_LOOSE_RUN_CHARS}]"
     "[not(ancestor::p or ancestor::script or ancestor::style or ancestor::template)]"
+)
+# class tokens of disclosure widgets: accordions, collapsible panels, toggles, tab panes
+_DISCLOSURE_RE = re.compile(
+    r"(?<![a-z])(accordion|collaps(e|ed|ible)|toggle|tab-?(pane|panel|content)|disclosure)"
+)
+_INLINE_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "br",
+        "cite",
+        "code",
+        "em",
+        "i",
+        "mark",
+        "q",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+    }
 )
 _WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
 _CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
@@ -661,6 +687,36 @@ def _nearest_image(el: HtmlElement, owner: dict[HtmlElement, str]) -> str | None
 # -- body ------------------------------------------------------------------------------
 
 
+def _top(el: HtmlElement) -> HtmlElement:
+    """The outermost ancestor of an element: the page's root unless it was dropped."""
+    top = el
+    for top in el.iterancestors():  # noqa: B007 - only the last one is wanted
+        pass
+    return top
+
+
+def _open_disclosures(scope: HtmlElement) -> None:
+    """Make a disclosure widget's panel of prose (inline markup only) a <p>.
+
+    trafilatura's fast path drops such a <div> between paragraphs, and an accordion or
+    collapsible panel is the page's own text shown on a click. Other loose <div>s stay as
+    they are: they are as often teaser excerpts and widgets as story.
+    """
+    for el in list(scope.iter("div")):
+        if el.text is None or len(el.text.strip()) < 2:
+            continue
+        parent = el.getparent()
+        classes = (
+            f"{el.get('class') or ''} {parent.get('class') or '' if parent is not None else ''}"
+        )
+        if not _DISCLOSURE_RE.search(classes.lower()):
+            continue
+        if any(not isinstance(child.tag, str) or child.tag not in _INLINE_TAGS for child in el):
+            continue
+        if len(clean_text(el.text_content())) >= _LOOSE_RUN_CHARS:
+            el.tag = "p"
+
+
 def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     """Move the story's later body blocks into its first one, when a page splits it up.
 
@@ -669,8 +725,9 @@ def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     """
     groups: dict[tuple[str, str], list[HtmlElement]] = {}
     for el in _by_markup(marks, _BODY_CLASS_RE, frozenset({"div", "section"})):
-        # still in the page: cleanup may have dropped it, or a block around it
-        if el.getroottree().getroot() is root:
+        # still in the page: cleanup may have dropped it, or a block around it (a dropped
+        # element stays in lxml's document, so its getroottree() is still the page's)
+        if _top(el) is root:
             groups.setdefault((el.tag, el.get("class") or ""), []).append(el)
     for blocks in groups.values():
         if len(blocks) < 2 or len(blocks) > 50:
@@ -1031,6 +1088,7 @@ def _extract(
     pristine = copy.deepcopy(root)
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
+    _open_disclosures(scope)
 
     def extracted(source: str, tree: HtmlElement, fast: bool) -> _Body:
         paragraphs = _trafilatura_paragraphs(tree, url, fast=fast)

@@ -72,6 +72,8 @@ _LEAD_RE = re.compile(r"\W*(\w)")
 _RULE_KEYS = {"name", "audit", "selectors", "classes", "texts", "max_chars", "link_lists"}
 # A list item counts as a link when links hold this share of its text.
 _LINK_SHARE = 0.9
+# ... unless a sentence of at least this many words ending in a colon leads into it
+_INTRO_WORDS = 4
 _WITH_CLASS_OR_ID = XPath(".//*[@class or @id]")
 # Text runs that can start a block worth a text rule; link texts are left to the paragraph
 # pass after extraction (a block that starts with a link is a list of links, or kept text).
@@ -507,7 +509,7 @@ def apply_rules(root: HtmlElement, rules: Sequence[CleanupRule]) -> list[Removal
         _match_classes(scope, matcher, doomed)
     for rule in matcher.rules:
         if rule.link_lists:
-            _match_link_lists(scope, rule, doomed)
+            _match_link_lists(scope, rule, doomed, matcher)
     # markup first, then text in what is left: menus and footers hold most of a page's
     # short text runs, and every run costs a regex match
     removals = _remove(scope, doomed)
@@ -521,14 +523,17 @@ def apply_rules(root: HtmlElement, rules: Sequence[CleanupRule]) -> list[Removal
 
 
 def _match_link_lists(
-    scope: HtmlElement, rule: CleanupRule, doomed: dict[HtmlElement, CleanupRule]
+    scope: HtmlElement,
+    rule: CleanupRule,
+    doomed: dict[HtmlElement, CleanupRule],
+    matcher: _Matcher,
 ) -> None:
     for el in scope.iter("ul", "ol"):
         # lists in page chrome (menus) go with it, unrecorded
         if el in doomed or any(anc in doomed for anc in el.iterancestors()):
             continue
         items = [li for li in el if li.tag == "li"]
-        if len(items) < rule.link_lists:
+        if len(items) < rule.link_lists or _introduced(el, matcher):
             continue
         for li in items:
             chars = len(clean_text(li.text_content()))
@@ -537,6 +542,36 @@ def _match_link_lists(
                 break
         else:
             _claim(doomed, el, rule)
+
+
+def _introduced(el: HtmlElement, matcher: _Matcher) -> bool:
+    """Whether a list follows a sentence of the text that announces it ("Patches merged:").
+
+    A list the prose leads into is the story's (sources, changes, steps); "more stories"
+    blocks follow a heading, nothing, or a label a text rule knows ("You might also like:").
+    """
+    # through wrappers that hold only the list
+    while (
+        (parent := el.getparent()) is not None
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+    ):
+        el = parent
+    before = el.getprevious()
+    while before is not None and not isinstance(before.tag, str):
+        before = before.getprevious()
+    if before is None:
+        return False
+    if before.tag != "p":
+        # a wrapper around the paragraph ("<div class=paragraph><p>…</p></div>")
+        paragraphs = [c for c in before if c.tag == "p"]
+        if len(before) != 1 or len(paragraphs) != 1:
+            return False
+        before = paragraphs[0]
+    text = clean_text(before.text_content())
+    if not text.endswith(":") or len(text.split()) < _INTRO_WORDS:
+        return False
+    return not matcher.has_texts or matcher.match_text(text) is None
 
 
 def _match_classes(
