@@ -20,8 +20,6 @@ from archive import (
 from archive.schema import MAIN_TABLES
 from tests.test_archive_store import make_article, make_fetch, make_teaser
 
-pytest.importorskip("datasette")
-
 
 def run_in_own_loop(coro: Coroutine[Any, Any, Any]) -> Any:
     """asyncio.run in a fresh thread, so the Twisted asyncio reactor's loop is left alone."""

@@ -17,8 +17,6 @@ from archive import open_archive
 from tests.test_archive_datasette import news_db, run_in_own_loop
 from tests.test_archive_store import make_article
 
-pytest.importorskip("datasette")
-
 BIN = Path(sys.executable).parent
 __all__ = ["news_db"]  # the fixture, imported
 

@@ -31,7 +31,7 @@ def test_f1_and_collapses_stay_within_the_gate(
     dataset: Path, size: int, floor: float, collapsed_ceiling: int
 ) -> None:
     if not (dataset / "ground-truth.json").is_file() and not (dataset / "ground-truth").is_dir():
-        pytest.skip(f"benchmark data not found at {dataset} (shared/ lives beside the clone)")
+        pytest.fail(f"benchmark data not found at {dataset}: shared/ must lie beside the clone")
     pages = load_pages(dataset)
     assert len(pages) == size
     bodies = [extract_article(page.html, page.url).body for page in pages]
