@@ -245,12 +245,6 @@ def _title_class(cls: str) -> bool:
     return _TITLE_CLASS_RE.search(cls) is not None
 
 
-def _sr_only(el: Element) -> bool:
-    """True for text meant for screen readers only."""
-    cls = el.get("class")
-    return bool(cls and _sr_only_class(cls))
-
-
 @lru_cache(maxsize=8192)
 def _sr_only_class(cls: str) -> bool:
     """True for class words of screen-reader-only text."""
