@@ -210,18 +210,29 @@ def gone_urls(
     before `now`, found them gone: HTTP 404/410, or a host that does not resolve (counted
     only when that run got some answer, so the resolver itself was working)."""
     gone: set[str] = set()
-    for url in set(urls):
-        row = db.execute(
-            "SELECT error_kind, status, fetched_at, run_id FROM fetches "
-            "WHERE url = ? AND kind = 'article' ORDER BY id DESC LIMIT 1",
-            [url],
-        ).fetchone()
-        if row is None or not _recent(row[2], now, retry_after):
-            continue
-        kind, status, _at, run_id = row
-        dead_link = kind == "http_4xx" and status in _GONE_STATUSES
-        if dead_link or (kind == "dns" and _run_got_answers(db, run_id)):
-            gone.add(url)
+    answered: dict[int | None, bool] = {}
+    wanted = sorted(set(urls))
+    for start in range(0, len(wanted), _IN_CLAUSE_MAX):
+        chunk = wanted[start : start + _IN_CLAUSE_MAX]
+        marks = ", ".join("?" * len(chunk))
+        # each URL's latest article fetch, for the whole chunk in one query
+        rows = db.execute(
+            "SELECT f.url, f.error_kind, f.status, f.fetched_at, f.run_id FROM fetches f "
+            "JOIN (SELECT url, max(id) AS id FROM fetches "
+            f"WHERE kind = 'article' AND url IN ({marks}) GROUP BY url) latest "
+            "ON f.id = latest.id",
+            chunk,
+        ).fetchall()
+        for url, kind, status, stamp, run_id in rows:
+            if not _recent(stamp, now, retry_after):
+                continue
+            if kind == "http_4xx" and status in _GONE_STATUSES:
+                gone.add(url)
+            elif kind == "dns":
+                if run_id not in answered:
+                    answered[run_id] = _run_got_answers(db, run_id)
+                if answered[run_id]:
+                    gone.add(url)
     return gone
 
 
