@@ -108,23 +108,7 @@ def tokens(text: str) -> list[str]:
 
 def minhash(text: str | None) -> Signature | None:
     """The MinHash signature (NUM_PERM uint32) of a body's word shingles, None if too short."""
-    # one body alone: the batch's bookkeeping costs more than it saves (minhash_many gives
-    # the same signature; a test holds them equal)
-    words = _word_bytes(text or "")
-    count = len(words) - SHINGLE_WORDS + 1
-    if count < MIN_SHINGLES:
-        return None
-    hashed = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
-    shingles = np.zeros(count, dtype=np.uint64)
-    for offset in range(SHINGLE_WORDS):
-        shingles = (shingles ^ hashed[offset : offset + count]) * _P1
-    shingles = _mix(shingles)
-    lowest = np.full(NUM_PERM, np.iinfo(np.uint64).max, dtype=np.uint64)
-    for start in range(0, len(shingles), _CHUNK):
-        permuted = np.multiply.outer(_A, shingles[start : start + _CHUNK])
-        permuted += _B[:, None]
-        np.minimum(lowest, permuted.min(axis=1), out=lowest)
-    return (lowest >> np.uint64(32)).astype(np.uint32)
+    return minhash_many([text])[0]
 
 
 def minhash_many(texts: Sequence[str | None]) -> list[Signature | None]:
