@@ -1085,6 +1085,8 @@ def _extract(
         active = active + site_rules(config.name, config.strip)
     # the page as it was before cleanup, for the no-collapse check and its fallbacks
     mass = _text_mass(scope)
+    # inline SVG is icons and charts, no text of the story's, and often most of the elements
+    etree.strip_elements(root, "svg", with_tail=False)
     pristine = copy.deepcopy(root)
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
