@@ -223,9 +223,15 @@ _INLINE_TAGS = frozenset(
         "u",
     }
 )
-_WITH_MARKUP = etree.XPath(".//*[@class or @id or @itemprop]")
 _CAPTION_TAGS = frozenset({"figcaption", "p", "div", "span", "small", "cite", "em"})
 _DECK_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "p", "div", "span"})
+_SPLIT_BODY_TAGS = frozenset({"div", "section"})
+# only the tags some markup step looks at: links, list items and images carry most classes
+_WITH_MARKUP = etree.XPath(
+    ".//*[{}][@class or @id or @itemprop]".format(
+        " or ".join(f"self::{tag}" for tag in sorted(_CAPTION_TAGS | _DECK_TAGS | _SPLIT_BODY_TAGS))
+    )
+)
 # images in these (outside an article), or smaller than this, are not content images
 _CHROME_TAGS = frozenset({"header", "footer", "nav", "aside", "form", "button"})
 _MIN_IMAGE_PX = 100
@@ -581,7 +587,8 @@ _Marks = list[tuple[HtmlElement, str, str]]
 
 
 def _markup(scope: HtmlElement) -> _Marks:
-    """Every element with a class, id or itemprop, and those values lower-cased.
+    """Every element of the tags the markup steps look at with a class, id or itemprop,
+    and those values lower-cased.
 
     One scan shared by the steps that look at markup names: making element objects is
     the costly part of walking a tree from Python.
@@ -724,7 +731,7 @@ def _join_split_body(root: HtmlElement, marks: _Marks) -> None:
     embeds in between); body extractors take the first block for the whole story.
     """
     groups: dict[tuple[str, str], list[HtmlElement]] = {}
-    for el in _by_markup(marks, _BODY_CLASS_RE, frozenset({"div", "section"})):
+    for el in _by_markup(marks, _BODY_CLASS_RE, _SPLIT_BODY_TAGS):
         # still in the page: cleanup may have dropped it, or a block around it (a dropped
         # element stays in lxml's document, so its getroottree() is still the page's)
         if _top(el) is root:
@@ -1087,7 +1094,8 @@ def _extract(
     mass = _text_mass(scope)
     # inline SVG is icons and charts, no text of the story's, and often most of the elements
     etree.strip_elements(root, "svg", with_tail=False)
-    pristine = copy.deepcopy(root)
+    # (no fallback runs on a page with less text than _MIN_MASS: no copy needed)
+    pristine = copy.deepcopy(root) if mass >= _MIN_MASS else root
     article.removed = apply_rules(root, active)
     _join_split_body(root, marks)
     _open_disclosures(scope)
