@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any, cast
 
 from cssselect import SelectorError
+from lxml import etree
 from lxml.cssselect import CSSSelector
 from lxml.etree import XPath, strip_elements
 from lxml.html import HtmlElement
@@ -74,7 +75,6 @@ _RULE_KEYS = {"name", "audit", "selectors", "classes", "texts", "max_chars", "li
 _LINK_SHARE = 0.9
 # ... unless a sentence of at least this many words ending in a colon leads into it
 _INTRO_WORDS = 4
-_WITH_CLASS_OR_ID = XPath(".//*[@class or @id]")
 # Text runs that can start a block worth a text rule; link texts are left to the paragraph
 # pass after extraction (a block that starts with a link is a list of links, or kept text).
 _TEXT_NODES = XPath(
@@ -581,7 +581,9 @@ def _match_classes(
     # times, so each distinct value is judged once and only matches touch their element.
     by_class: dict[str, tuple[CleanupRule, bool] | None] = {}
     by_id: dict[str, tuple[CleanupRule, bool] | None] = {}
-    for el in cast(list[HtmlElement], _WITH_CLASS_OR_ID(scope)):
+    elements = cast("Iterator[HtmlElement]", scope.iter(etree.Element))  # faster than XPath
+    next(elements)  # the scope itself
+    for el in elements:
         verdict = None
         # the class decides, the id only when the class does not
         value = el.get("class")
