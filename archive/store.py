@@ -58,9 +58,10 @@ __all__ = ["EXTRACTION_FIELDS", "RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
-# zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
-# (measured on the AEB pages: 2.2 vs 4.2 ms per page, ratio 0.227 vs 0.202).
-PAGE_ZLIB_LEVEL = 3
+# zlib level 1: the writer's cheapest page compression for a few % more bytes (per page,
+# levels 1/3/6: AEB's 181 real pages, 170 KB, 1.21/1.61/3.22 ms at ratio 0.235/0.221/0.197;
+# sitegen's 60 KB pages 0.20/0.25/0.43 ms at 0.158/0.152/0.144; benchmarks/README.md)
+PAGE_ZLIB_LEVEL = 1
 # page cache of a read-write connection (SQLite's default is 2 MiB): the writer's band
 # lookups and index inserts land all over their B-trees, and with 2 MiB their pages were
 # read again from the OS for every article (A/B at 8,000 articles: 0.1-0.2 ms less SQL CPU
