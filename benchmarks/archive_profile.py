@@ -122,8 +122,7 @@ def instrument(sections: Sections) -> None:
     sections.wrap(store, "normalize_url", "Python URL keys")
     sections.wrap(store, "content_hash", "Python content hash")
     sections.wrap(store, "_dumps", "Python JSON")
-    if hasattr(store, "_check_signature"):
-        sections.wrap(store, "_check_signature", "Python signature check")
+    sections.wrap(clusters, "precomputed", "Python signature check")
 
 
 def main() -> None:
