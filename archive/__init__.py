@@ -1,6 +1,7 @@
 """teaserfeed's archive: articles, teasers and crawl runs in one SQLite file."""
 
 from .batch import Batch, BatchItem, ItemResult, outcome_counts
+from .clusters import minhash_signature
 from .crawlstate import ListingState
 from .dedup import clean_url, content_hash, normalize_url
 from .errors import (
@@ -81,6 +82,7 @@ __all__ = [
     "format_for_path",
     "is_damage",
     "lock_holder",
+    "minhash_signature",
     "normalize_url",
     "open_archive",
     "outcome_counts",

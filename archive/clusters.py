@@ -8,6 +8,7 @@ import itertools
 import re
 import struct
 import zlib
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,23 +22,29 @@ from .search import sql_limit
 
 __all__ = [
     "BANDS",
+    "DIGEST_SIZE",
     "MIN_SHINGLES",
     "NUM_PERM",
     "ROWS",
     "SHINGLE_WORDS",
     "THRESHOLD",
+    "Pending",
     "Placement",
     "absorb",
     "assign",
+    "assign_signed",
     "band_keys",
     "candidate_probability",
     "clusters",
     "index",
+    "is_signature_blob",
     "minhash",
     "minhash_many",
+    "minhash_signature",
     "near_duplicates",
     "place",
     "place_signed",
+    "precomputed",
     "recluster",
     "signature_from_blob",
     "similarity",
@@ -64,10 +71,16 @@ BUCKET_LIMIT = 32
 _CHUNK = 1024
 _BAND_KEYS = struct.Struct(f"<{BANDS}q")
 _BUCKETS_SQL = " UNION ALL ".join(
-    "SELECT article_id FROM (SELECT article_id FROM minhash_bands "
+    f"SELECT {band}, article_id FROM (SELECT article_id FROM minhash_bands "
     f"WHERE band = {band} AND hash = ? LIMIT {BUCKET_LIMIT})"
     for band in range(BANDS)
 )
+# a precomputed signature (minhash_signature) starts with a digest of the body it signs
+DIGEST_SIZE = 16
+_SIGNED_SIZE = DIGEST_SIZE + NUM_PERM * 4
+# the digest's blake2b personalisation: a new number whenever the signature a body gets
+# changes (tokens, shingles, permutations), so older precomputed ones are not trusted
+_SCHEME = f"tf-mh1-{NUM_PERM}-{SHINGLE_WORDS}".encode()
 
 # scripts written without spaces between words: every character is a token
 _NO_SPACES = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -162,6 +175,39 @@ def minhash_many(texts: Sequence[str | None]) -> list[Signature | None]:
     return result
 
 
+def minhash_signature(body: str | None) -> bytes:
+    """A body's signature as an article item carries it precomputed (item key `minhash`).
+
+    The digest of the body it was computed for, then the NUM_PERM little-endian uint32
+    values (the digest alone for a body too short to sign); the archive uses it for that
+    body only. Computed where the body is extracted, it spares the archive's writer.
+    """
+    signature = minhash(body)
+    digest = _body_digest(body)
+    return digest if signature is None else digest + signature.astype("<u4").tobytes()
+
+
+def is_signature_blob(value: object) -> bool:
+    """Whether a value has the shape of a minhash_signature (bytes of one of its sizes)."""
+    return isinstance(value, bytes | bytearray | memoryview) and len(value) in (
+        DIGEST_SIZE,
+        _SIGNED_SIZE,
+    )
+
+
+def precomputed(
+    blob: bytes | bytearray | memoryview, body: str | None
+) -> tuple[bool, Signature | None]:
+    """(True, the signature) when `blob` is minhash_signature(body); (False, None) when it
+    was computed for another body (or by another signature scheme)."""
+    data = bytes(blob)
+    if data[:DIGEST_SIZE] != _body_digest(body):
+        return False, None
+    if len(data) == DIGEST_SIZE:
+        return True, None
+    return True, np.frombuffer(data, dtype="<u4", offset=DIGEST_SIZE).astype(np.uint32)
+
+
 def similarity(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of two signatures."""
     return float(np.count_nonzero(a == b)) / NUM_PERM
@@ -242,12 +288,83 @@ def index(db: Database, article_id: int, placement: Placement, current: int) -> 
 
 def assign(db: Database, article_id: int, body: str | None) -> int:
     """(Re)index an article's body and put it in its near-duplicate cluster; return the id."""
+    return assign_signed(db, article_id, minhash(body))
+
+
+def assign_signed(db: Database, article_id: int, signature: Signature | None) -> int:
+    """assign() for a body signed already (minhash, or a checked precomputed signature)."""
     db.execute("DELETE FROM minhash_bands WHERE article_id = ?", [article_id])
     db.execute("DELETE FROM article_minhash WHERE article_id = ?", [article_id])
     row = db.execute("SELECT cluster_id FROM articles WHERE id = ?", [article_id]).fetchone()
     current = row[0] if row and row[0] is not None else article_id
-    target = index(db, article_id, place(db, body, article_id), current)
+    target = index(db, article_id, place_signed(db, signature, article_id), current)
     return _set_cluster(db, article_id, target)
+
+
+class Pending:
+    """New articles of a batch placed in their clusters before their rows are written.
+
+    A lookup sees the batch's earlier new articles as if they were stored (each bucket's
+    first BUCKET_LIMIT rows in id order, theirs after the archive's), so a batch clusters
+    exactly as one-by-one writes would; rows() then gives their signature and band rows.
+    """
+
+    def __init__(self) -> None:
+        self.clusters: dict[int, int] = {}  # article id -> cluster id, kept current
+        self._signed: dict[int, tuple[Signature, list[int]]] = {}
+        self._buckets: defaultdict[tuple[int, int], list[int]] = defaultdict(list)
+
+    def place(self, db: Database, article_id: int, signature: Signature | None) -> int:
+        """Put a new article (its id counted, its row not written) in its cluster; the id."""
+        joined = {article_id}
+        if signature is not None:
+            keys = band_keys(signature)
+            joined.update(self._near(db, signature, keys))
+            self._signed[article_id] = (signature, keys)
+            for band, key in enumerate(keys):
+                self._buckets[band, key].append(article_id)
+        target = min(joined)
+        others = joined - {target}
+        stored = sorted(other for other in others if other not in self.clusters)
+        if stored:
+            db.execute(
+                f"UPDATE articles SET cluster_id = ? "
+                f"WHERE cluster_id IN ({', '.join('?' * len(stored))})",
+                [target, *stored],
+            )
+        if others:
+            for pending, cluster in self.clusters.items():
+                if cluster in others:
+                    self.clusters[pending] = target
+        self.clusters[article_id] = target
+        return target
+
+    def rows(self) -> tuple[list[tuple[int, bytes]], list[tuple[int, int, int]]]:
+        """The article_minhash and minhash_bands rows of the placed articles (bands sorted)."""
+        signatures = [(i, sig.astype("<u4").tobytes()) for i, (sig, _) in self._signed.items()]
+        bands = sorted(
+            (band, key, i) for i, (_, keys) in self._signed.items() for band, key in enumerate(keys)
+        )
+        return signatures, bands
+
+    def _near(self, db: Database, signature: Signature, keys: list[int]) -> set[int]:
+        # the clusters of the stored and pending near-duplicates of a signature
+        stored: set[int] = set()
+        per_band: Counter[int] = Counter()
+        for band, other in db.execute(_BUCKETS_SQL, keys):
+            stored.add(other)
+            per_band[band] += 1
+        pending: set[int] = set()
+        for band, key in enumerate(keys):
+            room = BUCKET_LIMIT - per_band[band]
+            if room > 0 and (band, key) in self._buckets:
+                pending.update(self._buckets[band, key][:room])
+        found = [other for other, _ in _verified(db, signature, stored)] if stored else []
+        clusters = set(_cluster_ids(db, found)) if found else set()
+        for other in pending:
+            if similarity(signature, self._signed[other][0]) >= THRESHOLD:
+                clusters.add(self.clusters[other])
+        return clusters
 
 
 def near_duplicates(db: Database, article_id: int) -> list[tuple[int, float]]:
@@ -394,6 +511,13 @@ def _split_piece(piece: bytes) -> tuple[bytes, ...]:
     return tuple(word.encode("utf-8", "surrogatepass") for word in found)
 
 
+def _body_digest(body: str | None) -> bytes:
+    # keyed with the signature scheme: a blob made by other parameters never matches
+    return hashlib.blake2b(
+        (body or "").encode("utf-8", "surrogatepass"), digest_size=DIGEST_SIZE, person=_SCHEME
+    ).digest()
+
+
 def _mix(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     # splitmix64 finaliser: spreads the combined token hashes over all 64 bits
     values = values ^ (values >> np.uint64(30))
@@ -407,11 +531,16 @@ def _matches(
     db: Database, article_id: int | None, signature: Signature, keys: Sequence[int]
 ) -> list[tuple[int, float]]:
     # one statement for all bands: a lookup per band, each capped at BUCKET_LIMIT rows
-    candidates = {other for (other,) in db.execute(_BUCKETS_SQL, list(keys))}
+    candidates = {other for _, other in db.execute(_BUCKETS_SQL, list(keys))}
     if article_id is not None:
         candidates.discard(article_id)
     if not candidates:
         return []
+    return _verified(db, signature, candidates)
+
+
+def _verified(db: Database, signature: Signature, candidates: set[int]) -> list[tuple[int, float]]:
+    # the candidates whose stored signature is within THRESHOLD, most similar first
     ids = sorted(candidates)
     found = []
     for other, blob in db.execute(

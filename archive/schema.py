@@ -6,6 +6,7 @@ from sqlite_utils import Database, Migrations
 from sqlite_utils.db import ForeignKey
 
 __all__ = [
+    "FTS_AUTOMERGE",
     "FTS_COLUMNS",
     "FTS_TOKENIZE",
     "MAIN_TABLES",
@@ -23,6 +24,8 @@ FTS_COLUMNS = ("title", "lead", "body")
 FTS_TOKENIZE = "unicode61 remove_diacritics 2"
 # bm25 weights of title, lead and body for FTS5's `ORDER BY rank`
 FTS_RANK = "bm25(10.0, 3.0, 1.0)"
+# segments of one level FTS5 merges together (its default is 4)
+FTS_AUTOMERGE = 8
 # exact per-run counters on `runs`, bumped in the same transaction as each write
 RUN_COUNTERS = (
     "teasers_seen",
@@ -479,6 +482,15 @@ def m008_drop_unused_indexes(db: Database) -> None:
     articles.url, canonical_url or content_hash, and each index was written per insert."""
     for name in ("idx_articles_url", "idx_articles_canonical_url", "idx_articles_content_hash"):
         db.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+@migrations()
+def m009_fts_automerge(db: Database) -> None:
+    """FTS5 merges a level's segments 8 at a time instead of 4 (fewer rewrites of the
+    index per article stored; benchmarks/README.md, issue 19 round 2)."""
+    db.execute(
+        "INSERT INTO articles_fts (articles_fts, rank) VALUES ('automerge', ?)", [FTS_AUTOMERGE]
+    )
 
 
 def known_migrations() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -57,14 +58,20 @@ __all__ = ["EXTRACTION_FIELDS", "RUN_SUMMARY_KEYS", "Archive", "open_archive"]
 
 BUSY_TIMEOUT_MS = 10_000
 ERROR_MESSAGE_MAX = 500
-# zlib level 3 compresses raw pages twice as fast as the default 6 for ~12 % more bytes
-# (measured on the AEB pages: 2.2 vs 4.2 ms per page, ratio 0.227 vs 0.202).
-PAGE_ZLIB_LEVEL = 3
+# zlib level 1: the writer's cheapest page compression for a few % more bytes (per page,
+# levels 1/3/6: AEB's 181 real pages, 170 KB, 1.21/1.61/3.22 ms at ratio 0.235/0.221/0.197;
+# sitegen's 60 KB pages 0.20/0.25/0.43 ms at 0.158/0.152/0.144; benchmarks/README.md)
+PAGE_ZLIB_LEVEL = 1
 # page cache of a read-write connection (SQLite's default is 2 MiB): the writer's band
 # lookups and index inserts land all over their B-trees, and with 2 MiB their pages were
 # read again from the OS for every article (A/B at 8,000 articles: 0.1-0.2 ms less SQL CPU
 # per article, ~10 %); allocated as used, so a small archive stays small in memory
 WRITER_CACHE_KIB = 64 * 1024
+# WAL pages after which a writer's commit copies them into the file (SQLite's default is
+# 1,000): the LSH band rows and index entries of every batch land on random pages, and a
+# page written by several batches between checkpoints is copied once (articles 4,001-8,000,
+# A/B: the COMMIT's CPU 0.18 -> 0.11 ms per article); the WAL file grows to ~40 MiB
+WRITER_CHECKPOINT_PAGES = 10_000
 ARTICLE_ORDERS = {
     "newest": "coalesce(a.published, a.first_seen) DESC, a.id DESC",
     "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
@@ -1012,75 +1019,44 @@ class Archive:
             [*changes.values(), article_id],
         )
         if "body" in changes:
-            _clusters.assign(self.db, article_id, body)
+            blob = fields.get("minhash")
+            given, signature = (False, None) if blob is None else _clusters.precomputed(blob, body)
+            _clusters.assign_signed(
+                self.db, article_id, signature if given else _clusters.minhash(body)
+            )
         self._replace_children(article_id, fields)
         return text_changed
 
-    def _replace_children(
-        self, article_id: int, article: Mapping[str, Any], fresh: bool = False
-    ) -> None:
-        # `fresh`: the article row was just inserted, so there is nothing to replace
+    def _replace_children(self, article_id: int, article: Mapping[str, Any]) -> None:
         # an item without the key says nothing about them; an empty list replaces them
-        if "images" in article:
-            if not fresh:
-                self.db.execute("DELETE FROM images WHERE article_id = ?", [article_id])
-            images = [
-                (
-                    article_id,
-                    image.get("url"),
-                    image.get("alt"),
-                    image.get("caption"),
-                    image.get("credit"),
-                    image.get("position", position),
-                )
-                for position, image in enumerate(article.get("images") or [])
-            ]
-            if images:
-                self.db.conn.executemany(
-                    "INSERT INTO images (article_id, url, alt, caption, credit, position) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    images,
-                )
-        if "removed" in article:
-            if not fresh:
-                self.db.execute("DELETE FROM removed WHERE article_id = ?", [article_id])
-            removed = [
-                (article_id, item.get("rule"), item.get("text"))
-                for item in article.get("removed") or []
-            ]
-            if removed:
-                self.db.conn.executemany(
-                    "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
-                )
+        for table in ("images", "removed"):
+            if table in article:
+                self.db.execute(f"DELETE FROM {table} WHERE article_id = ?", [article_id])
+        self._insert_children(_image_rows(article_id, article), _removed_rows(article_id, article))
+
+    def _insert_children(
+        self, images: Sequence[tuple[Any, ...]], removed: Sequence[tuple[Any, ...]]
+    ) -> None:
+        if images:
+            self.db.conn.executemany(
+                "INSERT INTO images (article_id, url, alt, caption, credit, position) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                images,
+            )
+        if removed:
+            self.db.conn.executemany(
+                "INSERT INTO removed (article_id, rule, text) VALUES (?, ?, ?)", removed
+            )
 
     def _replace_page(
-        self,
-        article_id: int,
-        article: Mapping[str, Any],
-        final_url: str,
-        fetched_at: str,
-        fresh: bool = False,
+        self, article_id: int, article: Mapping[str, Any], final_url: str, fetched_at: str
     ) -> None:
         # the raw page of this fetch replaces the one kept; an item without html keeps it
-        html = article.get("html")
-        if html is None:
+        row = _page_row(article_id, article, final_url, fetched_at)
+        if row is None:
             return
-        encoding = article.get("encoding")
-        if isinstance(html, str):
-            html, encoding = html.encode("utf-8"), "utf-8"
-        if not fresh:
-            self.db.execute("DELETE FROM pages WHERE article_id = ?", [article_id])
-        self.db.execute(
-            "INSERT INTO pages (article_id, url, fetched_at, content, encoding) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [
-                article_id,
-                final_url,
-                fetched_at,
-                zlib.compress(bytes(html), PAGE_ZLIB_LEVEL),
-                encoding,
-            ],
-        )
+        self.db.execute("DELETE FROM pages WHERE article_id = ?", [article_id])
+        self.db.execute(_INSERT_PAGE, row)
 
     def _resolve_teasers(self, keys: Sequence[str]) -> None:
         # teasers seen before their article was stored now lead to it, by its URL keys
@@ -1105,7 +1081,7 @@ class Archive:
         """
         with self._writing():
             prepared = [_prepare_article(article, run_id) for article in articles]
-            outcomes = _BatchWrite(self, prepared).store(run_id)
+            outcomes = _BatchWrite(self, prepared, run_id).store()
             self._count_outcomes(run_id, outcomes)
         return outcomes
 
@@ -1137,6 +1113,50 @@ class Archive:
             f"UPDATE runs SET {', '.join(f'{name} = {name} + ?' for name in names)} WHERE id = ?",
             [*(counts[name] for name in names), run_id],
         )
+
+
+def _image_rows(article_id: int, article: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            article_id,
+            image.get("url"),
+            image.get("alt"),
+            image.get("caption"),
+            image.get("credit"),
+            image.get("position", position),
+        )
+        for position, image in enumerate(article.get("images") or [])
+    ]
+
+
+def _removed_rows(article_id: int, article: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    return [
+        (article_id, item.get("rule"), item.get("text")) for item in article.get("removed") or []
+    ]
+
+
+_INSERT_PAGE = (
+    "INSERT INTO pages (article_id, url, fetched_at, content, encoding) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def _page_row(
+    article_id: int, article: Mapping[str, Any], final_url: str, fetched_at: str
+) -> tuple[Any, ...] | None:
+    # the pages row of an item's raw HTML, compressed; None for an item without html
+    html = article.get("html")
+    if html is None:
+        return None
+    encoding = article.get("encoding")
+    if isinstance(html, str):
+        html, encoding = html.encode("utf-8"), "utf-8"
+    return (
+        article_id,
+        final_url,
+        fetched_at,
+        zlib.compress(bytes(html), PAGE_ZLIB_LEVEL),
+        encoding,
+    )
 
 
 @dataclass
@@ -1200,13 +1220,20 @@ class _BatchWrite:
     """The articles of one upsert_articles call, stored in order inside its transaction.
 
     What can be done for the whole batch at once is: one URL-key lookup, one MinHash pass
-    over the bodies of the articles that look new, one max(id).
+    over the bodies of the articles that look new and bring no signature of their own,
+    one max(id), and the rows of each run of new articles, written together at the next
+    article that is not new (or at the end): one multi-row articles INSERT, whose FTS5
+    trigger then writes one index segment instead of one per article (FTS5 writes its
+    pending terms out at every statement savepoint), and one executemany per table.
     """
 
-    def __init__(self, archive: Archive, prepared: Sequence[_PreparedArticle]) -> None:
+    def __init__(
+        self, archive: Archive, prepared: Sequence[_PreparedArticle], run_id: int | None
+    ) -> None:
         self.archive = archive
         self.db = archive.db
         self.prepared = prepared
+        self.run_id = run_id
         # url_key -> article id as stored before the batch; exact until the batch writes the
         # key (touched) or folds an article into another (absorbed: its keys move)
         self.known = archive._articles_for_keys(
@@ -1215,18 +1242,35 @@ class _BatchWrite:
         self.touched: set[str] = set()
         self.absorbed = False
         self.next_id: int | None = None
-        looks_new = [i for i, item in enumerate(prepared) if not self.known.keys() & item.forms]
-        signatures = _clusters.minhash_many([prepared[i].body for i in looks_new])
-        self.signatures = dict(zip(looks_new, signatures, strict=True))
+        self.signatures: dict[int, _clusters.Signature | None] = {}
+        unsigned = []
+        for i, item in enumerate(prepared):
+            if self.known.keys() & item.forms:
+                continue  # an update: signed if and when its text changed
+            given, signature = _given_signature(item)
+            if given:
+                self.signatures[i] = signature
+            else:
+                unsigned.append(i)
+        if unsigned:
+            signed = _clusters.minhash_many([prepared[i].body for i in unsigned])
+            self.signatures.update(zip(unsigned, signed, strict=True))
+        # the new articles placed in their clusters whose rows are not written yet
+        self.pending = _clusters.Pending()
+        self.new: list[tuple[int, _PreparedArticle]] = []
+        self.new_keys: set[str] = set()
 
-    def store(self, run_id: int | None) -> list[ArticleOutcome]:
+    def store(self) -> list[ArticleOutcome]:
         """Store every article of the batch; their outcomes in order."""
-        outcomes = [self._store(index, item, run_id) for index, item in enumerate(self.prepared)]
+        outcomes = [self._store(index, item) for index, item in enumerate(self.prepared)]
+        self._flush()
         # once for the batch: by now every URL key of it leads to its article's final id
         self.archive._resolve_teasers(sorted(self.touched))
         return outcomes
 
     def _lookup(self, forms: Mapping[str, Any]) -> dict[str, int]:
+        if not self.new_keys.isdisjoint(forms):
+            self._flush()  # an article of this batch again: it is written first
         if self.absorbed or not self.touched.isdisjoint(forms):
             return self.archive._articles_for_keys(list(forms))
         return {key: self.known[key] for key in forms if key in self.known}
@@ -1240,60 +1284,114 @@ class _BatchWrite:
         article_id, self.next_id = self.next_id, self.next_id + 1
         return article_id
 
-    def _store(self, index: int, item: _PreparedArticle, run_id: int | None) -> ArticleOutcome:
-        archive, db = self.archive, self.db
-        article, forms, values, body = item.article, item.forms, item.values, item.body
+    def _signature(self, index: int, item: _PreparedArticle) -> _clusters.Signature | None:
+        if index in self.signatures:
+            return self.signatures[index]
+        given, signature = _given_signature(item)
+        return signature if given else _clusters.minhash(item.body)
+
+    def _store(self, index: int, item: _PreparedArticle) -> ArticleOutcome:
+        archive, db, forms = self.archive, self.db, item.forms
         known = self._lookup(forms)
         self.touched.update(forms)
         # the canonical key's article wins, then the final URL's, then the requested one's
         target = next((known[key] for key in forms if key in known), None)
-        merged = False
-        status: Literal["new", "updated", "unchanged"]
         if target is None:
-            # a new row gets its id chosen first, so that its cluster is written with it
-            # instead of by a second UPDATE
-            signature = (
-                self.signatures[index] if index in self.signatures else _clusters.minhash(body)
-            )
-            placement = _clusters.place_signed(db, signature)
             article_id = self._new_id()
-            cluster_id = min([article_id, *placement.clusters])
-            db.execute(
-                f"""
-                INSERT INTO articles (id, url, source, title, lead, body, first_seen,
-                  first_run_id, version, cluster_id, {", ".join(_ARTICLE_FIELDS)})
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, {", ".join("?" * len(_ARTICLE_FIELDS))})
-                """,
-                [article_id, item.preferred or item.final_url, article["source"], item.title,
-                 item.lead, body, item.fetched_at, run_id, cluster_id,
-                 *(values[name] for name in _ARTICLE_FIELDS)],
-            )  # fmt: skip
-            _clusters.index(db, article_id, placement, article_id)
-            status = "new"
-        else:
-            article_id = target
-            for other in sorted(set(known.values()) - {target}):
-                archive._absorb(article_id, other)
-                # its URLs moved, and max(id) may have gone with it
-                self.absorbed, self.next_id = True, None
-            merged = any(known.get(key) != target for key in forms)
-            status = archive._update_article(
-                article_id, values, item.title, item.lead, body, item.preferred
-            )
-            if status != "unchanged":
-                # constant work: a few band-bucket lookups, whatever the archive's size
-                _clusters.assign(db, article_id, body)
-        fresh = status == "new"
-        archive._replace_children(article_id, article, fresh)
-        archive._replace_page(article_id, article, item.final_url, item.fetched_at, fresh)
+            self.pending.place(db, article_id, self._signature(index, item))
+            self.new.append((article_id, item))
+            self.new_keys.update(forms)
+            return ArticleOutcome(article_id=article_id, status="new", merged=False)
+        self._flush()  # what follows may read or move the batch's new rows
+        article_id = target
+        for other in sorted(set(known.values()) - {target}):
+            archive._absorb(article_id, other)
+            # its URLs moved, and max(id) may have gone with it
+            self.absorbed, self.next_id = True, None
+        merged = any(known.get(key) != target for key in forms)
+        status = archive._update_article(
+            article_id, item.values, item.title, item.lead, item.body, item.preferred
+        )
+        if status != "unchanged":
+            # constant work: a few band-bucket lookups, whatever the archive's size
+            _clusters.assign_signed(db, article_id, self._signature(index, item))
+        archive._replace_children(article_id, item.article)
+        archive._replace_page(article_id, item.article, item.final_url, item.fetched_at)
+        self._insert_urls([(article_id, item)])
+        return ArticleOutcome(article_id=article_id, status=status, merged=merged)
+
+    def _flush(self) -> None:
+        # the rows of the new articles placed so far, a statement per table
+        if not self.new:
+            return
+        new, self.new, self.new_keys = self.new, [], set()
+        pending, self.pending = self.pending, _clusters.Pending()
+        run_id, db = self.run_id, self.db
+        rows = [
+            (article_id, item.preferred or item.final_url, item.article["source"], item.title,
+             item.lead, item.body, item.fetched_at, run_id, 1, pending.clusters[article_id],
+             *(item.values[name] for name in _ARTICLE_FIELDS))
+            for article_id, item in new
+        ]  # fmt: skip
+        per_statement = max(1, _sql_variables(db) // len(rows[0]))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            db.execute(_insert_articles_sql(len(chunk)), [v for row in chunk for v in row])
+        signatures, bands = pending.rows()
         db.conn.executemany(
+            "INSERT INTO article_minhash (article_id, signature) VALUES (?, ?)", signatures
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO minhash_bands (band, hash, article_id) VALUES (?, ?, ?)", bands
+        )
+        images: list[tuple[Any, ...]] = []
+        removed: list[tuple[Any, ...]] = []
+        pages: list[tuple[Any, ...]] = []
+        for article_id, item in new:
+            images += _image_rows(article_id, item.article)
+            removed += _removed_rows(article_id, item.article)
+            page = _page_row(article_id, item.article, item.final_url, item.fetched_at)
+            if page is not None:
+                pages.append(page)
+        self.archive._insert_children(images, removed)
+        if pages:
+            db.conn.executemany(_INSERT_PAGE, pages)
+        self._insert_urls(new)
+
+    def _insert_urls(self, articles: Sequence[tuple[int, _PreparedArticle]]) -> None:
+        self.db.conn.executemany(
             """
             INSERT INTO article_urls (url_key, article_id, url, kind, first_seen)
             VALUES (?, ?, ?, ?, ?) ON CONFLICT (url_key) DO NOTHING
             """,
-            [(key, article_id, raw, kind, item.fetched_at) for key, (raw, kind) in forms.items()],
+            [
+                (key, article_id, raw, kind, item.fetched_at)
+                for article_id, item in articles
+                for key, (raw, kind) in item.forms.items()
+            ],
         )
-        return ArticleOutcome(article_id=article_id, status=status, merged=merged)
+
+
+def _given_signature(item: _PreparedArticle) -> tuple[bool, _clusters.Signature | None]:
+    # (whether the item brought the signature of its own body, that signature)
+    blob = item.article.get("minhash")
+    if blob is None:
+        return False, None
+    return _clusters.precomputed(blob, item.body)
+
+
+def _sql_variables(db: Database) -> int:
+    return min(db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), 32_766)
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_articles_sql(rows: int) -> str:
+    columns = (
+        "id, url, source, title, lead, body, first_seen, first_run_id, version, cluster_id, "
+        + ", ".join(_ARTICLE_FIELDS)
+    )
+    one = f"({', '.join('?' * (10 + len(_ARTICLE_FIELDS)))})"
+    return f"INSERT INTO articles ({columns}) VALUES {', '.join([one] * rows)}"
 
 
 @contextmanager
@@ -1381,6 +1479,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
     try:
         db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption on crash
         db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
+        db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
         db.enable_wal()
         if migrations.pending(db):
             # IMMEDIATE: a second process opening the same new file waits, then finds
@@ -1435,6 +1534,12 @@ def _check_article_shape(article: Mapping[str, Any]) -> None:
     html = article.get("html")
     if html is not None and not isinstance(html, bytes | bytearray | memoryview | str):
         raise InvalidItemError(f"article html must be bytes or None, not {type(html).__name__}")
+    signature = article.get("minhash")
+    if signature is not None and not _clusters.is_signature_blob(signature):
+        raise InvalidItemError(
+            "article minhash must be archive.minhash_signature(body) (bytes), "
+            f"not {signature!r:.60}"
+        )
 
 
 def _article_id(number: int) -> int:

@@ -290,6 +290,12 @@ def scale(n: int, seed: int = 1) -> dict[str, Any]:
     return result
 
 
+def _unplaced(pending: mh.Pending, db: Any, article_id: int, signature: Any) -> int:
+    # Pending.place without the signature, bands or cluster: each article its own cluster
+    pending.clusters[article_id] = article_id
+    return article_id
+
+
 def ingest_cost(bodies: Sequence[str], rounds: int = 3) -> tuple[float, float]:
     """Seconds per upsert_article of these bodies with and without near-duplicate clustering."""
     from unittest import mock
@@ -312,14 +318,11 @@ def ingest_cost(bodies: Sequence[str], rounds: int = 3) -> tuple[float, float]:
         with_clusters.append(once())
         # new articles are signed, placed and indexed, revised ones re-assigned: all skipped
         with (
-            mock.patch("archive.store._clusters.assign", return_value=0),
+            mock.patch("archive.store._clusters.assign_signed", return_value=0),
             mock.patch(
                 "archive.store._clusters.minhash_many", side_effect=lambda t: [None] * len(t)
             ),
-            mock.patch(
-                "archive.store._clusters.place_signed", return_value=mh.Placement(None, [], [])
-            ),
-            mock.patch("archive.store._clusters.index", side_effect=lambda *a: a[-1]),
+            mock.patch.object(mh.Pending, "place", _unplaced),
         ):
             without.append(once())
     return min(with_clusters), min(without)

@@ -6,10 +6,12 @@ import random
 from collections.abc import Iterator
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from archive import Archive, open_archive
+import archive
+from archive import Archive, InvalidItemError, open_archive
 from archive import clusters as mh
 from benchmarks.clusters import demo_bodies, run
 from tests.test_archive_store import assert_integrity, make_article
@@ -242,3 +244,117 @@ def test_a_batch_is_signed_as_each_body_alone() -> None:
             assert signed.tolist() == alone.tolist()
     assert mh.minhash_many([]) == []
     assert sum(signed is not None for signed in batch) == 6
+
+
+def _stored_signature(store: Archive, url: str) -> list[int] | None:
+    row = store.db.execute(
+        "SELECT signature FROM article_minhash WHERE article_id = ?", [store.article(url).id]
+    ).fetchone()
+    return None if row is None else mh.signature_from_blob(row[0]).tolist()
+
+
+def test_a_precomputed_signature_belongs_to_its_body_only() -> None:
+    body, other = text(1), text(2)
+    blob = archive.minhash_signature(body)
+    signature = mh.minhash(body)
+    assert signature is not None
+    assert blob == mh.minhash_signature(body)  # the same in every process: no state
+    assert len(blob) == mh.DIGEST_SIZE + 4 * mh.NUM_PERM
+    assert mh.is_signature_blob(blob)
+    found, given = mh.precomputed(blob, body)
+    assert found
+    assert given is not None
+    assert given.tolist() == signature.tolist()
+    assert mh.precomputed(blob, other) == (False, None)
+    assert mh.precomputed(blob, body + " ") == (False, None)  # any change of the body
+    # a body too short to sign carries the digest alone: "no signature" is checked too
+    short = archive.minhash_signature("Too short.")
+    assert len(short) == mh.DIGEST_SIZE
+    assert mh.precomputed(short, "Too short.") == (True, None)
+    assert mh.precomputed(short, body) == (False, None)
+    assert not mh.is_signature_blob(blob[:-1])
+    assert not mh.is_signature_blob("text")
+
+
+def test_the_writer_uses_a_precomputed_signature(
+    store: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story = text(1)
+    copy = story.replace("council", "mayor", 1) + " Newswire."
+    items = [
+        make_article(url, body=body, minhash=archive.minhash_signature(body))
+        for url, body in (("https://n.org/a", story), ("https://wire.org/a", copy))
+    ]
+
+    def unsigned(*args: Any) -> None:
+        raise AssertionError("the writer signed a body that came signed")
+
+    monkeypatch.setattr(mh, "minhash_many", unsigned)
+    monkeypatch.setattr(mh, "minhash", unsigned)
+    store.upsert_articles(items)
+    monkeypatch.undo()
+    expected = mh.minhash(story)
+    assert expected is not None
+    assert _stored_signature(store, "https://n.org/a") == expected.tolist()
+    assert cluster(store, "https://wire.org/a") == cluster(store, "https://n.org/a")
+    assert [other for other, _ in store.near_duplicates("https://n.org/a")] == [
+        store.article("https://wire.org/a").id
+    ]
+
+
+def test_a_signature_of_another_body_is_recomputed_never_stored(store: Archive) -> None:
+    story, other = text(1), text(2)
+    store.upsert_article(make_article("https://n.org/a", body=story))
+    # an item whose body changed after it was signed (signed as a copy of story)
+    item = make_article("https://n.org/b", body=other, minhash=archive.minhash_signature(story))
+    store.upsert_article(item)
+    expected = mh.minhash(other)
+    assert expected is not None
+    assert _stored_signature(store, "https://n.org/b") == expected.tolist()
+    assert cluster(store, "https://n.org/b") != cluster(store, "https://n.org/a")
+    # a revision signed for its old text is signed again as well
+    revised = other + " A correction follows."
+    store.upsert_article(
+        make_article("https://n.org/b", body=revised, minhash=archive.minhash_signature(other))
+    )
+    resigned = mh.minhash(revised)
+    assert resigned is not None
+    assert _stored_signature(store, "https://n.org/b") == resigned.tolist()
+    # and so is a re-extraction
+    article_id = store.article("https://n.org/b").id
+    store.update_extraction(
+        article_id, {"body": story, "minhash": archive.minhash_signature(other)}
+    )
+    assert _stored_signature(store, "https://n.org/b") == mh.minhash(story).tolist()  # type: ignore[union-attr]
+    assert cluster(store, "https://n.org/b") == cluster(store, "https://n.org/a")
+    assert_integrity(store)
+
+
+@pytest.mark.parametrize("blob", [b"x" * 100, "not bytes", [1, 2, 3], b""])
+def test_a_malformed_signature_is_an_invalid_item(store: Archive, blob: object) -> None:
+    with pytest.raises(InvalidItemError, match="minhash"):
+        store.upsert_articles(
+            [
+                make_article("https://n.org/a", body=text(1)),
+                make_article("https://n.org/b", body=text(2), minhash=blob),
+            ]
+        )
+    assert store.counts()["articles"] == 0
+
+
+def test_a_batch_with_signatures_stores_what_one_without_stores(tmp_path: Path) -> None:
+    story = text(1)
+    bodies = [story, text(2), story.replace("council", "mayor", 2), "Short.", text(3), story]
+    items = [make_article(f"https://n.org/{i}", body=body) for i, body in enumerate(bodies)]
+    with (
+        open_archive(tmp_path / "signed.db", create=True) as signed,
+        open_archive(tmp_path / "plain.db", create=True) as plain,
+    ):
+        signed.upsert_articles(
+            [{**i, "minhash": archive.minhash_signature(i["body"])} for i in items]
+        )
+        plain.upsert_articles(items)
+        for table in ("articles", "article_minhash", "minhash_bands"):
+            query = f"SELECT * FROM {table} ORDER BY 1, 2"
+            assert signed.db.execute(query).fetchall() == plain.db.execute(query).fetchall()
+        assert len({cluster(signed, f"https://n.org/{i}") for i in (0, 2, 5)}) == 1

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from archive import open_archive
-from archive.schema import known_migrations, migrations
+from archive import clusters, open_archive
+from archive.schema import FTS_AUTOMERGE, known_migrations, migrations
 from tests.test_archive_clusters import text
 from tests.test_archive_store import assert_integrity, make_article
 
@@ -99,4 +99,40 @@ def test_m008_drops_the_unused_article_indexes_and_keeps_the_used_ones(tmp_path:
         # what the dropped indexes might have served still works: a URL finds its article
         out = store.upsert_article(make_article("https://n.org/a?utm_source=x", body=text(3)))
         assert store.article("https://n.org/a").id == out.article_id
+        assert_integrity(store)
+
+
+def test_m009_sets_fts_automerge_and_keeps_search_and_clusters(tmp_path: Path) -> None:
+    path = tmp_path / "m008.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m009_fts_automerge")
+    story = text(1)
+    for article_id, body in ((1, story), (2, story + " Newswire.")):
+        db.execute(
+            "INSERT INTO articles (id, url, source, title, body, content_hash, first_seen, "
+            "last_fetched, version, cluster_id) "
+            "VALUES (?, ?, 'demo', 'T', ?, 'h', '2026-01-01', '2026-01-01', 1, ?)",
+            [article_id, f"https://n.org/{article_id}", body, article_id],
+        )
+        db.execute(
+            "INSERT INTO article_urls (url_key, article_id, url, kind, first_seen) "
+            "VALUES (?, ?, ?, 'fetched', '2026-01-01')",
+            [f"https://n.org/{article_id}", article_id, f"https://n.org/{article_id}"],
+        )
+        # as the m008 writer indexed a body: its signature and band rows
+        clusters.assign(db, article_id, body)
+    db.conn.commit()
+    assert "automerge" not in dict(db.execute("SELECT k, v FROM articles_fts_config").fetchall())
+    db.close()
+    with open_archive(path) as store:
+        config = dict(store.db.execute("SELECT k, v FROM articles_fts_config").fetchall())
+        assert config["automerge"] == FTS_AUTOMERGE
+        assert "bm25" in config["rank"]
+        assert [hit.article_id for hit in store.search("newswire")] == [2]
+        assert store.article(2).cluster_id == 1
+        # a near-copy stored after the upgrade joins the cluster of the rows from before it
+        out = store.upsert_article(make_article("https://n.org/3", body=story + " More."))
+        assert out.status == "new"
+        assert store.article(3).cluster_id == 1
+        assert {other for other, _ in store.near_duplicates(3)} == {1, 2}
         assert_integrity(store)

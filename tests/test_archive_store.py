@@ -332,7 +332,7 @@ def test_no_half_written_article(store: Archive, monkeypatch: pytest.MonkeyPatch
     def explode(*args: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store, "_replace_children", explode)
+    monkeypatch.setattr(store, "_insert_children", explode)
     with pytest.raises(OSError, match="disk full"):
         store.upsert_article(make_article("https://n.org/a", title="Halfway kazakhstan"))
     assert store.counts()["articles"] == 0
