@@ -28,7 +28,9 @@ def first(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Crawled:
     before = len(demo_server.requests)
-    crawled = crawl_blocking(demo_configs, tmp_path_factory.mktemp("crawl") / "news.db")
+    crawled = crawl_blocking(
+        demo_configs, tmp_path_factory.mktemp("crawl") / "news.db", TEASERFEED_WORKERS=2
+    )
     crawled.requests = demo_server.requests[before:]
     return crawled
 
@@ -228,3 +230,50 @@ def test_removed_boilerplate_is_audited_with_readable_text(first: Crawled) -> No
     assert all(str(text).startswith(f"{NEWSLETTER_HEADING} {NEWSLETTER_TEXT}") for _, text in rows)
     appeals = _rows(first.archive, "select text from removed where rule = 'donation-appeal'")
     assert all(str(text).startswith(APPEAL_TEXT) for (text,) in appeals)
+
+
+def _stored(path: Path, run_id: int) -> list[tuple[object, ...]]:
+    """What a crawl archived of each article, by URL (text, metadata, images, removed), and
+    its fetch rows."""
+    return (
+        sorted(
+            _rows(
+                path,
+                "select url, title, lead, body, authors, published, published_from, language, "
+                "word_count, canonical_url from articles",
+            )
+        )
+        + sorted(
+            _rows(
+                path,
+                "select a.url, i.url, i.caption, i.credit from images i join articles a "
+                "on a.id = i.article_id",
+            )
+        )
+        + sorted(
+            _rows(
+                path,
+                "select a.url, r.rule, r.text from removed r join articles a on a.id = r.article_id",
+            )
+        )
+        + sorted(
+            _rows(
+                path,
+                "select url, kind, status, error_kind, error from fetches where run_id = ?",
+                run_id,
+            )
+        )
+    )
+
+
+@deferred_f_from_coro_f
+async def test_inline_extraction_archives_what_the_workers_archive(
+    first: Crawled, demo_configs: list[SiteConfig], tmp_path: Path
+) -> None:
+    assert first.stats["teaserfeed/extraction_workers"] == 2
+    inline = await crawl(demo_configs, tmp_path / "inline.db", TEASERFEED_WORKERS=0)
+    assert inline.stats["teaserfeed/extraction_workers"] == 0
+    for crawled in (first, inline):
+        assert "teaserfeed/extraction_worker_lost" not in crawled.stats
+    assert _stored(inline.archive, inline.run_id) == _stored(first.archive, first.run_id)
+    assert len(_stored(first.archive, first.run_id)) > 2 * 103
