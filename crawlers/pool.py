@@ -17,9 +17,10 @@ import multiprocessing
 import os
 import select
 import signal
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -196,7 +197,8 @@ class ExtractionPool:
                 daemon=True,
             )
             try:
-                process.start()
+                with _main_not_rerun():
+                    process.start()
             except OSError as exc:
                 logger.error("cannot start an extraction worker: %s", exc)
                 parent.close()
@@ -322,6 +324,29 @@ class ExtractionPool:
             if worker.job is not None:
                 _fail(worker.job[0], PoolClosed("the extraction pool is closed"))
                 worker.job = None
+
+
+@contextlib.contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Start a worker without multiprocessing's re-run of the main script in it: the jobs
+    import what they need, and the crawl's script (`teaserfeed`: the CLI, Scrapy) costs a
+    second of CPU and tens of MB in every worker for nothing. A script's main module is
+    known to multiprocessing by its __file__ alone; hidden for the start, it is not re-run.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    with _MAIN_LOCK:
+        del main.__file__
+        try:
+            yield
+        finally:
+            main.__file__ = path
+
+
+_MAIN_LOCK = threading.Lock()
 
 
 def _fail(future: Future[Any], exc: PoolError) -> None:
