@@ -136,8 +136,11 @@ class ExtractionPool:
         with self._lock:
             return [w.process.pid for w in self._pool if w.process.pid is not None]
 
-    def submit(self, fn: Callable[[_A], _R], arg: _A) -> Future[_R]:
-        """`fn(arg)` in a worker (inline with 0 workers); `fn` must be a module-level function."""
+    def submit(self, fn: Callable[[_A], _R], arg: _A, *, first: bool = False) -> Future[_R]:
+        """`fn(arg)` in a worker (inline with 0 workers); `fn` must be a module-level function.
+
+        `first` puts the job ahead of those waiting (a listing page, whose links the crawl's
+        frontier waits for)."""
         future: Future[_R] = Future()
         if not self.workers:
             if self._closing:
@@ -152,7 +155,10 @@ class ExtractionPool:
             if self._closing:
                 future.set_exception(PoolClosed("the extraction pool is closed"))
                 return future
-            self._pending.append((future, fn, arg))
+            if first:
+                self._pending.appendleft((future, fn, arg))
+            else:
+                self._pending.append((future, fn, arg))
         self._wake()
         return future
 

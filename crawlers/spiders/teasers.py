@@ -351,19 +351,26 @@ class TeaserSpider(Spider):
             self.crawler.stats.set_value("teaserfeed/extraction_workers", workers)
         return self.extraction, self._in_flight
 
-    async def _extract(self, fn: Callable[[_J], _T], job: _J) -> _T:
-        """`fn(job)` in the extraction pool; raises PoolError when its worker was lost."""
+    async def _extract(self, fn: Callable[[_J], _T], job: _J, *, listing: bool = False) -> _T:
+        """`fn(job)` in the extraction pool; raises PoolError when its worker was lost.
+
+        A listing page goes first, past the articles waiting: the crawl's next requests
+        come from it, and behind a queue of articles the downloads would run dry."""
         pool, in_flight = self._pool()
+        if listing:
+            return await self._result(pool.submit(fn, job, first=True))
         turn = in_flight.acquire()
         if not turn.called:
             await maybe_deferred_to_future(turn)
         try:
-            future = pool.submit(fn, job)
-            if not future.done():  # inline (0 workers) it is, and nothing waits
-                await maybe_deferred_to_future(_settled(future))
-            return future.result()
+            return await self._result(pool.submit(fn, job))
         finally:
             in_flight.release()
+
+    async def _result(self, future: Future[_T]) -> _T:
+        if not future.done():  # inline (0 workers) it is, and nothing waits
+            await maybe_deferred_to_future(_settled(future))
+        return future.result()
 
     def _extraction_lost(self, exc: PoolError) -> dict[str, Any]:
         """The fetch row's error for a page whose extraction did not come back."""
@@ -544,7 +551,7 @@ class TeaserSpider(Spider):
         assert isinstance(response, TextResponse)
         job = ListingJob(response.url, response.body, response.encoding, config)
         try:
-            found: ListingResult = await self._extract(extract_listing_page, job)
+            found: ListingResult = await self._extract(extract_listing_page, job, listing=True)
         except PoolError as exc:
             lost = self._extraction_lost(exc)
             yield self._listing_fetch(response, "listing", changed=None, **lost)
