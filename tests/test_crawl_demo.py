@@ -233,8 +233,8 @@ def test_removed_boilerplate_is_audited_with_readable_text(first: Crawled) -> No
 
 
 def _stored(path: Path, run_id: int, skip: str) -> list[tuple[object, ...]]:
-    """What a crawl archived of each article but `skip`, by URL (text, metadata, images,
-    removed), and the run's fetch rows."""
+    """What a crawl archived of each article, by URL (text, metadata, images, removed), and
+    the run's fetch rows; none of URL `skip`."""
     articles = (
         "select url, title, lead, body, authors, published, published_from, language, "
         "word_count, canonical_url from articles"
@@ -246,7 +246,8 @@ def _stored(path: Path, run_id: int, skip: str) -> list[tuple[object, ...]]:
     removed = "select a.url, r.rule, r.text from removed r join articles a on a.id = r.article_id"
     fetches = "select url, kind, status, error_kind, error from fetches where run_id = ?"
     rows = [row for sql in (articles, images, removed) for row in sorted(_rows(path, sql))]
-    return [row for row in rows if row[0] != skip] + sorted(_rows(path, fetches, run_id))
+    rows += sorted(_rows(path, fetches, run_id))
+    return [row for row in rows if row[0] != skip]
 
 
 @deferred_f_from_coro_f
@@ -257,8 +258,8 @@ async def test_inline_extraction_archives_what_the_workers_archive(
     demo_site: DemoSite,
     tmp_path: Path,
 ) -> None:
-    # the canonical copy and its target fold into one row: which text it keeps depends on
-    # which page came in last, in any crawl
+    # the canonical copy and its target fold into one row: which text it keeps, and whether
+    # the target is fetched at all, depends on which page came in first, in any crawl
     skip = demo_server.url + demo_site.special.canonical_target
     assert first.stats["teaserfeed/extraction_workers"] == 2
     inline = await crawl(demo_configs, tmp_path / "inline.db", TEASERFEED_WORKERS=0)
