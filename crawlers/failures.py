@@ -1,7 +1,8 @@
 """Why a request failed: one error kind per failure, recorded in `fetches.error_kind`.
 
 The kinds: robots, bot_wall, timeout, dns, connection, http_4xx, http_5xx, too_large,
-redirect, not_html, backed_off, limit, blocked_address, other (and `paywall`, a flag on a
+redirect, not_html, backed_off, limit, blocked_address, extraction (the page's extraction
+worker died or overran TEASERFEED_EXTRACT_TIMEOUT), other (and `paywall`, a flag on a
 page that was still stored). Middlewares that refuse a request raise a `FetchRefused`
 subclass, which carries its kind, so the spider's errback records it through
 `classify_failure`.
@@ -66,6 +67,7 @@ ERROR_KINDS = (
     "limit",
     "blocked_address",
     "paywall",
+    "extraction",
     "other",
 )
 # Kinds that say the site is down or refuses us: enough of them in a row back a site off.

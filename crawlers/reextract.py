@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import itertools
+import collections
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from archive import Archive, BatchItem, StoredPage, outcome_counts
-from crawlers.extract.article import EXTRACTOR_VERSION, Article, extract_from_page
+from crawlers.extract.article import EXTRACTOR_VERSION, Article
 from crawlers.extract.cleanup import CleanupRule
-from crawlers.extract.page import parse_page
+from crawlers.extract.jobs import ArticleJob, ArticleResult, extract_article_page
+from crawlers.pool import ExtractionPool, PoolError
+from crawlers.settings import TEASERFEED_EXTRACT_TIMEOUT, TEASERFEED_WORKERS
 from crawlers.sites import SiteConfig
 
 __all__ = ["ReextractStats", "reextract", "stored_configs"]
@@ -29,6 +32,8 @@ class ReextractStats:
     changed: int = 0  # articles whose title, lead or body changed
     unchanged: int = 0  # articles whose text stayed the same (metadata may have changed)
     skipped: int = 0  # pages whose re-extraction found no body: the stored row was kept
+    # pages whose extraction worker died or overran the time bound: the stored row was kept
+    failed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the numbers."""
@@ -57,6 +62,8 @@ def reextract(
     configs: Mapping[str, SiteConfig] | None = None,
     rules: Sequence[CleanupRule] | None = None,
     progress: Callable[[ReextractStats], None] | None = None,
+    workers: int | None = None,
+    timeout: float | None = None,
 ) -> ReextractStats:
     """Extract every stored page again and update its article in place (text, FTS, images…).
 
@@ -64,38 +71,72 @@ def reextract(
     numbers; an article without a version counts as oldest); None takes every article that
     has a stored page. `configs` give each source's `strip` selectors (default: as stored in
     the archive); `rules` replace the global cleanup rules (default: crawlers/extract/rules.toml).
-    A page whose re-extraction finds no body leaves its article as it was. Never fetches.
+    `workers` extraction processes (default TEASERFEED_WORKERS, one per core; 0: inline),
+    each page within `timeout` seconds (default TEASERFEED_EXTRACT_TIMEOUT); results are
+    written in page order, in batches. A page whose re-extraction finds no body, or whose
+    worker died or overran, leaves its article as it was. Never fetches.
     """
+    count = TEASERFEED_WORKERS if workers is None else workers
+    if count < 0:
+        raise ValueError(f"workers must be 0 (inline) or more, not {count}")
     site_configs = dict(configs) if configs is not None else stored_configs(archive)
     stats = ReextractStats()
-    pages = archive.stored_pages(before_version=since, source=source)
-    while chunk := list(itertools.islice(pages, _BATCH)):
-        # extracted before the transaction: the write lock is held for the writes only,
-        # not for seconds of parsing while a crawl waits to store its items
-        extracted = [(page, _extract(page, site_configs.get(page.source), rules)) for page in chunk]
-        items = [
-            BatchItem("extraction", {**asdict(article), "article_id": page.article_id})
-            for page, article in extracted
-            if article.body
-        ]
-        results = archive.store_batch(items)
-        failed = next((result.error for result in results if result.error is not None), None)
-        if failed is not None:
-            # a write the archive refused stops the re-extraction, as it always has
-            raise failed
-        counts = outcome_counts(results)
-        stats.pages += len(extracted)
-        stats.skipped += len(extracted) - len(items)
-        stats.changed += counts["extractions_changed"]
-        stats.unchanged += counts["extractions_unchanged"]
-        if progress is not None:
-            progress(stats)
+    # pages extracted ahead of the one written next: the workers go on while a batch is stored
+    ahead = _BATCH + 8 * count
+    waiting: collections.deque[tuple[StoredPage, Future[ArticleResult]]] = collections.deque()
+    done: list[tuple[StoredPage, Article | None]] = []
+    bound = TEASERFEED_EXTRACT_TIMEOUT if timeout is None else timeout
+    with ExtractionPool(count, bound) as pool:
+        for page in archive.stored_pages(before_version=since, source=source):
+            # decoded as the crawl decoded it: BOM, the encoding it was read with, <meta>
+            config = site_configs.get(page.source)
+            job = ArticleJob(page.url, page.html, page.encoding, config, rules)
+            waiting.append((page, pool.submit(extract_article_page, job)))
+            while len(waiting) > ahead or (waiting and waiting[0][1].done()):
+                done.append(_settle(*waiting.popleft()))
+                if len(done) >= _BATCH:
+                    _store(archive, done, stats, progress)
+                    done = []
+        while waiting:
+            done.append(_settle(*waiting.popleft()))
+            if len(done) >= _BATCH:
+                _store(archive, done, stats, progress)
+                done = []
+    if done:
+        _store(archive, done, stats, progress)
     return stats
 
 
-def _extract(
-    page: StoredPage, config: SiteConfig | None, rules: Sequence[CleanupRule] | None
-) -> Article:
-    # decoded as the crawl decoded it: BOM, then the encoding it was read with, then <meta>
-    parsed = parse_page(page.html, page.url, encoding=page.encoding)
-    return extract_from_page(parsed, config, rules=rules)
+def _settle(page: StoredPage, future: Future[ArticleResult]) -> tuple[StoredPage, Article | None]:
+    try:
+        return page, future.result().article
+    except PoolError:  # logged by the pool, counted by _store: the stored row stays
+        return page, None
+
+
+def _store(
+    archive: Archive,
+    extracted: list[tuple[StoredPage, Article | None]],
+    stats: ReextractStats,
+    progress: Callable[[ReextractStats], None] | None,
+) -> None:
+    """One batch of re-extractions, written in one transaction."""
+    items = [
+        BatchItem("extraction", {**asdict(article), "article_id": page.article_id})
+        for page, article in extracted
+        if article is not None and article.body
+    ]
+    results = archive.store_batch(items)
+    failed = next((result.error for result in results if result.error is not None), None)
+    if failed is not None:
+        # a write the archive refused stops the re-extraction, as it always has
+        raise failed
+    counts = outcome_counts(results)
+    lost = sum(1 for _page, article in extracted if article is None)
+    stats.pages += len(extracted)
+    stats.failed += lost
+    stats.skipped += len(extracted) - len(items) - lost
+    stats.changed += counts["extractions_changed"]
+    stats.unchanged += counts["extractions_unchanged"]
+    if progress is not None:
+        progress(stats)

@@ -7,6 +7,8 @@ from typing import Any
 
 from scrapy.settings import BaseSettings
 
+from crawlers.pool import default_workers
+
 # Every TEASERFEED_* setting is defined once, below; code reads it bare from the crawler's
 # settings after with_defaults() (the spider registers the defaults itself), so a crawl
 # with other settings than these (an embedded spider, get_crawler in tests) has them too.
@@ -95,6 +97,14 @@ TEASERFEED_RETRY_GONE = "30d"
 TEASERFEED_NOW = ""
 # Keep each article page's raw HTML (compressed) for re-extraction.
 TEASERFEED_STORE_HTML = True
+# Page extraction (listing detection, article extraction) runs in this many worker
+# processes, off the thread that drives the downloads (default: one per core this process
+# may use; 0: inline, in the crawl's own thread). `reextract` uses as many.
+TEASERFEED_WORKERS = default_workers()
+# A page whose extraction takes longer than this many seconds (0: no bound) is recorded with
+# error kind `extraction` and its worker replaced (with TEASERFEED_WORKERS=0 nothing can
+# stop a page midway: the engine's own size bounds are all there is).
+TEASERFEED_EXTRACT_TIMEOUT = 30.0
 # Items are written in transactions of at most this many items.
 TEASERFEED_BATCH_SIZE = 100
 # Items waiting for the archive writer; a full queue slows the crawl instead of growing.

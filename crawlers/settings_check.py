@@ -39,6 +39,24 @@ def _moment(text: str) -> None:
         ) from None
 
 
+def _workers(text: str) -> None:
+    try:
+        count = int(text)
+    except ValueError:
+        count = -1
+    if count < 0:
+        raise ValueError(f"{text!r} is not 0 (inline) or a number of worker processes")
+
+
+def _seconds(text: str) -> None:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:
+        raise ValueError(f"{text!r} is not a number of seconds (0: no bound)")
+
+
 # teaserfeed's own parsers, for settings whose default is text with a grammar
 _PARSERS: dict[str, Callable[[str], object]] = {
     "TEASERFEED_REVISIT": parse_schedule,
@@ -46,6 +64,8 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "TEASERFEED_LISTING_MAX_INTERVAL": parse_duration,
     "TEASERFEED_RETRY_GONE": parse_duration,
     "TEASERFEED_NOW": _moment,
+    "TEASERFEED_WORKERS": _workers,
+    "TEASERFEED_EXTRACT_TIMEOUT": _seconds,
     "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": _log_level,
     "LOG_LEVEL": _log_level,
     "RETRY_GIVE_UP_LOG_LEVEL": _log_level,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,22 @@ def crawl_blocking(configs: Sequence[SiteConfig], archive: Path, **settings: Any
         deferred_from_coro(crawl(configs, archive, **settings))
     )
     return result
+
+
+def drained(output: AsyncIterator[Any]) -> list[Any]:
+    """What a spider callback yields, with inline extraction (TEASERFEED_WORKERS=0): it
+    then never waits, so no reactor needs to run it."""
+    items: list[Any] = []
+    while True:
+        step = output.__anext__()
+        try:
+            step.send(None)
+        except StopIteration as done:
+            items.append(done.value)
+        except StopAsyncIteration:
+            return items
+        else:
+            raise AssertionError("the callback waited: is TEASERFEED_WORKERS 0?")
 
 
 @pytest.fixture(scope="session")

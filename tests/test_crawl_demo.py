@@ -28,7 +28,9 @@ def first(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Crawled:
     before = len(demo_server.requests)
-    crawled = crawl_blocking(demo_configs, tmp_path_factory.mktemp("crawl") / "news.db")
+    crawled = crawl_blocking(
+        demo_configs, tmp_path_factory.mktemp("crawl") / "news.db", TEASERFEED_WORKERS=2
+    )
     crawled.requests = demo_server.requests[before:]
     return crawled
 
@@ -228,3 +230,42 @@ def test_removed_boilerplate_is_audited_with_readable_text(first: Crawled) -> No
     assert all(str(text).startswith(f"{NEWSLETTER_HEADING} {NEWSLETTER_TEXT}") for _, text in rows)
     appeals = _rows(first.archive, "select text from removed where rule = 'donation-appeal'")
     assert all(str(text).startswith(APPEAL_TEXT) for (text,) in appeals)
+
+
+def _stored(path: Path, run_id: int, skip: str) -> list[tuple[object, ...]]:
+    """What a crawl archived of each article, by URL (text, metadata, images, removed), and
+    the run's fetch rows; none of URL `skip`."""
+    articles = (
+        "select url, title, lead, body, authors, published, published_from, language, "
+        "word_count, canonical_url from articles"
+    )
+    images = (
+        "select a.url, i.url, i.caption, i.credit from images i "
+        "join articles a on a.id = i.article_id"
+    )
+    removed = "select a.url, r.rule, r.text from removed r join articles a on a.id = r.article_id"
+    fetches = "select url, kind, status, error_kind, error from fetches where run_id = ?"
+    rows = [row for sql in (articles, images, removed) for row in sorted(_rows(path, sql))]
+    rows += sorted(_rows(path, fetches, run_id))
+    return [row for row in rows if row[0] != skip]
+
+
+@deferred_f_from_coro_f
+async def test_inline_extraction_archives_what_the_workers_archive(
+    first: Crawled,
+    demo_configs: list[SiteConfig],
+    demo_server: DemoServer,
+    demo_site: DemoSite,
+    tmp_path: Path,
+) -> None:
+    # the canonical copy and its target fold into one row: which text it keeps, and whether
+    # the target is fetched at all, depends on which page came in first, in any crawl
+    skip = demo_server.url + demo_site.special.canonical_target
+    assert first.stats["teaserfeed/extraction_workers"] == 2
+    inline = await crawl(demo_configs, tmp_path / "inline.db", TEASERFEED_WORKERS=0)
+    assert inline.stats["teaserfeed/extraction_workers"] == 0
+    for crawled in (first, inline):
+        assert "teaserfeed/extraction_worker_lost" not in crawled.stats
+    stored = _stored(first.archive, first.run_id, skip)
+    assert _stored(inline.archive, inline.run_id, skip) == stored
+    assert len(stored) > 2 * 103

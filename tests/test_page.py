@@ -22,7 +22,7 @@ from crawlers.extract.text import MAX_PAGE_ELEMENTS
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.sites import SiteConfig
 from crawlers.spiders.teasers import TeaserSpider
-from tests.conftest import PROJECT_SETTINGS
+from tests.conftest import PROJECT_SETTINGS, drained
 
 URL = "https://harbour.example.org/news/"
 LISTING = (
@@ -97,7 +97,8 @@ def test_bound_page_cuts_a_tree_parsed_elsewhere() -> None:
 
 def _spider() -> TeaserSpider:
     config = SiteConfig(name="harbour", start_urls=(URL,))
-    crawler = get_crawler(TeaserSpider, dict(PROJECT_SETTINGS))
+    # inline: the detectors these tests break are this process's
+    crawler = get_crawler(TeaserSpider, {**PROJECT_SETTINGS, "TEASERFEED_WORKERS": 0})
     spider: TeaserSpider = TeaserSpider.from_crawler(crawler, configs=[config])
     return spider
 
@@ -105,7 +106,7 @@ def _spider() -> TeaserSpider:
 def _listing(spider: TeaserSpider) -> list[Any]:
     request = Request(URL, meta={"tf_site": "harbour", "tf_kind": "listing", "tf_page": 1})
     response = HtmlResponse(url=URL, body=LISTING.encode("utf-8"), request=request)
-    return list(spider.parse_listing(response))
+    return drained(spider.parse_listing(response))
 
 
 def _boom(*args: object, **kwargs: object) -> Any:
@@ -156,7 +157,7 @@ def test_the_article_records_its_own_attribute_cut() -> None:
     body = f"<html><body>{tag}<h1>Harbour</h1>{'<p>The harbour wall was rebuilt.</p>' * 8}"
     request = Request(URL + "a", meta={"tf_site": "harbour", "tf_kind": "article"})
     response = HtmlResponse(url=URL + "a", body=body.encode(), request=request)
-    fetch, article = list(spider.parse_article(response))
+    fetch, article = drained(spider.parse_article(response))
     assert isinstance(fetch, FetchItem)
     assert fetch.error is None
     assert isinstance(article, ArticleItem)

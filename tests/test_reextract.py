@@ -37,13 +37,20 @@ def archive_copy(crawled: Crawled, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch, demo_server: DemoServer) -> Iterator[None]:
-    """No socket may connect while the test body runs, and the demo site sees no request."""
+    """No network socket may connect while the test body runs (the extraction pool's
+    local socket to its fork server may), and the demo site sees no request."""
     before = len(demo_server.requests)
+    connect = socket.socket.connect
 
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise AssertionError(f"network used during re-extraction: {args!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
+    def local_only(sock: socket.socket, address: Any) -> None:
+        if sock.family != socket.AF_UNIX:
+            refuse(sock, address)
+        connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
     monkeypatch.setattr(socket, "create_connection", refuse)
     yield
     assert len(demo_server.requests) == before
@@ -150,6 +157,7 @@ def test_cli_reextract(archive_copy: Path, tmp_path: Path, offline: None, term: 
         "pages": 103,
         "skipped": 0,
         "unchanged": 102,
+        "failed": 0,
     }
     with open_archive(archive_copy, create=True) as archive:
         assert _hits(archive, term) == []
@@ -184,4 +192,34 @@ def test_archive_without_pages_reextracts_nothing(tmp_path: Path) -> None:
             "pages": 0,
             "skipped": 0,
             "unchanged": 0,
+            "failed": 0,
         }
+
+
+def _state(path: Path) -> list[tuple[object, ...]]:
+    """Every re-extracted column of every article, its images and removed rows, by id."""
+    with sqlite3.connect(path) as db:
+        return [
+            *db.execute(
+                "select id, title, lead, body, authors, published, language, word_count, "
+                "extractor_version from articles order by id"
+            ),
+            *db.execute("select article_id, url, caption, credit from images order by 1, 2"),
+            *db.execute("select article_id, rule, text from removed order by 1, 2, 3"),
+        ]
+
+
+def test_reextract_in_two_workers_writes_what_inline_writes(
+    crawled: Crawled, tmp_path: Path, offline: None, term: str
+) -> None:
+    states = []
+    for workers in (0, 2):
+        path = tmp_path / f"w{workers}.db"
+        with sqlite3.connect(crawled.archive) as src, sqlite3.connect(path) as dst:
+            src.backup(dst)
+        with open_archive(path, create=True) as archive:
+            stats = reextract(archive, rules=_dropping(term), workers=workers)
+        assert (stats.pages, stats.changed, stats.failed) == (103, 1, 0), workers
+        states.append(_state(path))
+    assert states[0] == states[1]
+    assert len(states[0]) > 103

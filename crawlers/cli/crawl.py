@@ -25,7 +25,7 @@ from archive import (
 )
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli.distributed import REDIS_METAVAR, crawl_worker
-from crawlers.cli.util import archive_option, fail, opened, sites_file_option
+from crawlers.cli.util import archive_option, fail, opened, sites_file_option, workers_option
 from crawlers.errors import TeaserfeedError
 from crawlers.extract.files import HTML_SUFFIXES
 from crawlers.failures import is_failed_fetch
@@ -63,13 +63,17 @@ def run_crawl(
     settings: dict[str, Any] | None = None,
     *,
     archive_lock: ArchiveLock | None = None,
+    workers: int | None = None,
 ) -> int | None:
     """Run one crawl of the given sites into the archive; return its run id.
 
     Pass `archive_lock` when you hold the archive's lock for the run already (the CLI
-    does, from its first check to the end); otherwise the crawl takes it.
+    does, from its first check to the end); otherwise the crawl takes it. `workers`:
+    extraction processes (TEASERFEED_WORKERS, default one per core; 0: inline).
     Scrapy's reactor starts once per process, so call this once per process (the CLI does).
     """
+    if workers is not None:
+        settings = {**(settings or {}), "TEASERFEED_WORKERS": workers}
     run_id = _crawl(configs, archive_path, settings, archive_lock).get("teaserfeed/run_id")
     return int(run_id) if run_id is not None else None
 
@@ -340,6 +344,10 @@ def _crawl_and_report(
     "Loopback, private, link-local and other non-public addresses are refused otherwise "
     f"(SSRF guard); the same as -s {ALLOW_SETTING}=A,B.",
 )
+@workers_option(
+    "the page is recorded as a fetch with error kind `extraction` and the crawl goes on. "
+    "Same as -s TEASERFEED_WORKERS=N."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log Scrapy's progress (INFO level).")
 def crawl(
     sites: tuple[str, ...],
@@ -353,6 +361,7 @@ def crawl(
     redis_url: str | None,
     reconcile: bool,
     allow_addresses: tuple[str, ...],
+    workers: int | None,
     verbose: bool,
 ) -> None:
     """Crawl the configured SITES (all when none are named) into the archive.
@@ -401,6 +410,8 @@ def crawl(
         settings.setdefault("LOG_LEVEL", "INFO")
     if backfill:
         settings["TEASERFEED_BACKFILL"] = backfill
+    if workers is not None:
+        settings["TEASERFEED_WORKERS"] = workers
     if redis_url:
         crawl_worker(configs, redis_url, archive_path, settings, reconcile=reconcile)
         return

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from archive import ArchiveError, open_archive
-from crawlers.cli.util import archive_option, fail
+from crawlers.cli.util import archive_option, fail, workers_option
 from crawlers.errors import TeaserfeedError
 from crawlers.extract.article import EXTRACTOR_VERSION
 from crawlers.extract.cleanup import CleanupRule, load_rules
@@ -61,6 +61,7 @@ def _configs(path: Path | None) -> dict[str, SiteConfig] | None:
     help="Use this rules file instead of the global boilerplate rules shipped with teaserfeed "
     "(same format as crawlers/extract/rules.toml), e.g. to try a rule before changing it.",
 )
+@workers_option("the page's article keeps its stored row and is counted as failed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the numbers as JSON.")
 def reextract(
     archive_path: Path,
@@ -68,6 +69,7 @@ def reextract(
     source: str | None,
     sites_path: Path | None,
     rules_path: Path | None,
+    workers: int | None,
     as_json: bool,
 ) -> None:
     """Run article extraction again on the raw pages kept in the archive.
@@ -78,12 +80,15 @@ def reextract(
     extractor_version, with the full-text index following. Nothing is fetched. The
     article's `version` and its stored revisions are not touched: a re-extraction is not a
     new revision of the story. A page whose re-extraction finds no body keeps its row.
+    Pages are extracted in --workers processes (one per core by default) and written in
+    order, 100 per transaction.
 
     \b
     Examples:
       teaserfeed reextract --archive news.db
       teaserfeed reextract --since 2.0            # only what older extractors wrote
       teaserfeed reextract --rules my-rules.toml  # try changed boilerplate rules
+      teaserfeed reextract --workers 0            # inline, in this process
     """
     rules = _rules(rules_path)
     configs = _configs(sites_path)
@@ -100,7 +105,13 @@ def reextract(
 
     try:
         stats = run_reextract(
-            archive, since, source=source, configs=configs, rules=rules, progress=progress
+            archive,
+            since,
+            source=source,
+            configs=configs,
+            rules=rules,
+            progress=progress,
+            workers=workers,
         )
     except ArchiveError as exc:
         fail(str(exc))
@@ -115,4 +126,5 @@ def reextract(
         f"re-extracted {stats.pages} stored pages with extractor {EXTRACTOR_VERSION}: "
         f"{stats.changed} changed, {stats.unchanged} unchanged, "
         f"{stats.skipped} kept as they were (no body found)"
+        + (f", {stats.failed} kept (extraction worker lost: see the log)" if stats.failed else "")
     )

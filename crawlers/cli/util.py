@@ -5,15 +5,20 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
 from archive import Archive, ArchiveError, InvalidFilterError, open_archive, sqlite_reason
-from crawlers.settings import TEASERFEED_ARCHIVE, TEASERFEED_SITES
+from crawlers.settings import (
+    TEASERFEED_ARCHIVE,
+    TEASERFEED_EXTRACT_TIMEOUT,
+    TEASERFEED_SITES,
+    TEASERFEED_WORKERS,
+)
 
 __all__ = [
     "DEFAULT_ARCHIVE",
@@ -22,9 +27,11 @@ __all__ = [
     "opened",
     "readonly_option",
     "sites_file_option",
+    "workers_option",
 ]
 
 DEFAULT_ARCHIVE = TEASERFEED_ARCHIVE
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 archive_option = click.option(
     "--archive",
@@ -50,6 +57,20 @@ sites_file_option = click.option(
     show_default=True,
     help="Site configuration file (TOML, see README).",
 )
+
+
+def workers_option(lost: str) -> Callable[[_F], _F]:
+    """--workers N: extraction processes; `lost` says what becomes of a page whose worker
+    dies or overruns TEASERFEED_EXTRACT_TIMEOUT."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=0),
+        metavar="N",
+        help="Extract pages in N worker processes (default: one per core, here "
+        f"{TEASERFEED_WORKERS}; 0: inline, in this process). A worker that dies or takes "
+        f"longer than {TEASERFEED_EXTRACT_TIMEOUT:g} s on a page "
+        f"(TEASERFEED_EXTRACT_TIMEOUT) is replaced; {lost}",
+    )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

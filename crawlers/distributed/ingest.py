@@ -517,7 +517,9 @@ def _client_url(client: redis.Redis) -> str:
 
 
 def _url_keys(article: Mapping[str, Any]) -> list[str]:
-    urls = {article.get("url"), article.get("final_url")}
+    # the canonical URL too: a copy naming it is archived under it (the copy may come in
+    # before the page itself, which workers then need not fetch)
+    urls = {article.get("url"), article.get("final_url"), article.get("canonical_url")}
     return [normalize_url(u) for u in urls if isinstance(u, str) and u]
 
 

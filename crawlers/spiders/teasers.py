@@ -6,6 +6,7 @@ import hashlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -17,16 +18,23 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
-from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.python.failure import Failure
 
 from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url, open_archive
 from archive.files import sqlite_reason
 from crawlers.errors import TeaserfeedError
-from crawlers.extract.article import extract_from_page
 from crawlers.extract.feeds import parse_feed
-from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
-from crawlers.extract.page import Page, parse_page
+from crawlers.extract.jobs import (
+    ArticleJob,
+    ArticleResult,
+    ListingJob,
+    ListingResult,
+    extract_article_page,
+    extract_listing_page,
+)
+from crawlers.extract.listing import Teaser
 from crawlers.failures import classify_failure
 from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.logformatter import log_level
@@ -39,6 +47,7 @@ from crawlers.meta import (
     META_REVISIT,
     META_SITE,
 )
+from crawlers.pool import ExtractionPool, PoolError, WorkerLost
 from crawlers.schedule import due_at, listing_interval, parse_duration, parse_schedule
 from crawlers.settings import user_agent, with_defaults
 from crawlers.settings_check import SettingError, check_setting, known_settings
@@ -48,6 +57,7 @@ __all__ = ["TeaserSpider"]
 
 logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
+_J = TypeVar("_J")
 
 _HTML_TYPES = (b"text/html", b"application/xhtml+xml")
 
@@ -73,9 +83,23 @@ def _requested_url(response: Response) -> str:
     return response.request.url if response.request else response.url
 
 
-def _page(response: TextResponse) -> Page:
-    """The response as the engine reads a page, from the text Scrapy decoded."""
-    return parse_page(response.text, response.url)
+def _drain(items: Generator[Any, None, _T]) -> tuple[list[Any], _T]:
+    """What a generator yields, and what it returns."""
+    out: list[Any] = []
+    while True:
+        try:
+            out.append(next(items))
+        except StopIteration as stop:
+            return out, stop.value
+
+
+def _settled(future: Future[Any]) -> Deferred[None]:
+    """A Deferred that fires on the reactor thread once `future` is done (in any thread)."""
+    from twisted.internet import reactor
+
+    done: Deferred[None] = Deferred()
+    future.add_done_callback(lambda _: reactor.callFromThread(done.callback, None))
+    return done
 
 
 def _header(response: Response, name: bytes) -> str | None:
@@ -121,6 +145,9 @@ class TeaserSpider(Spider):
         self.states: dict[str, ListingState] = {}
         # sites whose state is ignored this run: --backfill, or their last run was cut short
         self.fresh_sites: set[str] = set()
+        # page extraction (TEASERFEED_WORKERS processes), started with the first page
+        self.extraction: ExtractionPool | None = None
+        self._in_flight: DeferredSemaphore | None = None
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -157,6 +184,9 @@ class TeaserSpider(Spider):
             # raised here, Scrapy prints a bare traceback without the reason; the pipeline
             # says it in one line and closes the spider before the archive is touched
             spider.config_error = str(exc.reason)
+            return spider
+        if spider.settings.getint("TEASERFEED_WORKERS") < 0:
+            spider.config_error = "setting TEASERFEED_WORKERS: 0 (inline) or more workers"
             return spider
         spider._apply_site_politeness()
         return spider
@@ -298,10 +328,60 @@ class TeaserSpider(Spider):
             deferred_from_coro(self.crawler.engine.close_spider_async(reason="archive_damaged"))
 
     def closed(self, reason: str) -> None:
-        """Release the read connection to the archive."""
+        """Stop the extraction workers; release the read connection to the archive."""
+        if self.extraction is not None:
+            self.extraction.close()
         if self.seen_store is not None:
             self.seen_store.close()
             self.seen_store = None
+
+    # ---- extraction -----------------------------------------------------------------
+
+    def _pool(self) -> tuple[ExtractionPool, DeferredSemaphore]:
+        if self.extraction is None or self._in_flight is None:
+            workers = self.settings.getint("TEASERFEED_WORKERS")
+            self.extraction = ExtractionPool(
+                workers,
+                self.settings.getfloat("TEASERFEED_EXTRACT_TIMEOUT"),
+                log_level=log_level(self.settings.get("LOG_LEVEL")),
+            )
+            # pages handed to the workers at once: enough to keep each busy, few enough that
+            # the rest wait as responses in Scrapy's scraper slot (which then stops downloads)
+            self._in_flight = DeferredSemaphore(max(1, 4 * workers))
+            self.crawler.stats.set_value("teaserfeed/extraction_workers", workers)
+        return self.extraction, self._in_flight
+
+    async def _extract(self, fn: Callable[[_J], _T], job: _J, *, listing: bool = False) -> _T:
+        """`fn(job)` in the extraction pool; raises PoolError when its worker was lost.
+
+        A listing page goes first, past the articles waiting: the crawl's next requests
+        come from it, and behind a queue of articles the downloads would run dry."""
+        pool, in_flight = self._pool()
+        if listing:
+            return await self._result(pool.submit(fn, job, first=True))
+        turn = in_flight.acquire()
+        if not turn.called:
+            await maybe_deferred_to_future(turn)
+        try:
+            return await self._result(pool.submit(fn, job))
+        finally:
+            in_flight.release()
+
+    async def _result(self, future: Future[_T]) -> _T:
+        if not future.done():  # inline (0 workers) it is, and nothing waits
+            await maybe_deferred_to_future(_settled(future))
+        return future.result()
+
+    def _extraction_lost(self, exc: PoolError) -> dict[str, Any]:
+        """The fetch row's error for a page whose extraction did not come back."""
+        stats = self.crawler.stats
+        if isinstance(exc, WorkerLost):
+            stats.inc_value("teaserfeed/extraction_worker_lost")
+            if exc.timed_out:
+                stats.inc_value("teaserfeed/extraction_timeouts")
+        else:
+            stats.inc_value("teaserfeed/extraction_failed")
+        return {"error_kind": "extraction", "error": str(exc)}
 
     # ---- start ----------------------------------------------------------------------
 
@@ -453,11 +533,12 @@ class TeaserSpider(Spider):
 
     # ---- callbacks ------------------------------------------------------------------
 
-    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+    async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         """Default callback: treat the page as a listing."""
-        yield from self.parse_listing(response)
+        async for output in self.parse_listing(response):
+            yield output
 
-    def parse_listing(self, response: Response) -> Iterator[Any]:
+    async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         """Yield a fetch record, new teasers, article requests and (maybe) the next page."""
         config = self._config(response.meta)
         if response.status == 304:
@@ -468,9 +549,15 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "listing", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        parsed = _page(response)
-        teasers = extract_teasers(parsed, response.url, config)
-        errors = self._extraction_errors(parsed)
+        job = ListingJob(response.url, response.body, response.encoding, config)
+        try:
+            found: ListingResult = await self._extract(extract_listing_page, job, listing=True)
+        except PoolError as exc:
+            lost = self._extraction_lost(exc)
+            yield self._listing_fetch(response, "listing", changed=None, **lost)
+            return
+        teasers = found.teasers
+        errors = self._extraction_errors(found.errors)
         self.crawler.stats.inc_value("teaserfeed/listing_pages")
         self.crawler.stats.inc_value("teaserfeed/teasers_found", len(teasers))
         page = int(response.meta.get(META_PAGE, 1))
@@ -487,7 +574,9 @@ class TeaserSpider(Spider):
             # the same teasers as last time: nothing new here, nor further down the listing
             self.crawler.stats.inc_value("teaserfeed/listings_unchanged")
             return
-        known = yield from self._teasers(teasers, config, response.url)
+        items, known = _drain(self._teasers(teasers, config, response.url))
+        for item in items:
+            yield item
         main = sum(1 for t in teasers if t.region == "main")
         backfill = self.settings.getint("TEASERFEED_BACKFILL")
         if page >= (backfill if backfill > 0 else config.max_pages):
@@ -497,8 +586,8 @@ class TeaserSpider(Spider):
             self.crawler.stats.inc_value("teaserfeed/stopped_at_seen")
             logger.debug("stop at seen: %s (%d of %d teasers archived)", url, known, main)
             return
-        next_url = extract_next_page(parsed, response.url, config)
-        self._extraction_errors(parsed)  # counted: the fetch row is written already
+        next_url = found.next_url
+        self._extraction_errors(found.next_errors)  # counted: the fetch row is written already
         if next_url:
             yield self._listing_request(next_url, config, page + 1, "listing")
 
@@ -586,7 +675,7 @@ class TeaserSpider(Spider):
             yield self._article_request(fetch_url, config, teaser.url)
         return count
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         """Yield a fetch record and the extracted article."""
         config = self._config(response.meta)
         if response.status == 304:
@@ -597,9 +686,14 @@ class TeaserSpider(Spider):
             yield self._fetch(response, "article", error_kind="not_html", error="not an HTML page")
             return
         assert isinstance(response, TextResponse)
-        page = _page(response)
-        article = extract_from_page(page, config)
-        errors = self._extraction_errors(page)
+        job = ArticleJob(response.url, response.body, response.encoding, config)
+        try:
+            extracted: ArticleResult = await self._extract(extract_article_page, job)
+        except PoolError as exc:
+            yield self._fetch(response, "article", **self._extraction_lost(exc))
+            return
+        article = extracted.article
+        errors = self._extraction_errors(extracted.errors)
         self.crawler.stats.inc_value("teaserfeed/articles_extracted")
         yield self._fetch(response, "article", **({"error": errors} if errors else {}))
         store_html = self.settings.getbool("TEASERFEED_STORE_HTML")
@@ -615,14 +709,12 @@ class TeaserSpider(Spider):
             encoding=response.encoding if store_html else None,
         )
 
-    def _extraction_errors(self, page: Page) -> str | None:
-        """What the engine noted going wrong on the page since the last call, counted once."""
-        if not page.errors:
+    def _extraction_errors(self, errors: Sequence[str]) -> str | None:
+        """What the engine noted going wrong on a page, counted."""
+        if not errors:
             return None
-        self.crawler.stats.inc_value("teaserfeed/extraction_errors", len(page.errors))
-        errors = "; ".join(page.errors)
-        page.errors.clear()
-        return errors
+        self.crawler.stats.inc_value("teaserfeed/extraction_errors", len(errors))
+        return "; ".join(errors)
 
     def on_error(self, failure: Failure) -> Iterator[FetchItem]:
         """Record a failed request as a fetch with its error kind (and back off a listing)."""
