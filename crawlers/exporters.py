@@ -21,6 +21,8 @@ __all__ = ["CsvExporter", "JsonExporter", "JsonLinesExporter", "export_fields"]
 
 ITEM_TYPE_FIELD = "item_type"
 _HTML_FIELDS = ("html", "encoding")
+# the archive's own bookkeeping, carried from the extraction worker to the writer
+_INTERNAL_FIELDS = ("minhash",)
 
 
 def export_fields(*, with_html: bool) -> list[str]:
@@ -28,7 +30,7 @@ def export_fields(*, with_html: bool) -> list[str]:
     names = dict.fromkeys(
         [ITEM_TYPE_FIELD, *(f.name for cls, _kind in ITEM_TYPES for f in fields(cls))]
     )
-    return [n for n in names if with_html or n not in _HTML_FIELDS]
+    return [n for n in names if n not in _INTERNAL_FIELDS and (with_html or n not in _HTML_FIELDS)]
 
 
 class _TypedExport:
@@ -45,7 +47,9 @@ class _TypedExport:
             item, default_value, include_empty
         )
         for name, value in parent:
-            if name != ITEM_TYPE_FIELD and (self.with_html or name not in _HTML_FIELDS):
+            if name in _INTERNAL_FIELDS or name == ITEM_TYPE_FIELD:
+                continue
+            if self.with_html or name not in _HTML_FIELDS:
                 yield name, value
 
     @classmethod

@@ -54,6 +54,8 @@ class ArticleItem(Article):
     html: bytes | None = field(default=None, metadata={"serializer": _base64})
     # the charset the page was decoded with (HTTP header, BOM or <meta>), kept with the HTML
     encoding: str | None = None
+    # archive.minhash_signature(body), computed by the extraction worker; never exported
+    minhash: bytes | None = None
 
     @classmethod
     def from_article(cls, article: Article, **crawl: Any) -> ArticleItem:

@@ -43,7 +43,7 @@ _A = TypeVar("_A")
 _R = TypeVar("_R")
 
 # what the fork server imports once, so each worker it forks starts warm
-_PRELOAD = ["crawlers.extract.jobs"]
+_PRELOAD = ["crawlers.jobs"]
 # seconds a worker asked to stop may take before it is killed
 _STOP_GRACE = 2.0
 

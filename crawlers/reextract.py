@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from archive import Archive, BatchItem, StoredPage, outcome_counts
-from crawlers.extract.article import EXTRACTOR_VERSION, Article
+from crawlers.extract.article import EXTRACTOR_VERSION
 from crawlers.extract.cleanup import CleanupRule
-from crawlers.extract.jobs import ArticleJob, ArticleResult, extract_article_page
+from crawlers.jobs import ArticleJob, ArticleResult, extract_article_page
 from crawlers.pool import ExtractionPool, PoolError
 from crawlers.settings import TEASERFEED_EXTRACT_TIMEOUT, TEASERFEED_WORKERS
 from crawlers.sites import SiteConfig
@@ -84,7 +84,7 @@ def reextract(
     # pages extracted ahead of the one written next: the workers go on while a batch is stored
     ahead = _BATCH + 8 * count
     waiting: collections.deque[tuple[StoredPage, Future[ArticleResult]]] = collections.deque()
-    done: list[tuple[StoredPage, Article | None]] = []
+    done: list[tuple[StoredPage, ArticleResult | None]] = []
     bound = TEASERFEED_EXTRACT_TIMEOUT if timeout is None else timeout
     with ExtractionPool(count, bound) as pool:
         for page in archive.stored_pages(before_version=since, source=source):
@@ -107,24 +107,29 @@ def reextract(
     return stats
 
 
-def _settle(page: StoredPage, future: Future[ArticleResult]) -> tuple[StoredPage, Article | None]:
+def _settle(
+    page: StoredPage, future: Future[ArticleResult]
+) -> tuple[StoredPage, ArticleResult | None]:
     try:
-        return page, future.result().article
+        return page, future.result()
     except PoolError:  # logged by the pool, counted by _store: the stored row stays
         return page, None
 
 
 def _store(
     archive: Archive,
-    extracted: list[tuple[StoredPage, Article | None]],
+    extracted: list[tuple[StoredPage, ArticleResult | None]],
     stats: ReextractStats,
     progress: Callable[[ReextractStats], None] | None,
 ) -> None:
     """One batch of re-extractions, written in one transaction."""
     items = [
-        BatchItem("extraction", {**asdict(article), "article_id": page.article_id})
-        for page, article in extracted
-        if article is not None and article.body
+        BatchItem(
+            "extraction",
+            {**asdict(result.article), "article_id": page.article_id, "minhash": result.minhash},
+        )
+        for page, result in extracted
+        if result is not None and result.article.body
     ]
     results = archive.store_batch(items)
     failed = next((result.error for result in results if result.error is not None), None)

@@ -15,7 +15,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from crawlers.extract.jobs import ArticleJob, ArticleResult, extract_article_page
+from crawlers.jobs import ArticleJob, ArticleResult, extract_article_page
 
 DIE = b"<!-- tf-test:die -->"  # the worker SIGKILLs itself on this page
 HANG = b"<!-- tf-test:hang -->"  # the worker sleeps for an hour on this page

@@ -73,6 +73,7 @@ def test_items_export_as_json_lines(tmp_path: Path, demo_server: DemoServer) -> 
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     articles = [i for i in items if i["item_type"] == "article"]
     assert all("html" in a for a in articles)
+    assert not [a for a in articles if "minhash" in a]  # exported with the HTML or not
     site = demo_server.site
     served = {
         demo_server.url + t.article_path
@@ -105,6 +106,7 @@ def test_feed_exports_say_the_item_type_and_keep_html_out(
     articles = [i for i in items if i["item_type"] == "article"]
     assert articles
     assert not [a for a in articles if "html" in a or "encoding" in a]  # raw HTML stays out
+    assert not [a for a in articles if "minhash" in a]  # the archive's bookkeeping too
     with table.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     header = list(rows[0])
@@ -113,6 +115,7 @@ def test_feed_exports_say_the_item_type_and_keep_html_out(
     for name in ("listing_url", "position", "body", "authors", "word_count", "kind", "etag"):
         assert name in header, name
     assert "html" not in header
+    assert "minhash" not in header
     by_kind = {r["item_type"]: r for r in rows}
     assert set(by_kind) == {"teaser", "article", "fetch"}
     truth = demo_server.site.article(by_kind["article"]["url"])

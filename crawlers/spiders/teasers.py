@@ -26,7 +26,10 @@ from archive import Archive, ArchiveError, ArchiveLock, ListingState, clean_url,
 from archive.files import sqlite_reason
 from crawlers.errors import TeaserfeedError
 from crawlers.extract.feeds import parse_feed
-from crawlers.extract.jobs import (
+from crawlers.extract.listing import Teaser
+from crawlers.failures import classify_failure
+from crawlers.items import ArticleItem, FetchItem, TeaserItem
+from crawlers.jobs import (
     ArticleJob,
     ArticleResult,
     ListingJob,
@@ -34,9 +37,6 @@ from crawlers.extract.jobs import (
     extract_article_page,
     extract_listing_page,
 )
-from crawlers.extract.listing import Teaser
-from crawlers.failures import classify_failure
-from crawlers.items import ArticleItem, FetchItem, TeaserItem
 from crawlers.logformatter import log_level
 from crawlers.meta import (
     META_ERROR,
@@ -707,6 +707,7 @@ class TeaserSpider(Spider):
             status=response.status,
             html=response.body if store_html else None,
             encoding=response.encoding if store_html else None,
+            minhash=extracted.minhash,
         )
 
     def _extraction_errors(self, errors: Sequence[str]) -> str | None:

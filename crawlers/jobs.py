@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from archive.clusters import minhash_signature
 from crawlers.extract.article import Article, extract_from_page
 from crawlers.extract.cleanup import CleanupRule
 from crawlers.extract.listing import Teaser, extract_next_page, extract_teasers
@@ -63,6 +64,8 @@ class ArticleResult:
 
     article: Article
     errors: list[str] = field(default_factory=list)
+    # archive.minhash_signature(article.body): signed here, the archive's writer only stores
+    minhash: bytes | None = None
 
 
 def _page(url: str, body: bytes, encoding: str | None) -> Page:
@@ -83,4 +86,10 @@ def extract_article_page(job: ArticleJob) -> ArticleResult:
     """The article of a page."""
     page = _page(job.url, job.body, job.encoding)
     article = extract_from_page(page, job.config, rules=job.rules)
-    return ArticleResult(article, list(page.errors))
+    errors = list(page.errors)
+    try:
+        signature = minhash_signature(article.body) if article.body else None
+    except Exception as exc:  # the writer signs the body itself when this is missing
+        signature = None
+        errors.append(f"near-duplicate signature failed: {type(exc).__name__}: {exc}")
+    return ArticleResult(article, errors, signature)
