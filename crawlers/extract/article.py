@@ -138,6 +138,8 @@ _BYLINE_XPATH = etree.XPath(
     "//body//*[contains(@class, 'author') or contains(@class, 'byline')]"
     "[not(self::script or self::style or self::img or self::meta)]"
 )
+_AUTHOR_XPATH = etree.XPath("//*[@rel='author' or @itemprop='author']")
+_AUTHOR_NAME_XPATH = etree.XPath(".//*[@itemprop='name']")
 _BYLINE_CLASS_RE = re.compile(
     r"(?<![a-z])(?:author-?name|byline-?name|byline-?author|author|byline|by-?author)(?![a-z-])"
 )
@@ -793,8 +795,10 @@ def _drop_repeats(paragraphs: list[str], heads: Sequence[str | None], url: str) 
     known.discard("")
     kept: list[str] = []
     for i, paragraph in enumerate(paragraphs):
-        norm = _norm(paragraph)
-        if not _ALNUM_RE.search(paragraph) or (i < 3 and norm in known) or paragraph == url:
+        # the headline is looked for near the top only: no normalising the rest
+        if not _ALNUM_RE.search(paragraph) or (i < 3 and _norm(paragraph) in known):
+            continue
+        if paragraph == url:
             continue
         if kept and paragraph == kept[-1]:
             continue
@@ -1163,8 +1167,8 @@ def _authors(
                 break
     if not found:
         names = []
-        for el in root.xpath("//*[@rel='author' or @itemprop='author']"):
-            name_el = next(iter(el.xpath(".//*[@itemprop='name']")), el)
+        for el in cast(list[HtmlElement], _AUTHOR_XPATH(root)):
+            name_el = next(iter(cast(list[HtmlElement], _AUTHOR_NAME_XPATH(el))), el)
             name = clean_text(name_el.text_content())
             if name and len(name) <= 80:
                 names.append(name)
