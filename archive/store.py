@@ -72,6 +72,11 @@ WRITER_CACHE_KIB = 64 * 1024
 # page written by several batches between checkpoints is copied once (articles 4,001-8,000,
 # A/B: the COMMIT's CPU 0.18 -> 0.11 ms per article); the WAL file grows to ~40 MiB
 WRITER_CHECKPOINT_PAGES = 10_000
+# new articles per multi-row INSERT: FTS5 costs more per row in longer statements (articles
+# 40,001-45,000: batches of 1,000 in one statement 0.42 ms/article, of 500 in five 0.26, of
+# 100 0.27), while a larger batch's one COMMIT still shares its dirtied pages (COMMIT 0.24
+# at 100, 0.14 at 500; benchmarks/README.md, issue 19 round 3)
+_FTS_ROWS = 100
 ARTICLE_ORDERS = {
     "newest": "coalesce(a.published, a.first_seen) DESC, a.id DESC",
     "oldest": "coalesce(a.published, a.first_seen) ASC, a.id ASC",
@@ -1333,7 +1338,7 @@ class _BatchWrite:
              *(item.values[name] for name in _ARTICLE_FIELDS))
             for article_id, item in new
         ]  # fmt: skip
-        per_statement = max(1, _sql_variables(db) // len(rows[0]))
+        per_statement = min(_FTS_ROWS, max(1, _sql_variables(db) // len(rows[0])))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             db.execute(_insert_articles_sql(len(chunk)), [v for row in chunk for v in row])

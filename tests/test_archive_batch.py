@@ -235,3 +235,23 @@ def test_a_re_extraction_stores_authors_as_upsert_article_does(
         assert result.outcome is True  # the body changed
         assert store.article(stored.article_id).authors == ["Bob Jones"]
         assert store.article(stored.article_id).body == "New text."
+
+
+def test_a_large_batch_inserts_its_articles_a_hundred_rows_a_statement(tmp_path: Path) -> None:
+    # FTS5 costs more per row in longer statements; a larger transaction still shares its
+    # COMMIT (benchmarks/README.md, issue 19 round 3)
+    items = [
+        make_article(f"https://n.org/{i}", title=f"T{i}", body=f"{text(i, 30)} marker{i % 7}")
+        for i in range(250)
+    ]
+    statements: list[str] = []
+    with open_archive(tmp_path / "big.db", create=True) as store:
+        with store.db.tracer(lambda sql, params: statements.append(sql)):
+            outcomes = store.upsert_articles(items)
+        inserts = [sql for sql in statements if sql.startswith("INSERT INTO articles (")]
+        assert [sql.count("(?") for sql in inserts] == [100, 100, 50]
+        assert [o.status for o in outcomes] == ["new"] * 250
+        assert store.counts()["articles"] == 250
+        assert len(store.search("marker3", limit=100)) == len(range(3, 250, 7))
+        assert store.article("https://n.org/249").title == "T249"
+        assert_integrity(store)
