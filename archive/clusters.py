@@ -47,6 +47,7 @@ __all__ = [
     "precomputed",
     "recluster",
     "signature_from_blob",
+    "signature_of",
     "similarity",
     "tokens",
 ]
@@ -187,6 +188,12 @@ def minhash_signature(body: str | None) -> bytes:
     return digest if signature is None else digest + signature.astype("<u4").tobytes()
 
 
+def signature_of(body: str | None, blob: bytes | bytearray | memoryview | None) -> Signature | None:
+    """The body's signature: `blob` when it is minhash_signature(body), else computed."""
+    given, signature = precomputed(blob, body)
+    return signature if given else minhash(body)
+
+
 def is_signature_blob(value: object) -> bool:
     """Whether a value has the shape of a minhash_signature (bytes of one of its sizes)."""
     return isinstance(value, bytes | bytearray | memoryview) and len(value) in (
@@ -196,10 +203,12 @@ def is_signature_blob(value: object) -> bool:
 
 
 def precomputed(
-    blob: bytes | bytearray | memoryview, body: str | None
+    blob: bytes | bytearray | memoryview | None, body: str | None
 ) -> tuple[bool, Signature | None]:
     """(True, the signature) when `blob` is minhash_signature(body); (False, None) when it
-    was computed for another body (or by another signature scheme)."""
+    is missing or was computed for another body (or by another signature scheme)."""
+    if blob is None:
+        return False, None
     data = bytes(blob)
     if data[:DIGEST_SIZE] != _body_digest(body):
         return False, None

@@ -1024,11 +1024,8 @@ class Archive:
             [*changes.values(), article_id],
         )
         if "body" in changes:
-            blob = fields.get("minhash")
-            given, signature = (False, None) if blob is None else _clusters.precomputed(blob, body)
-            _clusters.assign_signed(
-                self.db, article_id, signature if given else _clusters.minhash(body)
-            )
+            signature = _clusters.signature_of(body, fields.get("minhash"))
+            _clusters.assign_signed(self.db, article_id, signature)
         self._replace_children(article_id, fields)
         return text_changed
 
@@ -1252,7 +1249,7 @@ class _BatchWrite:
         for i, item in enumerate(prepared):
             if self.known.keys() & item.forms:
                 continue  # an update: signed if and when its text changed
-            given, signature = _given_signature(item)
+            given, signature = _clusters.precomputed(item.article.get("minhash"), item.body)
             if given:
                 self.signatures[i] = signature
             else:
@@ -1292,8 +1289,7 @@ class _BatchWrite:
     def _signature(self, index: int, item: _PreparedArticle) -> _clusters.Signature | None:
         if index in self.signatures:
             return self.signatures[index]
-        given, signature = _given_signature(item)
-        return signature if given else _clusters.minhash(item.body)
+        return _clusters.signature_of(item.body, item.article.get("minhash"))
 
     def _store(self, index: int, item: _PreparedArticle) -> ArticleOutcome:
         archive, db, forms = self.archive, self.db, item.forms
@@ -1375,14 +1371,6 @@ class _BatchWrite:
                 for key, (raw, kind) in item.forms.items()
             ],
         )
-
-
-def _given_signature(item: _PreparedArticle) -> tuple[bool, _clusters.Signature | None]:
-    # (whether the item brought the signature of its own body, that signature)
-    blob = item.article.get("minhash")
-    if blob is None:
-        return False, None
-    return _clusters.precomputed(blob, item.body)
 
 
 def _sql_variables(db: Database) -> int:
