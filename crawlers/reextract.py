@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Mapping, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -77,34 +78,39 @@ def reextract(
     worker died or overran, leaves its article as it was. Never fetches.
     """
     count = TEASERFEED_WORKERS if workers is None else workers
-    if count < 0:
-        raise ValueError(f"workers must be 0 (inline) or more, not {count}")
     site_configs = dict(configs) if configs is not None else stored_configs(archive)
     stats = ReextractStats()
-    # pages extracted ahead of the one written next: the workers go on while a batch is stored
-    ahead = _BATCH + 8 * count
-    waiting: collections.deque[tuple[StoredPage, Future[ArticleResult]]] = collections.deque()
-    done: list[tuple[StoredPage, ArticleResult | None]] = []
     bound = TEASERFEED_EXTRACT_TIMEOUT if timeout is None else timeout
     with ExtractionPool(count, bound) as pool:
-        for page in archive.stored_pages(before_version=since, source=source):
+        jobs = (
             # decoded as the crawl decoded it: BOM, the encoding it was read with, <meta>
-            config = site_configs.get(page.source)
-            job = ArticleJob(page.url, page.html, page.encoding, config, rules)
-            waiting.append((page, pool.submit(extract_article_page, job)))
-            while len(waiting) > ahead or (waiting and waiting[0][1].done()):
-                done.append(_settle(*waiting.popleft()))
-                if len(done) >= _BATCH:
-                    _store(archive, done, stats, progress)
-                    done = []
-        while waiting:
-            done.append(_settle(*waiting.popleft()))
-            if len(done) >= _BATCH:
-                _store(archive, done, stats, progress)
-                done = []
-    if done:
-        _store(archive, done, stats, progress)
+            (
+                page,
+                ArticleJob(
+                    page.url, page.html, page.encoding, site_configs.get(page.source), rules
+                ),
+            )
+            for page in archive.stored_pages(before_version=since, source=source)
+        )
+        # pages extracted ahead of the one written next: the workers go on while a batch is stored
+        results = _in_order(pool, jobs, ahead=_BATCH + 8 * count)
+        while batch := list(itertools.islice(results, _BATCH)):
+            _store(archive, batch, stats, progress)
     return stats
+
+
+def _in_order(
+    pool: ExtractionPool, jobs: Iterator[tuple[StoredPage, ArticleJob]], ahead: int
+) -> Iterator[tuple[StoredPage, ArticleResult | None]]:
+    """Each page with its extraction (None: its worker was lost), in page order, with up to
+    `ahead` pages submitted before the first one still waiting."""
+    waiting: collections.deque[tuple[StoredPage, Future[ArticleResult]]] = collections.deque()
+    for page, job in jobs:
+        waiting.append((page, pool.submit(extract_article_page, job)))
+        while len(waiting) > ahead or (waiting and waiting[0][1].done()):
+            yield _settle(*waiting.popleft())
+    while waiting:
+        yield _settle(*waiting.popleft())
 
 
 def _settle(
