@@ -1473,6 +1473,7 @@ def _prepare(db: Database, path: Path, readonly: bool) -> None:
         db.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption on crash
         db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_KIB}")
         db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+        db.execute("PRAGMA temp_store = MEMORY")
         db.enable_wal()
         if migrations.pending(db):
             # IMMEDIATE: a second process opening the same new file waits, then finds

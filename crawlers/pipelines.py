@@ -55,13 +55,18 @@ class ArchivePipeline:
         max_queue: int,
         min_free: int = 0,
         failure_log_level: int = logging.ERROR,
+        batch_seconds: float = 0.0,
     ) -> None:
         self.crawler = crawler
         self.path = path
         self.min_free = min_free
         self.failure_log_level = failure_log_level
         self.writer = ArchiveWriter(
-            path, batch_size=batch_size, max_queue=max_queue, on_failure=self._failed_in_thread
+            path,
+            batch_size=batch_size,
+            batch_seconds=batch_seconds,
+            max_queue=max_queue,
+            on_failure=self._failed_in_thread,
         )
         self.run_id: int | None = None
         self._closing = False
@@ -79,6 +84,7 @@ class ArchivePipeline:
             settings.getint("TEASERFEED_WRITE_QUEUE"),
             settings.getint("TEASERFEED_MIN_FREE_DISK"),
             log_level(settings.get("TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL")),
+            settings.getfloat("TEASERFEED_BATCH_SECONDS"),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline

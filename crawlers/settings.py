@@ -107,6 +107,10 @@ TEASERFEED_WORKERS = default_workers()
 TEASERFEED_EXTRACT_TIMEOUT = 30.0
 # Items are written in transactions of at most this many items.
 TEASERFEED_BATCH_SIZE = 100
+# A transaction waits at most this many seconds for its batch to fill (0: it takes what is
+# queued and goes). Every commit has a fixed cost, so a crawl's trickle of items costs less
+# in large transactions; what a killed crawl had not stored yet is fetched again next run.
+TEASERFEED_BATCH_SECONDS = 0.25
 # Items waiting for the archive writer; a full queue slows the crawl instead of growing.
 TEASERFEED_WRITE_QUEUE = 1000
 # A crawl does not start (exit 1, nothing fetched) when the archive's file system has fewer

@@ -66,6 +66,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "TEASERFEED_NOW": _moment,
     "TEASERFEED_WORKERS": _workers,
     "TEASERFEED_EXTRACT_TIMEOUT": _seconds,
+    "TEASERFEED_BATCH_SECONDS": _seconds,
     "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": _log_level,
     "LOG_LEVEL": _log_level,
     "RETRY_GIVE_UP_LOG_LEVEL": _log_level,

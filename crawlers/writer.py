@@ -7,6 +7,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ __all__ = ["ArchiveWriteError", "ArchiveWriter", "Source", "free_disk"]
 logger = logging.getLogger(__name__)
 
 _STOP = object()
+# how often a filling batch looks at the queue
+_POLL_SECONDS = 0.05
 
 
 class ArchiveWriteError(ArchiveError):
@@ -81,6 +84,7 @@ class ArchiveWriter:
         path: str,
         *,
         batch_size: int = 100,
+        batch_seconds: float = 0.0,
         max_queue: int = 1000,
         purpose: str = "crawl",
         on_failure: Callable[[str], None] | None = None,
@@ -88,6 +92,7 @@ class ArchiveWriter:
         self.path = path
         self.lock = ArchiveLock(path, purpose)
         self.batch_size = max(1, batch_size)
+        self.batch_seconds = max(0.0, batch_seconds)
         self.counts: Counter[str] = Counter()
         self.run_id: int | None = None
         self.failure: str | None = None
@@ -100,6 +105,7 @@ class ArchiveWriter:
         self._error: BaseException | None = None
         self._sources: list[Source] = []
         self._finish: tuple[str, Mapping[str, Any]] | None = None
+        self._stopping = False  # close() was called: a filling batch stops waiting
 
     @property
     def not_stored(self) -> int:
@@ -157,6 +163,7 @@ class ArchiveWriter:
             return
         if status is not None:
             self._finish = (status, stats or {})
+        self._stopping = True
         self._queue.put(_STOP)
         self._thread.join()
         self._thread = None
@@ -237,8 +244,18 @@ class ArchiveWriter:
         stopping = False
         while not stopping:
             batch = [self._queue.get()]
-            # Take what is already waiting, up to a batch, without waiting for more.
-            while len(batch) < self.batch_size:
+            # Up to a batch, waiting at most batch_seconds for it to fill: a commit has a
+            # fixed cost (FTS5 writes a segment, every index touched writes its pages), so
+            # a crawl's trickle of items is stored in a few large transactions, not many
+            # small ones.
+            # (polled, not woken by every put: a wake-up per item is a GIL hand-over per item)
+            deadline = time.monotonic() + self.batch_seconds
+            while self._queue.qsize() < self.batch_size - 1 and not self._stopping:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    break
+                time.sleep(min(wait, _POLL_SECONDS))
+            while len(batch) < self.batch_size and batch[-1] is not _STOP:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:

@@ -126,6 +126,8 @@ def test_new_archive_is_wal_with_migrations_recorded(tmp_path: Path) -> None:
     with open_archive(path, create=True) as store:
         assert store.path == path
         assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        # statement journals in memory, not a temp file per batched INSERT
+        assert store.db.execute("PRAGMA temp_store").fetchone()[0] == 2
         assert [m.name for m in migrations.applied(store.db)] == known_migrations()
         assert known_migrations()[0] == "m001_initial"
         assert SCHEMA_VERSION == len(known_migrations()) >= 4

@@ -206,3 +206,51 @@ def test_the_rest_of_a_story_in_an_article_of_its_own_is_not_taken_for_another_p
     art = extract_article(html, URL)
     assert art.body_source == "full"
     assert all(p in art.body for p in method)
+
+
+def _calls(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The `fast` flag of every trafilatura pass extract_article makes, in order."""
+    calls: list[bool] = []
+    real = article_module._trafilatura_paragraphs
+
+    def counted(root: object, url: str, *, fast: bool = True) -> list[str]:
+        calls.append(fast)
+        return real(root, url, fast=fast)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(article_module, "_trafilatura_paragraphs", counted)
+    return calls
+
+
+def _discussed(comment_class: str) -> tuple[str, list[str], list[str]]:
+    """A short story under a comment thread longer than itself."""
+    story, replies = sentences(7, 3), sentences(8, 6)
+    thread = "".join(f'<li class="comment"><p>{c}</p></li>' for c in replies)
+    html = f"""<!doctype html><html lang="en"><head><title>A short story</title></head>
+<body><main><article><h1>A short story with a long discussion</h1>
+{"".join(f"<p>{p}</p>" for p in story)}</article>
+<section class="{comment_class}"><h2>Readers' views</h2><ol>{thread}</ol></section>
+</main></body></html>"""
+    return html, story, replies
+
+
+def test_a_comment_thread_longer_than_the_story_runs_no_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # every fallback leaves comments out, so they are no story the cleanup lost
+    calls = _calls(monkeypatch)
+    html, story, replies = _discussed("comments")
+    art = extract_article(html, URL)
+    assert all(p in art.body for p in story)
+    assert not any(c in art.body for c in replies)
+    assert art.body_source == "extractor"
+    assert calls == [True]  # the fast pass alone: no full pipeline, no page without cleanup
+
+
+def test_the_same_text_not_marked_as_comments_is_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _calls(monkeypatch)
+    html, story, _ = _discussed("readers-views")
+    art = extract_article(html, URL)
+    assert all(p in art.body for p in story)
+    assert len(calls) > 1  # the body is under half the page's text: the fallbacks are tried

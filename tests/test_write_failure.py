@@ -36,6 +36,9 @@ MIN_FREE = 1_000_000  # the same setting for both runs: met at first, not once f
 FAST = [
     *("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"),
     *("-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", f"TEASERFEED_MIN_FREE_DISK={MIN_FREE}"),
+    # each batch goes as its items come: the stop is counted from the write that failed, not
+    # from a batch that was still filling (TEASERFEED_BATCH_SECONDS more of a local crawl)
+    *("-s", "TEASERFEED_BATCH_SECONDS=0"),
     *ALLOW_TEST_HOSTS,
 ]
 HTML_MARKS = ("<html", "<!doctype", "<p>", "html=b'", "html': b")
@@ -208,7 +211,9 @@ async def test_a_failed_write_closes_the_spider_and_logs_no_item(
     monkeypatch.setattr(archive.store.Archive, "upsert_articles", disk_full)
     path = tmp_path / "news.db"
     before = len(demo_server.requests)
-    done = await crawl(demo_configs, path, LOG_LEVEL="DEBUG", TEASERFEED_BATCH_SIZE=5)
+    done = await crawl(
+        demo_configs, path, LOG_LEVEL="DEBUG", TEASERFEED_BATCH_SIZE=5, TEASERFEED_BATCH_SECONDS=0
+    )
     fetched = len(demo_server.requests) - before
 
     assert done.stats["finish_reason"] == "archive_write_failed: database or disk is full"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,79 @@ def test_a_run_that_cannot_even_be_finished_is_marked_interrupted_by_the_next(
     with open_archive(path, create=True) as store:
         assert store.run(first).status == "interrupted"
         assert store.run(second).status == "finished"
+
+
+def _batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch the writer stores, in order."""
+    from archive import Archive
+
+    sizes: list[int] = []
+    store = Archive.store_batch
+
+    def counted(self: Archive, items: list[object]) -> object:
+        sizes.append(len(items))
+        return store(self, items)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Archive, "store_batch", counted)
+    return sizes
+
+
+def test_a_trickle_of_items_is_stored_in_one_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = _batches(monkeypatch)
+    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=100, batch_seconds=30)
+    writer.start([SOURCE])
+    for i in range(12):  # as a crawl puts them: one now and then, never a full batch
+        writer.put("teaser", _teaser(i))
+        time.sleep(0.02)
+    assert sizes == []  # the batch is still filling
+    started = time.monotonic()
+    writer.close("finished", {})
+    assert time.monotonic() - started < 10  # closing stores the batch at once, no 30 s wait
+    assert sizes == [12]
+    assert writer.counts == {"teasers_new": 12}
+
+
+def test_a_full_batch_goes_without_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sizes = _batches(monkeypatch)
+    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=5, batch_seconds=3600)
+    writer.start([SOURCE])
+    for i in range(10):
+        writer.put("teaser", _teaser(i))
+    deadline = time.monotonic() + 20
+    while len(sizes) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sizes == [5, 5]  # stored while the writer still runs: no hour's wait
+    writer.close("finished", {})
+    assert writer.counts == {"teasers_new": 10}
+
+
+def test_without_batch_seconds_each_item_goes_as_it_comes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes = _batches(monkeypatch)
+    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=100, batch_seconds=0)
+    writer.start([SOURCE])
+    for i in range(3):
+        writer.put("teaser", _teaser(i))
+        deadline = time.monotonic() + 20
+        while len(sizes) <= i and time.monotonic() < deadline:
+            time.sleep(0.01)
+    writer.close("finished", {})
+    assert sizes[:3] == [1, 1, 1]
+
+
+def test_the_crawl_setting_reaches_the_writer(tmp_path: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.pipelines import ArchivePipeline
+    from crawlers.spiders.teasers import TeaserSpider
+
+    crawler = get_crawler(
+        TeaserSpider,
+        {"TEASERFEED_ARCHIVE": str(tmp_path / "news.db"), "TEASERFEED_BATCH_SECONDS": "2.5"},
+    )
+    assert ArchivePipeline.from_crawler(crawler).writer.batch_seconds == 2.5
+    default = get_crawler(TeaserSpider, {"TEASERFEED_ARCHIVE": str(tmp_path / "news.db")})
+    assert ArchivePipeline.from_crawler(default).writer.batch_seconds == 0.25

@@ -25,7 +25,15 @@ from archive import (
 )
 from crawlers.addresses import ALLOW_OPTION, ALLOW_SETTING, AddressPolicy
 from crawlers.cli.distributed import REDIS_METAVAR, crawl_worker
-from crawlers.cli.util import archive_option, fail, opened, sites_file_option, workers_option
+from crawlers.cli.util import (
+    archive_option,
+    fail,
+    opened,
+    records_at_log_level,
+    root_log_level_kept,
+    sites_file_option,
+    workers_option,
+)
 from crawlers.errors import TeaserfeedError
 from crawlers.extract.files import HTML_SUFFIXES
 from crawlers.failures import is_failed_fetch
@@ -119,6 +127,7 @@ def _crawls(
         crawler = process.create_crawler(TeaserSpider)
         for key, value in steps[index]().items():
             crawler.settings.set(key, value, priority="cmdline")
+        records_at_log_level(crawler)
         return process.crawl(crawler, configs=list(configs), archive_lock=archive_lock).addBoth(
             done, crawler, index
         )
@@ -130,8 +139,9 @@ def _crawls(
             return run(index + 1)
         return outcome
 
-    run(0)
-    process.start()
+    with root_log_level_kept():
+        run(0)
+        process.start()
     return results
 
 

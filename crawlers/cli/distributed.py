@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from archive import ArchiveError, ArchiveLockedError
-from crawlers.cli.util import archive_option, fail
+from crawlers.cli.util import archive_option, fail, records_at_log_level, root_log_level_kept
 from crawlers.errors import TeaserfeedError
 from crawlers.settings import TEASERFEED_REDIS_RETRY_FOR
 from crawlers.sites import SiteConfig
@@ -78,8 +78,10 @@ def crawl_worker(
     started = time.monotonic()
     process = CrawlerProcess(crawl_settings)
     crawler = process.create_crawler(DistributedTeaserSpider)
-    process.crawl(crawler, configs=list(configs), reconcile=reconcile)
-    process.start()
+    records_at_log_level(crawler)
+    with root_log_level_kept():
+        process.crawl(crawler, configs=list(configs), reconcile=reconcile)
+        process.start()
     stats: dict[str, Any] = crawler.stats.get_stats() if crawler.stats else {}
     reason = str(stats.get("finish_reason", "not started"))
     gen = stats.get("teaserfeed/generation")

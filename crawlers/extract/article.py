@@ -20,6 +20,7 @@ import trafilatura
 from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
+from trafilatura.settings import Extractor
 
 from crawlers.extract.cleanup import (
     CleanupRule,
@@ -245,6 +246,8 @@ _PLAUSIBLE_SHARE = 0.5
 _MIN_MASS = 400
 # the page without cleanup is tried only for a body under this share
 _UNCLEANED_SHARE = 0.2
+# the cleanup rule that takes comment threads (rules.toml)
+_COMMENTS_RULE = "comments"
 # a candidate replaces the body when it is this much longer and holds most of its text
 _FALLBACK_GAIN = 1.3
 _FALLBACK_COVER = 0.6
@@ -768,21 +771,24 @@ def _norm(text: str) -> str:
     return " ".join(_WORD_RE.findall(text.casefold()))
 
 
+# trafilatura's options for its fast pass (favouring recall) and for its full pipeline
+_TRAFILATURA_OPTIONS = {
+    fast: Extractor(fast=fast, recall=fast, comments=False, tables=True, dedup=False)
+    for fast in (True, False)
+}
+
+
 def _trafilatura_paragraphs(root: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
     """trafilatura's paragraphs: fast and favouring recall, or its full pipeline as it is.
 
     (favor_recall with the full pipeline makes its fallback comparison keep the smaller text.)
     """
+    # trafilatura builds these options from its config file on every call otherwise
+    options = copy.copy(_TRAFILATURA_OPTIONS[fast])
+    options.url = url
+    options.source = url.encode("utf-8", "replace").decode("utf-8")
     try:
-        text = trafilatura.extract(
-            root,
-            url=url,
-            fast=fast,
-            favor_recall=fast,
-            include_comments=False,
-            include_tables=True,
-            deduplicate=False,
-        )
+        text = trafilatura.extract(root, options=options)
     except Exception as exc:  # trafilatura on hostile input: fall back, never raise
         logger.debug("trafilatura failed on %s: %s", url, exc)
         text = None
@@ -1095,7 +1101,13 @@ def _extract(
     etree.strip_elements(root, "svg", with_tail=False)
     # (no fallback runs on a page with less text than _MIN_MASS: no copy needed)
     pristine = copy.deepcopy(root) if mass >= _MIN_MASS else root
-    article.removed = apply_rules(root, active)
+    # Comment threads are no story the cleanup may have lost: every fallback leaves them
+    # out too, so they do not count in the text mass the body is held against.
+    comments: list[int] = []
+    article.removed = apply_rules(
+        root, active, on_match={_COMMENTS_RULE: lambda el: comments.append(_text_mass(el))}
+    )
+    mass = max(0, mass - sum(comments))
     _join_split_body(root, marks)
     _open_disclosures(scope)
 

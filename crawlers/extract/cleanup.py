@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -491,8 +491,18 @@ def _block_for(start: HtmlElement, rule: CleanupRule, scope: HtmlElement) -> Htm
     return best
 
 
-def apply_rules(root: HtmlElement, rules: Sequence[CleanupRule]) -> list[Removal]:
-    """Remove what the rules match from the tree in place; return what went and why."""
+def apply_rules(
+    root: HtmlElement,
+    rules: Sequence[CleanupRule],
+    *,
+    on_match: Mapping[str, Callable[[HtmlElement], object]] | None = None,
+) -> list[Removal]:
+    """Remove what the rules match from the tree in place; return what went and why.
+
+    `on_match` maps rule names to a function called with each outermost block the rule
+    matched, before it goes (or stays: a block with the headline or most of the page's
+    paragraphs is kept).
+    """
     body = root.find("body")
     scope = body if body is not None else root
     matcher = _matcher(tuple(rules))
@@ -512,11 +522,11 @@ def apply_rules(root: HtmlElement, rules: Sequence[CleanupRule]) -> list[Removal
             _match_link_lists(scope, rule, doomed, matcher)
     # markup first, then text in what is left: menus and footers hold most of a page's
     # short text runs, and every run costs a regex match
-    removals = _remove(scope, doomed)
+    removals = _remove(scope, doomed, on_match or {})
     if matcher.has_texts:
         doomed = {}
         _match_texts(scope, matcher, doomed)
-        removals += _remove(scope, doomed)
+        removals += _remove(scope, doomed, on_match or {})
     # in page order, so the audit reads like the page (sourceline is free on parsed trees)
     removals.sort(key=lambda item: item[0])
     return [removal for _, removal in removals]
@@ -662,13 +672,18 @@ def _claim(doomed: dict[HtmlElement, CleanupRule], el: HtmlElement, rule: Cleanu
 
 
 def _remove(
-    scope: HtmlElement, doomed: dict[HtmlElement, CleanupRule]
+    scope: HtmlElement,
+    doomed: dict[HtmlElement, CleanupRule],
+    on_match: Mapping[str, Callable[[HtmlElement], object]],
 ) -> list[tuple[int, Removal]]:
     if not doomed:
         return []
     page_chars: int | None = None
     going: dict[HtmlElement, CleanupRule] = {}
     for el, rule in doomed.items():
+        call = on_match.get(rule.name)
+        if call is not None and not any(anc in doomed for anc in el.iterancestors()):
+            call(el)
         if el is scope or el.find(".//h1") is not None:
             continue  # the headline stays: trafilatura takes the container with it
         if len(el.text_content()) > 250:
