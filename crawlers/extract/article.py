@@ -59,7 +59,7 @@ __all__ = [
 
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.4"
+EXTRACTOR_VERSION = "2.5"
 
 logger = logging.getLogger(__name__)
 
