@@ -305,12 +305,23 @@ def _batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return sizes
 
 
+def _writer(path: Path, batch_size: int, batch_seconds: float) -> ArchiveWriter:
+    writer = ArchiveWriter(str(path), batch_size=batch_size, batch_seconds=batch_seconds)
+    writer.start([SOURCE])
+    return writer
+
+
+def _wait_for(sizes: list[int], batches: int) -> None:
+    deadline = time.monotonic() + 20
+    while len(sizes) < batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_trickle_of_items_is_stored_in_one_transaction(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes = _batches(monkeypatch)
-    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=100, batch_seconds=30)
-    writer.start([SOURCE])
+    writer = _writer(tmp_path / "news.db", 100, 30)
     for i in range(12):  # as a crawl puts them: one now and then, never a full batch
         writer.put("teaser", _teaser(i))
         time.sleep(0.02)
@@ -324,13 +335,10 @@ def test_a_trickle_of_items_is_stored_in_one_transaction(
 
 def test_a_full_batch_goes_without_waiting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sizes = _batches(monkeypatch)
-    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=5, batch_seconds=3600)
-    writer.start([SOURCE])
+    writer = _writer(tmp_path / "news.db", 5, 3600)
     for i in range(10):
         writer.put("teaser", _teaser(i))
-    deadline = time.monotonic() + 20
-    while len(sizes) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _wait_for(sizes, 2)
     assert sizes == [5, 5]  # stored while the writer still runs: no hour's wait
     writer.close("finished", {})
     assert writer.counts == {"teasers_new": 10}
@@ -340,13 +348,10 @@ def test_without_batch_seconds_each_item_goes_as_it_comes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sizes = _batches(monkeypatch)
-    writer = ArchiveWriter(str(tmp_path / "news.db"), batch_size=100, batch_seconds=0)
-    writer.start([SOURCE])
+    writer = _writer(tmp_path / "news.db", 100, 0)
     for i in range(3):
         writer.put("teaser", _teaser(i))
-        deadline = time.monotonic() + 20
-        while len(sizes) <= i and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for(sizes, i + 1)
     writer.close("finished", {})
     assert sizes[:3] == [1, 1, 1]
 
