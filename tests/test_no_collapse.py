@@ -248,3 +248,18 @@ def test_a_comment_thread_longer_than_the_story_runs_no_fallback(
     # the thread marked as comments never reaches the body
     html, _, replies = _discussed("comments")
     assert not any(c in extract_article(html, URL).body for c in replies)
+
+
+def test_a_story_whose_class_says_comments_is_still_held_to_its_mass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "has-comments" matches the comments rule; the block holds the story, so its text
+    # still counts, and a fast pass cut to one paragraph is recovered
+    _fragment_when_fast(monkeypatch)
+    story = sentences(11, 8)
+    html = f"""<!doctype html><html lang="en"><head><title>A story</title></head><body>
+<main><article class="post has-comments"><h1>A story with its comments open</h1>
+{"".join(f"<p>{p}</p>" for p in story)}</article></main></body></html>"""
+    art = extract_article(html, URL)
+    assert art.body_source == "full"
+    assert all(p in art.body for p in story)

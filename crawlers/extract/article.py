@@ -970,6 +970,18 @@ def _text_mass(scope: HtmlElement) -> int:
     return max(paragraphs, (paragraphs + loose) // 2)
 
 
+def _without_threads(mass: int, threads: Sequence[HtmlElement], body: _Body) -> int:
+    """The text mass less the comment threads': every fallback leaves comments out, so they
+    are no story the cleanup lost. A block that holds most of the body is the story's,
+    whatever its class says ("post has-comments"), and stays in."""
+    for thread in threads:
+        text = clean_text(thread.text_content())
+        held = sum(len(p) for p in body.paragraphs if p in text)
+        if held < _PLAUSIBLE_SHARE * body.chars:
+            mass -= _text_mass(thread)
+    return max(0, mass)
+
+
 def _no_collapse(body: _Body, mass: int, fallbacks: Sequence[_Fallback]) -> _Body:
     """The body, or a fuller fallback while it is implausibly small for the page's text."""
     for source, due, make in fallbacks:
@@ -1101,13 +1113,8 @@ def _extract(
     etree.strip_elements(root, "svg", with_tail=False)
     # (no fallback runs on a page with less text than _MIN_MASS: no copy needed)
     pristine = copy.deepcopy(root) if mass >= _MIN_MASS else root
-    # Comment threads are no story the cleanup may have lost: every fallback leaves them
-    # out too, so they do not count in the text mass the body is held against.
-    comments: list[int] = []
-    article.removed = apply_rules(
-        root, active, on_match={_COMMENTS_RULE: lambda el: comments.append(_text_mass(el))}
-    )
-    mass = max(0, mass - sum(comments))
+    threads: list[HtmlElement] = []  # what the comments rule matched, gone or kept
+    article.removed = apply_rules(root, active, on_match={_COMMENTS_RULE: threads.append})
     _join_split_body(root, marks)
     _open_disclosures(scope)
 
@@ -1122,6 +1129,8 @@ def _extract(
     body = extracted("extractor", scope, True)
     if from_ld and _best_body(body.paragraphs, from_ld) is from_ld:
         body = _Body("jsonld", from_ld)
+    if body.chars < _PLAUSIBLE_SHARE * mass:
+        mass = _without_threads(mass, threads, body)
     if body.chars < _PLAUSIBLE_SHARE * mass:
         # the page without cleanup (the costliest, noisiest path) only for a near-empty body
         fallbacks: tuple[_Fallback, ...] = (
