@@ -244,11 +244,9 @@ class ArchiveWriter:
         stopping = False
         while not stopping:
             batch = [self._queue.get()]
-            # Up to a batch, waiting at most batch_seconds for it to fill: a commit has a
-            # fixed cost (FTS5 writes a segment, every index touched writes its pages), so
-            # a crawl's trickle of items is stored in a few large transactions, not many
-            # small ones.
-            # (polled, not woken by every put: a wake-up per item is a GIL hand-over per item)
+            # Up to a batch, waiting at most batch_seconds (polled) for it to fill: a commit
+            # has a fixed cost (FTS5 writes a segment, every index touched writes its
+            # pages), so a crawl's trickle of items goes in a few large transactions.
             deadline = time.monotonic() + self.batch_seconds
             while self._queue.qsize() < self.batch_size - 1 and not self._stopping:
                 wait = deadline - time.monotonic()
