@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from .crawlstate import touches_article
 from .errors import ArchiveBusyError, ArchiveError, InvalidItemError
 
 if TYPE_CHECKING:
@@ -65,8 +66,11 @@ class Batch:
         if item.kind == "article":
             self._articles.append(item)
             return
-        # a teaser may name an article added before it: those are stored first
-        self.flush()
+        # A teaser, an extraction or a 304 may name an article added before it: those are
+        # stored first. Any other fetch reads no article, and a crawl sends one before each
+        # article: flushing there would store every article alone, each its own FTS5 segment.
+        if item.kind != "fetch" or touches_article(item.data):
+            self.flush()
         self._store_one(item)
 
     def call(self, write: Callable[[], _T]) -> _T:

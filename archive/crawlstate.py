@@ -190,6 +190,11 @@ def due_revisits(
     return due
 
 
+def touches_article(fetch: Mapping[str, Any]) -> bool:
+    """Whether storing this fetch writes to a stored article (a 304 refreshes its state)."""
+    return fetch.get("kind") == "article" and fetch.get("status") == 304
+
+
 def touch_article(db: Database, url: str, fetched_at: str, run_id: int | None) -> bool:
     """Mark an article as fetched (its server said 304 Not Modified); False if unknown."""
     cursor = db.execute(

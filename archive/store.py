@@ -312,7 +312,7 @@ class Archive:
             )
             if fetch["kind"] in _crawlstate.LISTING_KINDS:
                 _crawlstate.record_listing(self.db, fetch, fetched_at)
-            elif fetch["kind"] == "article" and fetch.get("status") == 304:
+            elif _crawlstate.touches_article(fetch):
                 _crawlstate.touch_article(self.db, fetch["url"], fetched_at, run_id)
 
     def upsert_teaser(

@@ -255,3 +255,44 @@ def test_a_large_batch_inserts_its_articles_a_hundred_rows_a_statement(tmp_path:
         assert len(store.search("marker3", limit=100)) == len(range(3, 250, 7))
         assert store.article("https://n.org/249").title == "T249"
         assert_integrity(store)
+
+
+def _crawl_items(run_id: int) -> list[BatchItem]:
+    # what a crawl's writer receives: each article page's fetch, then its article
+    items: list[BatchItem] = []
+    for i in range(5):
+        url = f"https://n.org/{i}"
+        fetch = {"url": url, "kind": "article", "status": 200, "fetched_at": f"2026-01-0{i + 1}"}
+        items.append(BatchItem("fetch", fetch, run_id))
+        items.append(BatchItem("article", make_article(url, body=text(f"s{i}", 80)), run_id))
+    listing = {"url": "https://n.org/", "kind": "listing", "source": "demo", "status": 200,
+               "fetched_at": "2026-01-01"}  # fmt: skip
+    items.append(BatchItem("fetch", listing, run_id))
+    # a 304 for an article added earlier in this batch: it must find that article stored
+    later = "2026-01-05T00:00:00+00:00"
+    not_modified = {"url": "https://n.org/0", "kind": "article", "status": 304}
+    items.append(BatchItem("fetch", {**not_modified, "fetched_at": later}, run_id))
+    return items
+
+
+def test_a_crawls_fetches_do_not_split_its_run_of_articles(tmp_path: Path) -> None:
+    # a fetch that reads no article is stored as it comes, so the batch's articles go in
+    # one INSERT (one FTS5 segment) instead of one statement each
+    statements: list[str] = []
+    with open_archive(tmp_path / "batch.db", create=True) as batch:
+        run_id = batch.start_run(["demo"])
+        with batch.db.tracer(lambda sql, params: statements.append(sql)):
+            results = batch.store_batch(_crawl_items(run_id))
+        inserts = [sql for sql in statements if sql.startswith("INSERT INTO articles (")]
+        assert [sql.count("(?") for sql in inserts] == [5]
+        assert [r.error for r in results] == [None] * len(results)
+        assert batch.article("https://n.org/0").last_fetched == "2026-01-05T00:00:00+00:00"
+        with open_archive(tmp_path / "single.db", create=True) as single:
+            single_run = single.start_run(["demo"])
+            for item in _crawl_items(single_run):
+                single.store_batch([item])
+            # the same rows as item by item, fetch rows included (their ids aside)
+            fetches = "SELECT url, kind, status, fetched_at FROM fetches ORDER BY url, status"
+            assert batch.db.execute(fetches).fetchall() == single.db.execute(fetches).fetchall()
+            assert _dump(batch) == _dump(single)
+            assert_integrity(batch)
