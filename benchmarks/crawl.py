@@ -7,6 +7,9 @@ each, and the ratios c/b, c0/b and c/a. CPU counts every process of the run: the
 extraction workers and their fork server are reaped by this script (a child subreaper),
 so their CPU time is in; peak RSS is the largest sum of the RSS of the run's whole process
 tree, sampled every 0.1 s (PSS, which splits shared pages between processes, beside it).
+For (c) and (c0) it also prints where the CPU went, from each thread's time as last sampled:
+the crawl's main (reactor) thread, its other threads (the archive writer, the pool's
+manager), the extraction workers and their fork server.
 
     .venv/bin/python benchmarks/crawl.py                 # 200 listing pages, 4,000 articles
     .venv/bin/python benchmarks/crawl.py --rounds 3      # (b) and (c) three times, alternating
@@ -29,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +42,7 @@ from benchmarks.sitegen import TEASERS_PER_PAGE, generate_site, sites_toml  # no
 
 BIN = Path(sys.executable).parent
 CONCURRENCY = 16
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 _NGINX_CONF = """
 worker_processes 1;
@@ -75,6 +79,7 @@ class Measured:
     max_rss_mb: float
     max_pss_mb: float = 0.0
     load: str = ""
+    parts: dict[str, float] = field(default_factory=dict)  # CPU s by thread or process
 
     @property
     def pages_per_s(self) -> float:
@@ -166,13 +171,33 @@ def _memory_kb(pid: int, pss: bool) -> int:
     return 0
 
 
+def _thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of each thread of a process, by thread id."""
+    found = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(tid)] = (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return found
+
+
 class TreeMemory:
-    """The peak of the summed RSS (and PSS) of a process tree, sampled in a thread."""
+    """The peak of the summed RSS (and PSS) of a process tree, sampled in a thread; also
+    the CPU time of each of its threads as last seen (see `parts`)."""
 
     def __init__(self, root: int, every: float = 0.1) -> None:
         self.root, self.every = root, every
         self.rss_kb = self.pss_kb = 0
         self.processes = 1
+        self._cpu: dict[tuple[int, int], float] = {}
+        self._forking: set[int] = set()  # processes with children in the tree: fork servers
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -182,6 +207,11 @@ class TreeMemory:
         while not self._stop.wait(self.every):
             pids = _tree(self.root)
             self.processes = max(self.processes, len(pids))
+            parents = _parents()
+            self._forking |= {parents[p] for p in pids if p != self.root and p in parents}
+            for pid in pids:
+                for tid, seconds in _thread_cpu(pid).items():
+                    self._cpu[pid, tid] = seconds
             self.rss_kb = max(self.rss_kb, sum(_memory_kb(p, False) for p in pids))
             if tick % 5 == 0:  # smaps_rollup costs more to read
                 self.pss_kb = max(self.pss_kb, sum(_memory_kb(p, True) for p in pids))
@@ -191,6 +221,19 @@ class TreeMemory:
         """Stop sampling."""
         self._stop.set()
         self._thread.join()
+
+    def parts(self) -> dict[str, float]:
+        """CPU seconds by part of the tree: the root's main thread, its other threads (a
+        crawl's writer and pool manager), its worker processes and their fork server; each
+        thread as last sampled, so up to `every` seconds of a thread's end are missed."""
+        parts: dict[str, float] = {}
+        for (pid, tid), seconds in self._cpu.items():
+            if pid == self.root:
+                part = "main thread" if tid == pid else "other threads"
+            else:
+                part = "fork server" if pid in self._forking else "workers"
+            parts[part] = parts.get(part, 0.0) + seconds
+        return parts
 
 
 def _reap_orphans(keep: set[int], timeout: float = 15.0) -> float:
@@ -234,7 +277,7 @@ def _run_measured(name: str, cmd: list[str], pages: int, cwd: Path) -> Measured:
     if proc.returncode != 0:
         raise SystemExit(f"{name} failed ({proc.returncode}): {err.decode()[-2000:]}")
     rss = max(memory.rss_kb, usage.ru_maxrss) / 1024
-    return Measured(name, pages, wall, cpu, rss, memory.pss_kb / 1024, load)
+    return Measured(name, pages, wall, cpu, rss, memory.pss_kb / 1024, load, memory.parts())
 
 
 async def _raw_fetch(urls: list[str]) -> int:
@@ -300,6 +343,11 @@ def _ours(name: str, base: str, pages: int, work: Path, workers: int | None) -> 
     return ours
 
 
+def _parts_row(m: Measured) -> str:
+    parts = ", ".join(f"{part} {seconds:.1f}" for part, seconds in sorted(m.parts.items()))
+    return f"    {m.name.split(':')[0]} CPU s by part (sampled every 0.1 s): {parts}"
+
+
 def _row(m: Measured) -> str:
     return (f"{m.name:34} {m.pages:>6} {m.wall_s:>7.1f} {m.pages_per_s:>8.1f} "
             f"{m.cpu_ms_per_page:>12.2f} {m.max_rss_mb:>12.0f} {m.max_pss_mb:>8.0f}  {m.load}")  # fmt: skip
@@ -339,6 +387,7 @@ def throughput(pages: int, work: Path, rounds: int = 1) -> dict[str, object]:
             inline = _ours("c0: teaserfeed crawl --workers 0", base, pages, work, 0)
             rounds_run.append((plain, pool, inline))
             print(_row(plain), _row(pool), _row(inline), sep="\n", flush=True)
+            print(_parts_row(pool), _parts_row(inline), sep="\n", flush=True)
     finally:
         server.stop()
     rows = [raw, *(m for trio in rounds_run for m in trio)]
