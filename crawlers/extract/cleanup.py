@@ -392,20 +392,31 @@ def _grouped(rules: Sequence[CleanupRule], kind: str) -> str:
 
 
 # one step of cssselect's translation of an attribute-only selector ("[hidden]", "[role=x]")
-_ATTRIBUTE_STEP_RE = re.compile(r"descendant-or-self::\*\[(@([\w-]+)(?: = '[^']*')?)\]")
+_ATTRIBUTE_STEP_RE = re.compile(r"descendant-or-self::\*\[@([\w-]+)(?: = ('[^']*'))?\]")
 
 
 def _group_xpath(selectors: Sequence[str]) -> XPath:
-    """The XPath of a selector group; a group of attribute-only selectors is one pass."""
+    """The XPath of a selector group; attribute-only selectors read the attribute axis."""
     compiled = CSSSelector(", ".join(selectors), translator="html")
-    steps = [_ATTRIBUTE_STEP_RE.fullmatch(part) for part in compiled.path.split(" | ")]
-    if not all(steps):
+    parts = compiled.path.split(" | ")
+    steps = [m for m in (_ATTRIBUTE_STEP_RE.fullmatch(part) for part in parts) if m is not None]
+    if len(steps) != len(parts):
         return compiled
-    # cssselect makes a union of one whole-tree scan per selector; elements that carry none
-    # of the attributes are skipped by the first, cheap predicate
-    present = " or ".join(sorted({f"@{step[2]}" for step in steps if step}))
-    either = " or ".join(step[1] for step in steps if step)
-    return XPath(f"descendant-or-self::*[{present}][{either}]")
+    # cssselect makes a union of one whole-tree scan per selector with a predicate on every
+    # element; the attributes themselves are found faster, one scan per attribute name
+    wanted: dict[str, set[str] | None] = {}  # the values it must have, None for any
+    for step in steps:
+        name, value = step[1], step[2]
+        known = wanted.get(name, set())
+        if value is None or known is None:
+            wanted[name] = None
+        else:
+            wanted[name] = known | {value}
+    scans = []
+    for name, values in sorted(wanted.items()):
+        test = "" if values is None else "[" + " or ".join(f". = {v}" for v in sorted(values)) + "]"
+        scans.append(f"descendant-or-self::*/@{name}{test}")
+    return XPath(f"({' | '.join(scans)})/..")
 
 
 @lru_cache(maxsize=64)
