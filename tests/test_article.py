@@ -165,3 +165,55 @@ def test_attribute_selector_groups_match_what_cssselect_matches() -> None:
     # anything but attribute-only selectors keeps cssselect's own translation
     mixed = _group_xpath(["[hidden]", "div > p"])
     assert mixed.path == CSSSelector("[hidden], div > p", translator="html").path
+
+
+def test_required_literals_are_runs_every_match_holds() -> None:
+    from crawlers.extract.cleanup import _required_literal
+
+    cases = {
+        r"\bwords\b in a row": "words in a row",
+        r"[\w.'\s-]{2,80}\s+contributed\s+(to\s+)?this": "contributed",
+        r"(?=[^©]{0,200}©).{0,200}\b(photos?|images?)\s+?©": "©",
+        r"ab?cd": "cd",  # b may be absent
+        r"x{2}yz\.com": "yz.com",
+        r"[a\]b]cd": "cd",
+        r"read more|related": None,  # a run of one branch is not in the other's matches
+        r"\u00e9tude": None,
+        r"(?x)a b": None,
+        r"\d{1,2}\.?\s+\d{4}": None,
+    }
+    for pattern, expected in cases.items():
+        found = _required_literal(pattern)
+        assert (found.pattern.replace("\\", "") if found else None) == expected, pattern
+
+
+def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> None:
+    import dataclasses
+
+    from crawlers.extract.cleanup import _matcher, global_rules
+
+    gated = _matcher(global_rules())
+    assert sum(need is not None for need in gated.needs) >= 3
+    ungated = dataclasses.replace(gated, needs=(None,) * len(gated.anywhere), compiled={}, seen={})
+    texts = [
+        "Alex Smith and Kim Roe contributed to this report.",
+        "ALEX SMITH CONTRIBUTED REPORTING",
+        "© 2024 Example Media Group",
+        "Top photo © Sam Doe",
+        "Montag, 3. März 2025",
+        "The council contributed funds to the school",
+        "Read more",
+        "A paragraph of the story that no rule matches at all.",
+    ]
+    found = {}
+    for text in texts:
+        match, expected = gated.match_text(text), ungated.match_text(text)
+        assert (match and (gated.rule(match).name, match.group())) == (
+            expected and (ungated.rule(expected).name, expected.group())
+        ), text
+        found[text] = gated.rule(match).name if match else None
+    assert found["Alex Smith and Kim Roe contributed to this report."] == "contributor-line"
+    assert found["ALEX SMITH CONTRIBUTED REPORTING"] == "contributor-line"
+    assert found["Top photo © Sam Doe"] == "photo-credit"
+    assert found["© 2024 Example Media Group"] == "reprints"
+    assert found["A paragraph of the story that no rule matches at all."] is None

@@ -236,7 +236,9 @@ class _Matcher:
     # text patterns by the first letter they can match, and those that can start anywhere
     by_first: dict[str, tuple[tuple[int, str], ...]]
     anywhere: tuple[tuple[int, str], ...]
-    compiled: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+    # for each `anywhere` pattern, a literal every match of it holds (None if it has none)
+    needs: tuple[re.Pattern[str] | None, ...]
+    compiled: dict[tuple[str, int], re.Pattern[str] | None] = field(default_factory=dict)
     # texts already matched (menu items, share buttons and paragraphs recur), to their match
     seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
 
@@ -261,9 +263,17 @@ class _Matcher:
 
     def _match_text(self, text: str) -> re.Match[str] | None:
         lead = _LEAD_RE.match(text)
-        key = lead.group(1).lower() if lead is not None else ""
+        letter = lead.group(1).lower() if lead is not None else ""
+        # patterns that can start anywhere are tried on every text, and some scan ahead
+        # ("… contributed to this report"): only those whose literal the text holds
+        present = 0
+        for bit, need in enumerate(self.needs):
+            if need is None or need.search(text) is not None:
+                present |= 1 << bit
+        key = (letter, present)
         if key not in self.compiled:
-            self.compiled[key] = _combine(self.by_first.get(key, ()) + self.anywhere)
+            anywhere = tuple(p for bit, p in enumerate(self.anywhere) if present >> bit & 1)
+            self.compiled[key] = _combine(self.by_first.get(letter, ()) + anywhere)
         regex = self.compiled[key]
         return regex.match(text) if regex is not None else None
 
@@ -356,6 +366,71 @@ def _first_letters(pattern: str) -> frozenset[str] | None:
         rest_first = _first_letters(after)
         return None if rest_first is None else first | rest_first
     return first
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index of the `]` closing the character class opened at `start`, or -1."""
+    i = start + 1
+    i += pattern[i : i + 1] == "^"
+    i += pattern[i : i + 1] == "]"  # "[]…]" and "[^]…]" begin with a literal ]
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            i += 2
+        elif pattern[i] == "]":
+            return i
+        else:
+            i += 1
+    return -1
+
+
+def _required_literal(pattern: str) -> re.Pattern[str] | None:
+    """A case-insensitive search for the longest run of plain characters outside any group,
+    class or quantifier: every match of the pattern holds it. None if there is none."""
+    if any(ch == "|" and depth == 0 for _, ch, depth in _structure(pattern)):
+        return None  # top-level branches: no run is in all of them
+    if re.match(r"\(\?[a-zA-Z]*x", pattern):
+        return None  # verbose: spaces are no literals
+    best, run, i = "", "", 0
+    while i < len(pattern):
+        ch = pattern[i]
+        zero_width = False
+        if ch == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            literal, step = pattern[i + 1], 2  # an escaped special character: \. \- \(
+        elif ch.isalnum() or ch in " ,:;'\"@#%&=<>/!-_~" or ord(ch) > 127:
+            literal, step = ch, 1
+        else:  # a group, class, escape class, anchor, dot or quantifier ends the run
+            literal, step = "", 1
+            # but a word boundary or lookaround consumes nothing: the run goes on across it
+            zero_width = pattern[i : i + 2] in ("\\b", "\\B") or pattern[i : i + 3] in (
+                "(?=",
+                "(?!",
+                "(?<",
+            )
+            if ch == "(":
+                step = _group_end(pattern, i) - i + 1
+                if step <= 0:
+                    return None
+            elif ch == "[":
+                step = _class_end(pattern, i) - i + 1
+                if step <= 0:
+                    return None
+            elif ch == "{":
+                step = pattern.find("}", i) - i + 1  # a {m,n} quantifier
+                if step <= 0:
+                    return None
+            elif ch == "\\":
+                if pattern[i + 1 : i + 2] in tuple("uUxN0123456789"):
+                    return None  # a code point or back-reference: not worth reading
+                step = 2
+        if pattern[i + step : i + step + 1] in ("?", "*", "+", "{") and literal:
+            literal = ""  # quantified: it may be absent or repeated
+        if literal:
+            run += literal
+            best = max(best, run, key=len)
+        elif not zero_width:
+            run = ""
+        i += max(step, 1)
+    return re.compile(re.escape(best), re.I) if best else None
 
 
 def _spaces_to_whitespace(pattern: str) -> str:
@@ -461,6 +536,7 @@ def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
         classes=re.compile(f"(?<![a-z0-9])(?:{classes})") if classes else None,
         by_first={letter: tuple(entries) for letter, entries in by_first.items()},
         anywhere=tuple(anywhere),
+        needs=tuple(_required_literal(pattern) for _, pattern in anywhere),
     )
 
 
