@@ -171,8 +171,10 @@ def test_required_literals_are_runs_every_match_holds() -> None:
     from crawlers.extract.cleanup import _required_literal
 
     cases = {
-        r"\bwords\b in a row": "words in a row",
-        r"[\w.'\s-]{2,80}\s+contributed\s+(to\s+)?this": "contributed",
+        r"\bwords\b on a row": " on a row",  # s breaks a run: U+017F matches it
+        r"[\w.'\s-]{2,80}\s+contributed\s+(to\s+)?this": "contr",  # so does i: U+0131
+        r"ⓒ": None,  # a letter with case beyond ASCII: no test of `in`
+        r"MORE Stories": "more ",
         r"(?=[^©]{0,200}©).{0,200}\b(photos?|images?)\s+?©": "©",
         r"ab?cd": "cd",  # b may be absent
         r"x{2}yz\.com": "yz.com",
@@ -184,7 +186,7 @@ def test_required_literals_are_runs_every_match_holds() -> None:
     }
     for pattern, expected in cases.items():
         found = _required_literal(pattern)
-        assert (found.pattern.replace("\\", "") if found else None) == expected, pattern
+        assert found == expected, pattern
 
 
 def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> None:
@@ -198,6 +200,7 @@ def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> Non
     texts = [
         "Alex Smith and Kim Roe contributed to this report.",
         "ALEX SMITH CONTRIBUTED REPORTING",
+        "Alex Smith contr\u0131buted to this report",  # a dotless i matches i
         "© 2024 Example Media Group",
         "Top photo © Sam Doe",
         "Montag, 3. März 2025",

@@ -237,7 +237,7 @@ class _Matcher:
     by_first: dict[str, tuple[tuple[int, str], ...]]
     anywhere: tuple[tuple[int, str], ...]
     # for each `anywhere` pattern, a literal every match of it holds (None if it has none)
-    needs: tuple[re.Pattern[str] | None, ...]
+    needs: tuple[str | None, ...]
     compiled: dict[tuple[str, int], re.Pattern[str] | None] = field(default_factory=dict)
     # texts already matched (menu items, share buttons and paragraphs recur), to their match
     seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
@@ -266,9 +266,10 @@ class _Matcher:
         letter = lead.group(1).lower() if lead is not None else ""
         # patterns that can start anywhere are tried on every text, and some scan ahead
         # ("… contributed to this report"): only those whose literal the text holds
+        lowered = text.lower()
         present = 0
         for bit, need in enumerate(self.needs):
-            if need is None or need.search(text) is not None:
+            if need is None or need in lowered:
                 present |= 1 << bit
         key = (letter, present)
         if key not in self.compiled:
@@ -383,9 +384,18 @@ def _class_end(pattern: str, start: int) -> int:
     return -1
 
 
-def _required_literal(pattern: str) -> re.Pattern[str] | None:
-    """A case-insensitive search for the longest run of plain characters outside any group,
-    class or quantifier: every match of the pattern holds it. None if there is none."""
+def _folds_simply(ch: str) -> bool:
+    """Whether every character re.IGNORECASE matches with `ch` lower-cases to ch.lower().
+
+    True for ASCII but s and i (U+017F, U+0131 and U+0130 match them) and for characters
+    without case.
+    """
+    return (ch.isascii() and ch.lower() not in "si") or ch.lower() == ch.upper()
+
+
+def _required_literal(pattern: str) -> str | None:
+    """The longest run of plain characters outside any group, class or quantifier, lower-
+    cased: every match of the pattern (case-insensitive) holds it. None if there is none."""
     if any(ch == "|" and depth == 0 for _, ch, depth in _structure(pattern)):
         return None  # top-level branches: no run is in all of them
     if re.match(r"\(\?[a-zA-Z]*x", pattern):
@@ -424,13 +434,15 @@ def _required_literal(pattern: str) -> re.Pattern[str] | None:
                 step = 2
         if pattern[i + step : i + step + 1] in ("?", "*", "+", "{") and literal:
             literal = ""  # quantified: it may be absent or repeated
+        if literal and not _folds_simply(literal):
+            literal = ""  # it may match as another character: no test of `in`
         if literal:
             run += literal
             best = max(best, run, key=len)
         elif not zero_width:
             run = ""
         i += max(step, 1)
-    return re.compile(re.escape(best), re.I) if best else None
+    return best.lower() or None
 
 
 def _spaces_to_whitespace(pattern: str) -> str:
