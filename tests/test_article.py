@@ -192,10 +192,10 @@ def test_required_literals_are_runs_every_match_holds() -> None:
 def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> None:
     import dataclasses
 
-    from crawlers.extract.cleanup import _matcher, global_rules
+    from crawlers.extract.cleanup import _combine, _matcher, global_rules
 
     gated = _matcher(global_rules())
-    assert sum(need is not None for need in gated.needs) >= 3
+    assert sum(need is not None for need in gated.needs) >= 2
     ungated = dataclasses.replace(gated, needs=(None,) * len(gated.anywhere), compiled={}, seen={})
     texts = [
         "Alex Smith and Kim Roe contributed to this report.",
@@ -204,13 +204,21 @@ def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> Non
         "© 2024 Example Media Group",
         "Top photo © Sam Doe",
         "Montag, 3. März 2025",
+        "  12 de marzo de 2024, a las 10:30",
+        "© 2019 The Example Post",
         "The council contributed funds to the school",
         "Read more",
         "A paragraph of the story that no rule matches at all.",
     ]
+    # and as one regex of every pattern would: no text is filed under the wrong letter
+    every = {entry for entries in gated.by_first.values() for entry in entries}
+    brute = _combine(sorted(every | set(gated.anywhere)))
+    assert brute is not None
     found = {}
     for text in texts:
         match, expected = gated.match_text(text), ungated.match_text(text)
+        tried = brute.match(text)
+        assert (match and gated.rule(match).name) == (tried and gated.rule(tried).name), text
         assert (match and (gated.rule(match).name, match.group())) == (
             expected and (ungated.rule(expected).name, expected.group())
         ), text
@@ -219,4 +227,17 @@ def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> Non
     assert found["ALEX SMITH CONTRIBUTED REPORTING"] == "contributor-line"
     assert found["Top photo © Sam Doe"] == "photo-credit"
     assert found["© 2024 Example Media Group"] == "reprints"
+    assert found["Montag, 3. März 2025"] == "byline-and-dates"
+    assert found["  12 de marzo de 2024, a las 10:30"] == "byline-and-dates"
     assert found["A paragraph of the story that no rule matches at all."] is None
+
+
+def test_text_patterns_are_filed_under_the_first_word_character_they_can_match() -> None:
+    from crawlers.extract.cleanup import _first_letters
+
+    assert _first_letters(r",?\s+?\d{1,2}\.") == frozenset("0123456789")
+    assert _first_letters(r"©\s+?(19|20)\d\d") == frozenset("12")
+    assert _first_letters(r"(mon|tues)day,?\s+\d") == frozenset("mt")
+    assert _first_letters(r"-{2,}\W*next") == frozenset("n")
+    assert _first_letters(r".x") is None  # a dot matches a word character
+    assert _first_letters(r"\_x") is None

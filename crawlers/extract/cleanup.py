@@ -70,6 +70,8 @@ _BLOCK_TAGS = frozenset(
 # matched once more together with the runs after it.
 _SHORT_RUN = 60
 _LEAD_RE = re.compile(r"\W*(\w)")
+# a quantifier after a pattern element, greedy or lazy
+_QUANTIFIER_RE = re.compile(r"(?:[?*+]|\{\d*(?:,\d*)?\})\??")
 _RULE_KEYS = {"name", "audit", "selectors", "classes", "texts", "max_chars", "link_lists"}
 # A list item counts as a link when links hold this share of its text.
 _LINK_SHARE = 0.9
@@ -324,6 +326,22 @@ def _optional(quantifier: str) -> bool:
     return quantifier[:1] in ("?", "*") or quantifier.startswith("{0")
 
 
+def _non_word_start(pattern: str) -> int:
+    """Length of the pattern's first element with its quantifier if that element matches
+    non-word characters only (",", "\\s", "\\W", "\\.", "©"); else 0."""
+    if pattern[:1] == "\\" and len(pattern) > 1:
+        escaped = pattern[1]
+        size = 2 if escaped in "sW" or not (escaped.isalnum() or escaped == "_") else 0
+    elif pattern[:1] and pattern[0] not in ".()[]{}?*+|^$" and re.fullmatch(r"\W", pattern[0]):
+        size = 1
+    else:
+        size = 0
+    if size:
+        quantifier = _QUANTIFIER_RE.match(pattern, size)
+        size = quantifier.end() if quantifier is not None else size
+    return size
+
+
 def _first_letters(pattern: str) -> frozenset[str] | None:
     """Lower-cased word characters a text pattern's match can begin with; None if unsure.
 
@@ -354,6 +372,10 @@ def _first_letters(pattern: str) -> frozenset[str] | None:
         first, after = _first_letters(inner), rest
     elif ch == "\\" and pattern[1:2] == "d":
         first, after = frozenset("0123456789"), pattern[2:]
+    elif skip := _non_word_start(pattern):
+        # characters that are never word characters, required or not: the text's first
+        # word character (the key the patterns are filed under) comes after them
+        return _first_letters(pattern[skip:])
     elif ch.isalnum():
         first, after = frozenset({ch.lower()}), pattern[1:]
     else:
