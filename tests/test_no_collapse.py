@@ -263,3 +263,44 @@ def test_a_story_whose_class_says_comments_is_still_held_to_its_mass(
     art = extract_article(html, URL)
     assert art.body_source == "full"
     assert all(p in art.body for p in story)
+
+
+def test_the_uncleaned_fallback_reads_the_page_parsed_again_as_a_copy_would_have_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import copy
+
+    import lxml.html
+
+    from crawlers.extract.article import extract_from_tree
+
+    sections = [sentences(seed, 3) for seed in range(4)]
+    # what _extract takes out before its copy: a photo credit, a comment, inline SVG
+    extra = (
+        '<div class="photo"><img src="/img/bed.jpg" alt="A raised bed">'
+        '<p class="image-credit">Caption of the raised bed photo, taken in the early'
+        " spring light by a reader of the weekly.</p></div>"
+        "<p>Before the <!-- a note --> comment the story goes on.</p>"
+        '<svg viewBox="0 0 1 1"><text>icon label</text></svg>'
+    )
+    html = guide(sections).replace("<main>", "<main>" + extra)
+    copies: list[object] = []
+    deepcopy = copy.deepcopy
+
+    def counted(tree: object) -> object:
+        copies.append(tree)
+        return deepcopy(tree)
+
+    monkeypatch.setattr(article_module.copy, "deepcopy", counted)
+    again = extract_article(html, URL, rules=_overeager())
+    assert copies == []  # parsed again, not copied
+    copied = extract_from_tree(lxml.html.fromstring(html), URL, rules=_overeager())
+    assert len(copies) == 1  # a tree from elsewhere has no text to parse again
+    assert again.body_source == copied.body_source == "uncleaned"
+    assert again == copied
+    assert "Before the comment the story goes on." in again.body
+    assert "Caption of the raised bed photo" not in again.body
+    assert "icon label" not in again.body
+    assert again.images[0].credit == (
+        "Caption of the raised bed photo, taken in the early spring light by a reader of the weekly."
+    )

@@ -39,6 +39,7 @@ from crawlers.extract.page import (
     SIZE_LIMIT_RULE,
     Page,
     bound_page,
+    parse_again,
     parse_page,
 )
 from crawlers.extract.text import absolute_http_url, clean_text
@@ -1024,7 +1025,7 @@ def extract_from_page(
     if not page.parsed:
         return article
     try:
-        _extract(page.root, page.url, config, rules, article)
+        _extract(page.root, page.url, config, rules, article, page.html)
     except Exception as exc:  # web input must never stop a crawl: keep what was found
         page.failed("article extraction", exc)
     article.removed.extend(page.removed)
@@ -1037,6 +1038,7 @@ def _extract(
     config: SiteConfig | None,
     rules: Sequence[CleanupRule] | None,
     article: Article,
+    html: str | None = None,
 ) -> None:
     ld_data = _jsonld(root)
     ld = ld_data.article
@@ -1101,18 +1103,22 @@ def _extract(
         article.images[0].url if article.images else None
     )
 
-    # trafilatura strips comments with their tails: "When <!-- -->President" loses the rest
-    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
-    _drop_standfirst(scope, marks, (article.lead, description, _first(meta, "twitter:description")))
+    descriptions = (article.lead, description, _first(meta, "twitter:description"))
+    _prepare(root, scope, marks, descriptions, svg=False)
     active = tuple(rules) if rules is not None else global_rules()
     if config is not None and config.strip:
         active = active + site_rules(config.name, config.strip)
     # the page as it was before cleanup, for the no-collapse check and its fallbacks
     mass = _text_mass(scope)
-    # inline SVG is icons and charts, no text of the story's, and often most of the elements
-    etree.strip_elements(root, "svg", with_tail=False)
-    # (no fallback runs on a page with less text than _MIN_MASS: no copy needed)
-    pristine = copy.deepcopy(root) if mass >= _MIN_MASS else root
+    _prepare(root, scope, marks, descriptions, comments=False)
+    # (no fallback runs on a page with less text than _MIN_MASS: no copy needed; a page
+    # parsed from its text is parsed again for the one that needs it, which few pages run)
+    copied = html is None and mass >= _MIN_MASS
+    before = copy.deepcopy(root) if copied else root
+
+    def pristine() -> HtmlElement:
+        return _parsed_again(html, url, descriptions) if html is not None else before
+
     threads: list[HtmlElement] = []  # what the comments rule matched, gone or kept
     article.removed = apply_rules(root, active, on_match={_COMMENTS_RULE: threads.append})
     _join_split_body(root, marks)
@@ -1138,7 +1144,7 @@ def _extract(
             (
                 "uncleaned",
                 lambda current: current.chars < _UNCLEANED_SHARE * mass,
-                lambda: extracted("uncleaned", pristine, False),
+                lambda: extracted("uncleaned", pristine(), False),
             ),
             ("jsonld", lambda _: bool(from_ld), lambda: _Body("jsonld", from_ld)),
         )
@@ -1161,6 +1167,36 @@ def _extract(
     if body.source != "extractor" and article.body:
         text = f"body from {body.source}: {len(article.body):,} characters"
         article.removed.append(Removal(rule=f"{BODY_SOURCE_RULE}:{body.source}", text=text))
+
+
+def _prepare(
+    root: HtmlElement,
+    scope: HtmlElement,
+    marks: _Marks,
+    descriptions: Sequence[str | None],
+    *,
+    comments: bool = True,
+    svg: bool = True,
+) -> None:
+    """What every path reads the page without: comments, the standfirst, inline SVG."""
+    if comments:
+        # trafilatura strips comments with their tails: "When <!-- -->President" loses the rest
+        etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+        _drop_standfirst(scope, marks, descriptions)
+    if svg:
+        # inline SVG is icons and charts, no text of the story's, and often most elements
+        etree.strip_elements(root, "svg", with_tail=False)
+
+
+def _parsed_again(html: str, url: str, descriptions: Sequence[str | None]) -> HtmlElement:
+    """The page as `_extract` had it before cleanup, from a second parse of its text."""
+    page = parse_again(html, url)
+    body = page.root.find("body")
+    scope = body if body is not None else page.root
+    marks = _markup(scope)
+    _images(scope, marks, url, image_rules())  # captions and credits leave the tree
+    _prepare(page.root, scope, marks, descriptions)
+    return page.root
 
 
 def _publisher(ld: _LinkedData) -> str | None:

@@ -35,6 +35,7 @@ __all__ = [
     "SIZE_LIMIT_RULE",
     "Page",
     "bound_page",
+    "parse_again",
     "parse_page",
 ]
 
@@ -61,6 +62,9 @@ class Page:
     errors: list[str] = field(default_factory=list)
     # False when the page could not be parsed (or bounded): root is then an empty document
     parsed: bool = True
+    # the text the tree was parsed from (parse_page), for a second parse of the page as it
+    # came; None for a tree parsed elsewhere
+    html: str | None = None
 
     @cached_property
     def selector(self) -> Selector:
@@ -101,6 +105,7 @@ def parse_page(
         page.failed("parsing", exc)
         return page
     page = bound_page(root, url)
+    page.html = html if page.parsed else None
     if cut:
         text = f"page cut at {MAX_PAGE_CHARS:,} of its {size:,} {unit}"
         page.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=text))
@@ -109,7 +114,12 @@ def parse_page(
     return page
 
 
-def bound_page(root: etree._Element, url: str) -> Page:
+def parse_again(html: str, url: str) -> Page:
+    """The page of a `Page.html`, parsed and bounded again as `parse_page` did the first time."""
+    return bound_page(_parse(html, url), url, warn=False)  # warned of its cuts the first time
+
+
+def bound_page(root: etree._Element, url: str, *, warn: bool = True) -> Page:
     """A tree parsed elsewhere, cut in place to the work bounds and scrubbed; never raises."""
     page = Page(root=cast(HtmlElement, root), url=url)
     try:
@@ -120,7 +130,8 @@ def bound_page(root: etree._Element, url: str) -> Page:
         page.failed("bounding the page", exc)
         return page
     if cut is not None:
-        logger.warning("page %s is too large: %s", url, cut)
+        if warn:
+            logger.warning("page %s is too large: %s", url, cut)
         page.removed.append(Removal(rule=SIZE_LIMIT_RULE, text=cut))
     return page
 
