@@ -241,3 +241,15 @@ def test_text_patterns_are_filed_under_the_first_word_character_they_can_match()
     assert _first_letters(r"-{2,}\W*next") == frozenset("n")
     assert _first_letters(r".x") is None  # a dot matches a word character
     assert _first_letters(r"\_x") is None
+
+
+def test_the_matcher_of_a_rule_set_is_its_own_when_sets_alternate() -> None:
+    from crawlers.extract.cleanup import CleanupRule, _matcher, global_rules
+
+    shipped = global_rules()
+    mine = (CleanupRule(name="mine", classes=("promo-box",)),)
+    first = _matcher(shipped)
+    assert _matcher(shipped) is first
+    assert [rule.name for rule in _matcher(mine).rules] == ["mine"]
+    assert _matcher(shipped) is first  # compiled once, found again after another set
+    assert _matcher(tuple(mine)) is _matcher(mine)

@@ -528,8 +528,22 @@ def _group_xpath(selectors: Sequence[str]) -> XPath:
     return XPath(f"({' | '.join(scans)})/..")
 
 
-@lru_cache(maxsize=64)
 def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
+    """The compiled matcher of a rule set; the same tuple as last time is not hashed again
+    (a rule's hash reads all its fields: every rule of the set, on every page)."""
+    last_rules, last = _LAST_MATCHER[0]  # one read: threads may swap it
+    if last_rules is rules and last is not None:
+        return last
+    matcher = _compiled_matcher(rules)
+    _LAST_MATCHER[0] = (rules, matcher)
+    return matcher
+
+
+_LAST_MATCHER: list[tuple[tuple[CleanupRule, ...], _Matcher | None]] = [((), None)]
+
+
+@lru_cache(maxsize=64)
+def _compiled_matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
     # audited rules first: page chrome never hides an appeal from the audit
     ordered = tuple(sorted(rules, key=lambda r: not r.audit))
     tags: dict[str, CleanupRule] = {}
