@@ -54,7 +54,8 @@ class ItemResult:
 
 
 class Batch:
-    """The writes of one transaction, in order; runs of articles go to the archive together."""
+    """The writes of one transaction, in order; runs of articles go to the archive together
+    (fetches that read no article do not break a run)."""
 
     def __init__(self, archive: Archive) -> None:
         self.archive = archive

@@ -1093,7 +1093,8 @@ class Archive:
         *,
         attempts: int = _batch.BUSY_ATTEMPTS,
     ) -> list[ItemResult]:
-        """Store teasers, articles, fetches and re-extractions in one transaction, in order.
+        """Store teasers, articles, fetches and re-extractions in one transaction, in order
+        (a fetch that reads no article may go in before articles added ahead of it).
 
         A bad item (an ArchiveError of its own) is logged and lost alone; its ItemResult
         holds the error. Any other error rolls the whole batch back and is raised. While
