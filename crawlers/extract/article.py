@@ -1020,6 +1020,8 @@ def extract_from_page(
 ) -> Article:
     """Extract an article from a page read by `parse_page` (its tree is cleaned in place),
     with the page's cuts among its `removed` rows. Never raises.
+
+    The tree must be as `parse_page` left it: a fallback may read `page.html` again.
     """
     article = Article(url=page.url)
     if not page.parsed:

@@ -64,7 +64,7 @@ class Page:
     parsed: bool = True
     # the text the tree was parsed from (parse_page), for a second parse of the page as it
     # came; None for a tree parsed elsewhere
-    html: str | None = None
+    html: str | None = field(default=None, repr=False)
 
     @cached_property
     def selector(self) -> Selector:
