@@ -47,6 +47,11 @@ def free_disk(path: str | os.PathLike[str]) -> int:
     return stat.f_bavail * stat.f_frsize
 
 
+def _is_full(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite failed for want of disk space."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
+
+
 def _cause(exc: BaseException) -> str:
     """What went wrong, as an operator reads it: SQLite's or the OS's own words."""
     if isinstance(exc, ArchiveWriteError):
@@ -236,6 +241,18 @@ class ArchiveWriter:
             stats = {**stats, "archive_error": self.failure, "items_not_stored": self.not_stored}
         try:
             archive.finish_run(self.run_id, status, stats)
+        except sqlite3.OperationalError as exc:
+            if not _is_full(exc):
+                self._fail(exc)
+                return
+            # a full disk: the WAL's committed pages into the file and the WAL truncated
+            # frees its space for the run's one row
+            try:
+                archive.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                archive.finish_run(self.run_id, status, stats)
+            except Exception as again:
+                # still 'running' in the archive: the next run's start marks it 'interrupted'
+                self._fail(again)
         except Exception as exc:
             # still 'running' in the archive: the next run's start marks it 'interrupted'
             self._fail(exc)

@@ -290,6 +290,41 @@ def test_a_run_that_cannot_even_be_finished_is_marked_interrupted_by_the_next(
         assert store.run(second).status == "finished"
 
 
+def test_a_run_whose_finish_meets_a_full_disk_is_finished_after_a_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import archive.store
+
+    finish = archive.store.Archive.finish_run
+    attempts: list[str] = []
+
+    def full_once(self: archive.store.Archive, *args: object) -> None:
+        attempts.append(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+        if len(attempts) == 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        finish(self, *args)  # type: ignore[arg-type]
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    path = tmp_path / "news.db"
+    writer = ArchiveWriter(str(path))
+    run_id = writer.start([SOURCE])
+    writer.put("teaser", _teaser(1))
+    monkeypatch.setattr(archive.store.Archive, "upsert_teaser", disk_full)
+    writer.put("teaser", _teaser(2))
+    monkeypatch.setattr(archive.store.Archive, "finish_run", full_once)
+    writer.close("finished", {})
+    assert writer.failure == "database or disk is full"
+    assert len(attempts) == 2
+    assert attempts[1] == 0  # the WAL was truncated before the second try
+    monkeypatch.undo()
+    with open_archive(path, create=True) as store:
+        run = store.run(run_id)
+        assert run.status == "failed"  # the items lost say so, not "finished"
+        assert run.stats["items_not_stored"] >= 1  # teaser 2, and 1 if in its batch
+
+
 def _batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The size of every batch the writer stores, in order."""
     from archive import Archive
