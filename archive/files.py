@@ -26,6 +26,7 @@ __all__ = [
     "damaged_reason",
     "existing_size",
     "is_damage",
+    "is_full",
     "sqlite_reason",
 ]
 
@@ -57,9 +58,15 @@ def sqlite_reason(error: sqlite3.Error, path: object = None) -> str:
         return "is not a SQLite database"
     if code == sqlite3.SQLITE_CORRUPT or is_damage(str(error)):
         return damaged_reason(str(error), path)
-    if code == sqlite3.SQLITE_FULL:
+    if is_full(error):
         return f"cannot be written: {error}; free space and try again"
     return f"cannot be read: {error}{_disk_full_hint(path)}"
+
+
+def is_full(error: sqlite3.Error) -> bool:
+    """Whether SQLite failed for want of disk space."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or (code is None and "disk is full" in str(error))
 
 
 def is_damage(message: object) -> bool:

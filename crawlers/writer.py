@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from archive import Archive, ArchiveError, ArchiveLock, BatchItem, open_archive, outcome_counts
+from archive.files import is_full
 
 __all__ = ["ArchiveWriteError", "ArchiveWriter", "Source", "free_disk"]
 
@@ -45,11 +46,6 @@ def free_disk(path: str | os.PathLike[str]) -> int:
     directory = target if os.path.isdir(target) else os.path.dirname(os.path.abspath(target))
     stat = os.statvfs(directory)
     return stat.f_bavail * stat.f_frsize
-
-
-def _is_full(exc: sqlite3.OperationalError) -> bool:
-    """Whether SQLite failed for want of disk space."""
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc)
 
 
 def _cause(exc: BaseException) -> str:
@@ -242,7 +238,7 @@ class ArchiveWriter:
         try:
             archive.finish_run(self.run_id, status, stats)
         except sqlite3.OperationalError as exc:
-            if not _is_full(exc):
+            if not is_full(exc):
                 self._fail(exc)
                 return
             # a full disk: the WAL's committed pages into the file and the WAL truncated
