@@ -1106,17 +1106,16 @@ def _extract(
     )
 
     descriptions = (article.lead, description, _first(meta, "twitter:description"))
-    _prepare(root, scope, marks, descriptions, svg=False)
+    _drop_comments_and_standfirst(root, scope, marks, descriptions)
     active = tuple(rules) if rules is not None else global_rules()
     if config is not None and config.strip:
         active = active + site_rules(config.name, config.strip)
     # the page as it was before cleanup, for the no-collapse check and its fallbacks
     mass = _text_mass(scope)
-    _prepare(root, scope, marks, descriptions, comments=False)
+    _drop_svg(root)
     # (no fallback runs on a page with less text than _MIN_MASS: no copy needed; a page
     # parsed from its text is parsed again for the one that needs it, which few pages run)
-    copied = html is None and mass >= _MIN_MASS
-    before = copy.deepcopy(root) if copied else root
+    before = copy.deepcopy(root) if html is None and mass >= _MIN_MASS else root
 
     def pristine() -> HtmlElement:
         return _parsed_again(html, url, descriptions) if html is not None else before
@@ -1171,23 +1170,18 @@ def _extract(
         article.removed.append(Removal(rule=f"{BODY_SOURCE_RULE}:{body.source}", text=text))
 
 
-def _prepare(
-    root: HtmlElement,
-    scope: HtmlElement,
-    marks: _Marks,
-    descriptions: Sequence[str | None],
-    *,
-    comments: bool = True,
-    svg: bool = True,
+def _drop_comments_and_standfirst(
+    root: HtmlElement, scope: HtmlElement, marks: _Marks, descriptions: Sequence[str | None]
 ) -> None:
-    """What every path reads the page without: comments, the standfirst, inline SVG."""
-    if comments:
-        # trafilatura strips comments with their tails: "When <!-- -->President" loses the rest
-        etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
-        _drop_standfirst(scope, marks, descriptions)
-    if svg:
-        # inline SVG is icons and charts, no text of the story's, and often most elements
-        etree.strip_elements(root, "svg", with_tail=False)
+    """What every path reads the page without, before its text mass is taken."""
+    # trafilatura strips comments with their tails: "When <!-- -->President" loses the rest
+    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)
+    _drop_standfirst(scope, marks, descriptions)
+
+
+def _drop_svg(root: HtmlElement) -> None:
+    """Inline SVG out: icons and charts, no text of the story's, and often most elements."""
+    etree.strip_elements(root, "svg", with_tail=False)
 
 
 def _parsed_again(html: str, url: str, descriptions: Sequence[str | None]) -> HtmlElement:
@@ -1197,7 +1191,8 @@ def _parsed_again(html: str, url: str, descriptions: Sequence[str | None]) -> Ht
     scope = body if body is not None else page.root
     marks = _markup(scope)
     _images(scope, marks, url, image_rules())  # captions and credits leave the tree
-    _prepare(page.root, scope, marks, descriptions)
+    _drop_comments_and_standfirst(page.root, scope, marks, descriptions)
+    _drop_svg(page.root)
     return page.root
 
 
