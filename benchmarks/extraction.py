@@ -49,6 +49,7 @@ __all__ = [
     "Result",
     "load_pages",
     "main",
+    "metadata_scores",
     "page_scores",
     "run_extractor",
     "score",
@@ -224,7 +225,7 @@ def _same_text(a: str, b: str) -> bool:
     return " ".join(a.split()) == " ".join(b.split())
 
 
-def _metadata(pages: Sequence[Page], preds: Sequence[Prediction]) -> dict[str, float]:
+def metadata_scores(pages: Sequence[Page], preds: Sequence[Prediction]) -> dict[str, float]:
     """Title exact/F1, author F1/match and same-day date accuracy over pages with gold."""
     titled = [(p.title, q.title or "") for p, q in zip(pages, preds, strict=True) if p.title]
     authored = [
@@ -334,7 +335,7 @@ def _result(
         docs=len(pages),
         seconds=seconds,
         pages={p.id: page_scores(p.truth, o.body) for p, o in zip(pages, outputs, strict=True)},
-        meta=_metadata(pages, outputs),
+        meta=metadata_scores(pages, outputs),
         sources=Counter(o.source for o in outputs if o.source),
         page_sources={p.id: o.source for p, o in zip(pages, outputs, strict=True) if o.source},
     )

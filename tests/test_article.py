@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from htmldate import find_date
+
 from crawlers.extract.article import extract_article
 from crawlers.sites import parse_sites
 
@@ -253,3 +255,37 @@ def test_the_matcher_of_a_rule_set_is_its_own_when_sets_alternate() -> None:
     assert [rule.name for rule in _matcher(mine).rules] == ["mine"]
     assert _matcher(shipped) is first  # compiled once, found again after another set
     assert _matcher(tuple(mine)) is _matcher(mine)
+
+
+def _undated_page(last: str, footer: str) -> str:
+    """A story whose markup names no date: six paragraphs, then `last`, then a footer."""
+    story = "".join(
+        f"<p>Paragraph {i} of the survey report on the glacier, with its stakes and its "
+        "measurements of the ice along the valley, as the team wrote them down.</p>"
+        for i in range(6)
+    )
+    return (
+        "<html><head><title>Glacier survey</title></head><body>"
+        f"<article><h1>Glacier survey</h1>{story}<p>{last}</p></article>"
+        f"<footer><p>{footer}</p></footer></body></html>"
+    )
+
+
+UNDATED_URL = "https://news.example.org/science/glacier-survey"
+
+
+def test_a_copyright_year_is_no_publication_date() -> None:
+    # htmldate alone turns the footer's year into 1 January; the archive stores no date
+    html = _undated_page("The team will return next year.", "© 2024 Valley Times")
+    assert find_date(html, original_date=True, url=UNDATED_URL) == "2024-01-01"
+    art = extract_article(html, UNDATED_URL)
+    assert (art.published, art.published_from) == (None, None)
+    # and htmldate called by anyone else afterwards still searches the whole page
+    assert find_date(html, original_date=True, url=UNDATED_URL) == "2024-01-01"
+
+
+def test_a_date_written_out_in_the_story_is_the_publication_day() -> None:
+    # found only by the whole-page search, the one part of it that is kept
+    last = "The team walked the survey line again on 17 July 2025 and found every stake."
+    art = extract_article(_undated_page(last, "© 2025 Valley Times"), UNDATED_URL)
+    assert (art.published, art.published_from) == ("2025-07-17", "text")

@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import lxml.html
 import trafilatura
-from htmldate import find_date
 from lxml import etree
 from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
@@ -42,6 +41,7 @@ from crawlers.extract.page import (
     parse_again,
     parse_page,
 )
+from crawlers.extract.pagedate import page_date
 from crawlers.extract.text import absolute_http_url, clean_text
 from crawlers.sites import SiteConfig
 
@@ -60,7 +60,7 @@ __all__ = [
 
 # Bump when a change makes the extractor's output differ: `teaserfeed reextract --since`
 # compares stored versions with this one.
-EXTRACTOR_VERSION = "2.5"
+EXTRACTOR_VERSION = "2.6"
 
 logger = logging.getLogger(__name__)
 
@@ -1291,13 +1291,8 @@ def _tags(ld: dict[str, Any], meta: dict[str, list[str]]) -> list[str]:
 
 def _htmldate(root: HtmlElement, url: str) -> tuple[str, str, str] | None:
     # Only when the page names no date in JSON-LD, meta, <time> or its URL: htmldate is slow.
-    try:
-        found = find_date(root, extensive_search=True, original_date=True, url=url)
-    except Exception:  # htmldate on hostile input: no date rather than no article
-        found = None
-    if not found:
-        return None
-    return found, "text", found
+    found = page_date(root, url)
+    return (found, "text", found) if found else None
 
 
 def extract_article(
