@@ -164,7 +164,9 @@ def test_a_full_disk_stops_the_crawl_at_once_and_a_rerun_before_fetching(
     # rest of the site (the crawl fetched all 316 pages before)
     after = [url for at, url in requests if at > full_at[0]]
     assert len(after) <= 30, f"{len(after)} requests after the disk filled: {after[:40]}"
-    assert len(requests) < site_pages // 3
+    # and the disk filled early in the site (65-86 requests measured alone, 107 with another
+    # CPU-bound process on the machine: the writer falls behind the fetches under load)
+    assert len(requests) < site_pages // 2
 
     report = check_archive(path)
     assert report.ok, report.problems
