@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
+from datetime import datetime
 
 from htmldate import find_date
+from htmldate.extractors import regex_parse
 
 from crawlers.extract.article import extract_article
+from crawlers.extract.pagedate import written_date
 from crawlers.sites import parse_sites
 
 URL = "https://news.example.org/science/2026/11/04/glacier-survey/"
@@ -289,3 +293,50 @@ def test_a_date_written_out_in_the_story_is_the_publication_day() -> None:
     last = "The team walked the survey line again on 17 July 2025 and found every stake."
     art = extract_article(_undated_page(last, "© 2025 Valley Times"), UNDATED_URL)
     assert (art.published, art.published_from) == ("2025-07-17", "text")
+
+
+def test_the_written_date_search_finds_what_htmldate_regex_finds_on_any_text() -> None:
+    # the spans it reads must hold every match of htmldate's regex: compared on generated
+    # text of dates, near-dates, markup and long runs of characters a date can hold
+    rng = random.Random(7)
+
+    def date() -> str:
+        day = rng.choice(["5", "5th", "31", "29", "07"])
+        month, year = (
+            rng.choice(["March", "mars", "Okt.", "Feb", "Smith"]),
+            rng.choice(["2025", "2031", "1999", "1989"]),
+        )
+        if rng.random() < 0.5:
+            return f"{month}{rng.choice([' ', chr(10)])}{day}{rng.choice([',', ''])} {year}"
+        return f"{day}{rng.choice(['', '.'])} {rng.choice(['', 'of '])}{month}{rng.choice(',. ')} {year}"
+
+    noise = [" ", ",", ".", "\n", "<p>", "</p>", ">", "-", "_", "x" * 310, "é", "on", "5", "2024"]
+    for _ in range(3000):
+        parts = [date() if rng.random() < 0.3 else rng.choice(noise) for _ in range(20)]
+        text = "".join(parts)
+        assert written_date(text) == regex_parse(text), text
+    # a glued word runs on for more than the look-back before its month ("…xxMarch 5, 2025")
+    glued = "<p>" + "x" * 400 + "March 5, 2025</p>"
+    assert written_date(glued) == regex_parse(glued) == datetime(2025, 3, 5)
+    long_run = "<p>" + "word " * 80 + "on 17 July 2025 and 3 May 2024</p>"
+    assert written_date(long_run) == regex_parse(long_run) == datetime(2025, 7, 17)
+    assert written_date("<p>© 2024 Valley Times</p><p>Sitemap 2025</p>") is None
+
+
+def test_a_label_run_on_into_its_link_is_dropped_from_the_body() -> None:
+    # "<b>Read more</b>: <a>…</a>": the label's run alone is no rule's text, the paragraph is
+    label = '<p><b>Read more</b>: <a href="/snow">Snow closes the mountain pass</a></p>'
+    story = [
+        f"<p>Paragraph {i} of the survey report on the glacier, with its stakes and its "
+        "measurements of the ice along the valley, as the team wrote them down.</p>"
+        for i in range(6)
+    ]
+    html = (
+        "<html><head><title>Glacier survey</title></head><body><article><h1>Glacier survey</h1>"
+        f"{''.join(story[:3])}{label}{''.join(story[3:])}</article></body></html>"
+    )
+    art = extract_article(html, UNDATED_URL)
+    assert "Paragraph 5 of the survey report" in art.body
+    assert "Snow closes" not in art.body
+    assert "Read more" not in art.body
+    assert any(r.rule == "related" and "Snow closes" in r.text for r in art.removed)

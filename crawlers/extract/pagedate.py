@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextvars
+import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ from htmldate.extractors import regex_parse
 from htmldate.validators import is_valid_date
 from lxml.html import HtmlElement
 
-__all__ = ["page_date"]
+__all__ = ["page_date", "written_date"]
 
 # htmldate's last resort (`search_page`) reads the whole serialised page for any date-like
 # pattern and falls back to a copyright year or a lone year as 1 January. On the 311 WCXB
@@ -25,11 +27,47 @@ _DAY_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("day_only", def
 _search_page: Any = getattr(htmldate.core, "search_page", None)
 
 
+# Every match of htmldate's written-date regex ends in a space and a year, and holds only
+# letters, digits, whitespace, commas and full stops ("5th of March, 2025").
+_YEAR_AT = re.compile(r" (?:199[0-9]|20[0-3][0-9])")
+_LAST_STOP = re.compile(r"(?s:.*)(?:[^\w\s,.]|_)")  # up to the last character no match holds
+_LOOK_BACK = 300  # characters searched back for a stop; a bound on the work, not on the spans
+
+
+def _date_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Disjoint spans of the text, in order, that hold every match of htmldate's written-date
+    regex: from the last character no match can hold before a year to the year's end."""
+    start = end = -1
+    for year in _YEAR_AT.finditer(text):
+        floor = max(end, 0)
+        # (no stop close before the year: the span starts at the last one's end, or merges)
+        stop = _LAST_STOP.match(text, max(floor, year.start() - _LOOK_BACK), year.start())
+        begin = stop.end() if stop is not None else floor
+        if end >= 0 and begin <= end:
+            end = year.end()  # one run of date-like text: the span grows
+            continue
+        if end >= 0:
+            yield start, end
+        start, end = begin, year.end()
+    if end >= 0:
+        yield start, end
+
+
+def written_date(text: str) -> datetime | None:
+    """htmldate's `regex_parse` of the text, run only where a match can be: the same first
+    valid date at a small part of the cost (its regex tries every position of a page)."""
+    for start, end in _date_spans(text):
+        found: datetime | None = regex_parse(text[start:end])
+        if found is not None:
+            return found
+    return None
+
+
 def _day_precise_search(htmlstring: str, options: Any) -> str | None:
     """htmldate's whole-page search, or inside `page_date` its full written dates only."""
     if not _DAY_ONLY.get():
         return _search_page(htmlstring, options)  # type: ignore[no-any-return]
-    found: datetime | None = regex_parse(htmlstring)
+    found = written_date(htmlstring)
     if found is None or not is_valid_date(
         found, options.format, earliest=options.min, latest=options.max
     ):
