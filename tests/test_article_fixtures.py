@@ -303,6 +303,29 @@ def test_a_changed_rule_set_changes_the_body() -> None:
     assert rules_of(art) == ["ferry"]
 
 
+def test_class_patterns_match_a_whole_value_or_each_word() -> None:
+    # shipped patterns are searched word by word (with a cache across pages); a pattern
+    # that spans a space or anchors at the value's ends is searched in the whole value
+    story = "<p>The ferry left the harbour at dawn with the mail and ninety passengers.</p>" * 4
+    html = (
+        "<html><body><article><h1>Ferry</h1>"
+        f'<div class="promo card"><p>Buy a season pass for the island ferry.</p></div>'
+        f'<div class="card promo"><p>Win a weekend on the island.</p></div>{story}'
+        "</article></body></html>"
+    )
+    for pattern, gone, kept in [
+        ("promo card", ["season pass"], ["weekend"]),
+        ("^card", ["weekend"], ["season pass"]),
+        ("promo$", ["weekend"], ["season pass"]),
+        ("promo", ["season pass", "weekend"], []),
+    ]:
+        own = load_rules(f'[[rule]]\nname = "ads"\nclasses = ["{pattern}"]\n')
+        body = extract_article(html, f"{BASE}/ferry/", rules=own).body
+        assert "ninety passengers" in body, pattern
+        assert [t for t in gone if t in body] == [], pattern
+        assert [t for t in kept if t not in body] == [], pattern
+
+
 def test_invalid_rules_are_rejected_with_the_rule_name() -> None:
     with pytest.raises(ValueError, match=r"'bad'.*selector"):
         load_rules('[[rule]]\nname = "bad"\nselectors = ["div[["]\n')

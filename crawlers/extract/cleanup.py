@@ -217,6 +217,9 @@ def site_rules(site: str, selectors: tuple[str, ...]) -> tuple[CleanupRule, ...]
 # how many matched texts a rule set remembers before it starts afresh
 _SEEN_TEXTS = 20_000
 _UNSEEN = object()
+# a class pattern that could match across a space, or anchor at the value's ends: the
+# value is searched whole, not word by word (no shipped pattern has one)
+_SPANS_WORDS_RE = re.compile(r"\\[sSWDbBAZzxutnrfvN]|[.^$ \t]|\[\^|\(\?[^:=!<]")
 _SIMPLE_TAG_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 _SIMPLE_CLASS_RE = re.compile(r"^\.[\w-]+$")
 _SIMPLE_ID_RE = re.compile(r"^#[\w-]+$")
@@ -238,6 +241,10 @@ class _Matcher:
     # for each `anywhere` pattern, a literal every match of it holds (None if it has none)
     needs: tuple[str | None, ...]
     compiled: dict[tuple[str, int], re.Pattern[str] | None] = field(default_factory=dict)
+    # whether `classes` can be searched in each word of a class value apart
+    by_word: bool = False
+    # class and id words already searched (most recur across pages), to their rule
+    words: dict[str, CleanupRule | None] = field(default_factory=dict)
     # texts already matched (menu items, share buttons and paragraphs recur), to their match
     seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
 
@@ -579,6 +586,7 @@ def _compiled_matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
         ids=ids,
         css=tuple(css),
         classes=re.compile(f"(?<![a-z0-9])(?:{classes})") if classes else None,
+        by_word=not any(_SPANS_WORDS_RE.search(p) for rule in ordered for p in rule.classes),
         by_first={letter: tuple(entries) for letter, entries in by_first.items()},
         anywhere=tuple(anywhere),
         needs=tuple(_required_literal(pattern) for _, pattern in anywhere),
@@ -763,8 +771,22 @@ def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, 
         return exact, True
     if matcher.classes is None:
         return None
-    match = matcher.classes.search(value.lower())
-    return (matcher.rule(match), False) if match is not None else None
+    lowered = value.lower()
+    if not matcher.by_word:
+        match = matcher.classes.search(lowered)
+        return (matcher.rule(match), False) if match is not None else None
+    # the first word with a match holds the value's first match: no pattern spans a space
+    words = matcher.words
+    for word in lowered.split():
+        rule = words.get(word, _UNSEEN)
+        if rule is _UNSEEN:
+            if len(words) >= _SEEN_TEXTS:
+                words.clear()
+            match = matcher.classes.search(word)
+            rule = words[word] = matcher.rule(match) if match is not None else None
+        if rule is not None:
+            return cast(CleanupRule, rule), False
+    return None
 
 
 def _match_texts(
