@@ -27,6 +27,7 @@ from crawlers.extract.text import (
     has_oversized_tags,
     limit_attributes,
     scrub_controls,
+    tree_text,
 )
 
 __all__ = [
@@ -123,8 +124,11 @@ def bound_page(root: etree._Element, url: str, *, warn: bool = True) -> Page:
     """A tree parsed elsewhere, cut in place to the work bounds and scrubbed; never raises."""
     page = Page(root=cast(HtmlElement, root), url=url)
     try:
-        cut = bound_tree(root)  # first: the control-character pass then reads less
-        scrub_controls(root)
+        # the text is joined once for both (a large part of their cost); the bounds go
+        # first, so a cut page's control-character pass reads less
+        text = tree_text(root)
+        cut = bound_tree(root, text_chars=len(text))
+        scrub_controls(root, text if cut is None else None)
     except Exception as exc:  # a tree lxml cannot walk: nothing can be read from it
         page.parsed = False
         page.failed("bounding the page", exc)

@@ -22,6 +22,7 @@ __all__ = [
     "over_bounds",
     "scrub_controls",
     "strip_read_more",
+    "tree_text",
 ]
 
 _WS_RE = re.compile(r"\s+")
@@ -125,13 +126,15 @@ def absolute_http_url(href: str | None, base: str) -> str | None:
     return url
 
 
-def scrub_controls(root: etree._Element) -> int:
+def scrub_controls(root: etree._Element, text: str | None = None) -> int:
     """Remove control characters from the text of a parsed tree; return the nodes changed.
 
     An HTML parser keeps them, but lxml raises on any text written back that holds one, so
     dropping an element whose tail has one (as cleanup does) would fail the whole page.
+    `text` is the tree's `tree_text` when the caller has it already.
     """
-    text = str(root.xpath("string()"))
+    if text is None:
+        text = tree_text(root)
     # the common case, in C: a substring test per character is faster than one regex pass
     if not any(char in text for char in _XML_INVALID):
         return 0
@@ -170,11 +173,18 @@ def bound_tree(
     root: etree._Element,
     max_elements: int = MAX_PAGE_ELEMENTS,
     max_text: int = MAX_PAGE_TEXT,
+    *,
+    text_chars: int | None = None,
 ) -> str | None:
     """Cut a parsed page in place to its first `max_elements` elements and `max_text`
     characters of text, in document order; the reason, or None when it was within both.
+
+    `text_chars` is the length of the tree's text when the caller has it already.
     """
-    elements, text = _size(root)
+    if text_chars is None:
+        elements, text = _size(root)
+    else:
+        elements, text = _elements(root), text_chars
     if elements <= max_elements and text <= max_text:
         return None  # the common case, counted in C
     # inline scripts and styles (megabytes of app state on some sites) are never content:
@@ -222,12 +232,18 @@ def over_bounds(
 
 
 def _size(root: etree._Element) -> tuple[int, int]:
-    count = root.xpath("count(descendant-or-self::*)")
     text = root.xpath("string-length(.)")
-    return (
-        int(count) if isinstance(count, float) else 0,
-        int(text) if isinstance(text, float) else 0,
-    )
+    return _elements(root), int(text) if isinstance(text, float) else 0
+
+
+def _elements(root: etree._Element) -> int:
+    count = root.xpath("count(descendant-or-self::*)")
+    return int(count) if isinstance(count, float) else 0
+
+
+def tree_text(root: etree._Element) -> str:
+    """All the text of a tree, as XPath's string() joins it."""
+    return str(root.xpath("string()"))
 
 
 def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
