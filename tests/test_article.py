@@ -154,23 +154,67 @@ def test_attribute_selector_groups_match_what_cssselect_matches() -> None:
     import lxml.html
     from lxml.cssselect import CSSSelector
 
-    from crawlers.extract.cleanup import _group_xpath
+    from crawlers.extract.cleanup import _attribute_scan, _attribute_test, _group_xpath
 
     page = lxml.html.fromstring(
         "<html><body><div role='navigation'><p hidden>a</p></div><div role='main'>b</div>"
         "<span role='banner' hidden='hidden'>c</span><p data-x='1'>d</p><div>e</div>"
         "<section role='dialog'><div role='complementary'>f</div></section></body></html>"
     )
+
+    def css(group: list[str]) -> list[object]:
+        return list(CSSSelector(", ".join(group), translator="html")(page))
+
     group = ["[role=navigation]", "[role=banner]", "[role=dialog]", "[role=complementary]"]
     group.append("[hidden]")
-    fast = _group_xpath(group)
-    assert fast.path.startswith("(descendant-or-self::*/@hidden | descendant-or-self::*/@role[")
-    expected = CSSSelector(", ".join(group), translator="html")(page)
-    assert [el.text_content() for el in fast(page)] == ["a", "a", "c", "f", "f"]
-    assert fast(page) == expected
+    test = _attribute_test(group)
+    assert test is not None
+    scan = _attribute_scan([test])
+    assert scan is not None
+    assert scan.path.startswith("(descendant-or-self::*/@hidden | descendant-or-self::*/@role[")
+    found = [el for el in scan(page) if test.matches(el)]
+    assert [el.text_content() for el in found] == ["a", "a", "c", "f", "f"]
+    assert found == css(group)
+    # one scan for two rules' groups: each group's test keeps its own elements only
+    other = ["[data-x='1']", "[role=main]"]
+    other_test = _attribute_test(other)
+    assert other_test is not None
+    both = _attribute_scan([test, other_test])
+    assert both is not None
+    assert [el for el in both(page) if test.matches(el)] == css(group)
+    assert [el.text_content() for el in both(page) if other_test.matches(el)] == ["b", "d"]
+    assert [el for el in both(page) if other_test.matches(el)] == css(other)
     # anything but attribute-only selectors keeps cssselect's own translation
+    assert _attribute_test(["[hidden]", "div > p"]) is None
     mixed = _group_xpath(["[hidden]", "div > p"])
     assert mixed.path == CSSSelector("[hidden], div > p", translator="html").path
+
+
+def test_contains_selectors_with_more_tests_read_the_attribute_axis() -> None:
+    import lxml.html
+    from lxml.cssselect import CSSSelector
+
+    from crawlers.extract.cleanup import _group_xpath
+
+    page = lxml.html.fromstring(
+        "<html><body><div class='related-box'><article><h2><a>one</a></h2></article></div>"
+        "<div class='box related'><p>two</p></div><section class='unrelated'><article>"
+        "<h3><a>three</a></h3></article></section><div><article><h2><a>four</a></h2>"
+        "</article></div><ul class='related'><li class='related'>five</li></ul></body></html>"
+    )
+    for selector in [
+        "[class*=related]:has(article h2 a, article h3 a)",
+        "[class*=related]:has(li)",
+        "[class*=related]:not(ul)",
+        "[class*=related]:first-child",
+    ]:
+        fast = _group_xpath([selector])
+        assert fast.path.startswith("descendant-or-self::*/@class["), selector
+        assert fast(page) == CSSSelector(selector, translator="html")(page), selector
+    assert [el.get("class") for el in _group_xpath(["[class*=related]:has(a)"])(page)] == [
+        "related-box",
+        "unrelated",
+    ]
 
 
 def test_required_literals_are_runs_every_match_holds() -> None:
@@ -340,3 +384,25 @@ def test_a_label_run_on_into_its_link_is_dropped_from_the_body() -> None:
     assert "Snow closes" not in art.body
     assert "Read more" not in art.body
     assert any(r.rule == "related" and "Snow closes" in r.text for r in art.removed)
+
+
+def test_markup_patterns_judge_class_words_as_they_judge_whole_values() -> None:
+    import random
+    import re
+
+    from crawlers.extract.article import _BODY_CLASS_RE, _DECK_RE, _markup_match
+    from crawlers.extract.cleanup import image_rules
+
+    words = ["dek", "deck-x", "sub-head", "subheadline", "xsummary", "summary_2", "post-body"]
+    words += ["entry__content", "wp-caption", "photo-credit", "credits", "img", "caption9", "a"]
+    rng = random.Random(7)
+    keys = [" ".join(rng.choices(words, k=rng.randint(1, 4))) for _ in range(2000)]
+    for pattern in (_DECK_RE, _BODY_CLASS_RE, image_rules().any):
+        for key in keys:
+            assert _markup_match(pattern, key) == (pattern.search(key) is not None), key
+    assert sum(_markup_match(_DECK_RE, key) for key in keys) not in (0, len(keys))
+    # a pattern that can match across words is searched in the whole value
+    across = re.compile(r"sub title|(?<![a-z])lead$")
+    assert _markup_match(across, "sub title")
+    assert not _markup_match(across, "lead x")
+    assert _markup_match(across, "x lead")

@@ -29,6 +29,7 @@ __all__ = [
     "global_rules",
     "image_rules",
     "load_rules",
+    "matches_within_words",
     "paragraph_chars",
     "site_rules",
 ]
@@ -220,6 +221,14 @@ _UNSEEN = object()
 # a class pattern that could match across a space, or anchor at the value's ends: the
 # value is searched whole, not word by word (no shipped pattern has one)
 _SPANS_WORDS_RE = re.compile(r"\\[sSWDbBAZzxutnrfvN]|[.^$ \t]|\[\^|\(\?[^:=!<]")
+
+
+def matches_within_words(pattern: str) -> bool:
+    """Whether a class pattern's matches all lie within one word of a class value, so a
+    value can be searched word by word (and a word's verdict kept across pages)."""
+    return _SPANS_WORDS_RE.search(pattern) is None
+
+
 _SIMPLE_TAG_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]*$")
 _SIMPLE_CLASS_RE = re.compile(r"^\.[\w-]+$")
 _SIMPLE_ID_RE = re.compile(r"^#[\w-]+$")
@@ -233,7 +242,10 @@ class _Matcher:
     tags: dict[str, CleanupRule]
     class_names: dict[str, CleanupRule]
     ids: dict[str, CleanupRule]
-    css: tuple[tuple[CleanupRule, XPath], ...]
+    # each rule's selectors that are not a plain tag, class or id, in rule order
+    css: tuple[tuple[CleanupRule, XPath | _AttributeTest], ...]
+    # the elements every attribute-only group (an _AttributeTest in `css`) can match
+    attribute_scan: XPath | None
     classes: re.Pattern[str] | None
     # text patterns by the first letter they can match, and those that can start anywhere
     by_first: dict[str, tuple[tuple[int, str], ...]]
@@ -505,31 +517,75 @@ def _grouped(rules: Sequence[CleanupRule], kind: str) -> str:
 
 
 # one step of cssselect's translation of an attribute-only selector ("[hidden]", "[role=x]")
-_ATTRIBUTE_STEP_RE = re.compile(r"descendant-or-self::\*\[@([\w-]+)(?: = ('[^']*'))?\]")
+_ATTRIBUTE_STEP_RE = re.compile(r"descendant-or-self::\*\[@([\w-]+)(?: = '([^']*)')?\]")
+# cssselect's translation of "[attr*=value]" followed by more tests ("…:has(…)")
+_CONTAINS_STEP_RE = re.compile(
+    r"descendant-or-self::\*\[\(@([\w-]+) and contains\(@\1, ('[^']*')\)\) and (.+)\]"
+)
+
+# the values an attribute-only selector group asks for, by attribute name (None: any value)
+_Wanted = dict[str, frozenset[str] | None]
 
 
-def _group_xpath(selectors: Sequence[str]) -> XPath:
-    """The XPath of a selector group; attribute-only selectors read the attribute axis."""
-    compiled = CSSSelector(", ".join(selectors), translator="html")
-    parts = compiled.path.split(" | ")
+@dataclass(frozen=True)
+class _AttributeTest:
+    """An attribute-only selector group, tested on the elements one shared scan found."""
+
+    wanted: _Wanted
+
+    def matches(self, el: HtmlElement) -> bool:
+        """Whether the element has one of the attributes, with a wanted value."""
+        for name, values in self.wanted.items():
+            value = el.get(name)
+            if value is not None and (values is None or value in values):
+                return True
+        return False
+
+
+def _attribute_test(selectors: Sequence[str]) -> _AttributeTest | None:
+    """The group as attribute tests, when every selector is attribute-only."""
+    parts = CSSSelector(", ".join(selectors), translator="html").path.split(" | ")
     steps = [m for m in (_ATTRIBUTE_STEP_RE.fullmatch(part) for part in parts) if m is not None]
     if len(steps) != len(parts):
-        return compiled
-    # cssselect makes a union of one whole-tree scan per selector with a predicate on every
-    # element; the attributes themselves are found faster, one scan per attribute name
-    wanted: dict[str, set[str] | None] = {}  # the values it must have, None for any
+        return None
+    wanted: dict[str, set[str] | None] = {}
     for step in steps:
         name, value = step[1], step[2]
         known = wanted.get(name, set())
-        if value is None or known is None:
-            wanted[name] = None
-        else:
-            wanted[name] = known | {value}
+        wanted[name] = None if value is None or known is None else known | {value}
+    return _AttributeTest({k: None if v is None else frozenset(v) for k, v in wanted.items()})
+
+
+def _attribute_scan(tests: Iterable[_AttributeTest]) -> XPath | None:
+    """One XPath finding the elements any of the tests can match.
+
+    cssselect makes a union of one whole-tree scan per selector with a predicate on every
+    element; the attributes themselves are found faster, one scan per attribute name, and
+    one scan serves every rule (each test then sorts the few elements found).
+    """
+    wanted: dict[str, set[str] | None] = {}
+    for test in tests:
+        for name, values in test.wanted.items():
+            known = wanted.get(name, set())
+            wanted[name] = None if values is None or known is None else known | values
+    if not wanted:
+        return None
     scans = []
-    for name, values in sorted(wanted.items()):
-        test = "" if values is None else "[" + " or ".join(f". = {v}" for v in sorted(values)) + "]"
-        scans.append(f"descendant-or-self::*/@{name}{test}")
+    for name, allowed in sorted(wanted.items()):
+        quoted = sorted(f"'{v}'" for v in allowed or ())
+        predicate = "" if allowed is None else "[" + " or ".join(f". = {v}" for v in quoted) + "]"
+        scans.append(f"descendant-or-self::*/@{name}{predicate}")
     return XPath(f"({' | '.join(scans)})/..")
+
+
+def _group_xpath(selectors: Sequence[str]) -> XPath:
+    """The XPath of a selector group; "[attr*=value]…" reads the attribute axis."""
+    compiled = CSSSelector(", ".join(selectors), translator="html")
+    step = _CONTAINS_STEP_RE.fullmatch(compiled.path)
+    if step is None or " | " in compiled.path or "position()" in step[3] or "last()" in step[3]:
+        return compiled
+    # the attribute values searched, then their elements tested: the same elements
+    return XPath(f"descendant-or-self::*/@{step[1]}[contains(., {step[2]})]/parent::*[{step[3]}]")
 
 
 def _matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
@@ -553,7 +609,7 @@ def _compiled_matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
     tags: dict[str, CleanupRule] = {}
     class_names: dict[str, CleanupRule] = {}
     ids: dict[str, CleanupRule] = {}
-    css: list[tuple[CleanupRule, XPath]] = []
+    css: list[tuple[CleanupRule, XPath | _AttributeTest]] = []
     for rule in ordered:
         other = []
         for selector in rule.selectors:
@@ -567,7 +623,7 @@ def _compiled_matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
             else:
                 other.append(selector)
         if other:
-            css.append((rule, _group_xpath(other)))
+            css.append((rule, _attribute_test(other) or _group_xpath(other)))
     classes = _grouped(ordered, "classes")
     by_first: dict[str, list[tuple[int, str]]] = {}
     anywhere: list[tuple[int, str]] = []
@@ -585,8 +641,9 @@ def _compiled_matcher(rules: tuple[CleanupRule, ...]) -> _Matcher:
         class_names=class_names,
         ids=ids,
         css=tuple(css),
+        attribute_scan=_attribute_scan(t for _, t in css if isinstance(t, _AttributeTest)),
         classes=re.compile(f"(?<![a-z0-9])(?:{classes})") if classes else None,
-        by_word=not any(_SPANS_WORDS_RE.search(p) for rule in ordered for p in rule.classes),
+        by_word=all(matches_within_words(p) for rule in ordered for p in rule.classes),
         by_first={letter: tuple(entries) for letter, entries in by_first.items()},
         anywhere=tuple(anywhere),
         needs=tuple(_required_literal(pattern) for _, pattern in anywhere),
@@ -652,8 +709,13 @@ def apply_rules(
     if matcher.tags:
         for el in scope.iter(*matcher.tags):
             _claim(doomed, el, matcher.tags[el.tag])
+    found = matcher.attribute_scan(scope) if matcher.attribute_scan is not None else []
     for rule, selector in matcher.css:
-        for el in selector(scope):  # type: ignore[union-attr]
+        if isinstance(selector, _AttributeTest):
+            hits = [el for el in cast(list[HtmlElement], found) if selector.matches(el)]
+        else:
+            hits = cast(list[HtmlElement], selector(scope))
+        for el in hits:
             _claim(doomed, el, rule)
     if matcher.classes is not None or matcher.class_names or matcher.ids:
         _match_classes(scope, matcher, doomed)
