@@ -406,3 +406,28 @@ def test_markup_patterns_judge_class_words_as_they_judge_whole_values() -> None:
     assert _markup_match(across, "sub title")
     assert not _markup_match(across, "lead x")
     assert _markup_match(across, "x lead")
+
+
+def test_page_date_hands_dateparser_its_listed_languages_only() -> None:
+    import htmldate
+    import lxml.html
+
+    from crawlers.extract.pagedate import page_date
+
+    def page(date: str) -> lxml.html.HtmlElement:
+        html = f"<html><body><article><h1>Ffair</h1><p>{date}</p><p>Testun.</p></article>"
+        return lxml.html.fromstring(html + "</body></html>")
+
+    def theirs(date: str) -> str | None:
+        return htmldate.find_date(page(date), extensive_search=True, original_date=True)
+
+    url = "https://example.org/ffair"
+    # dates that only dateparser reads: English is a listed language, Welsh and Tagalog not
+    assert page_date(page("Feb. 27, 2025"), url) == "2025-02-27"
+    assert page_date(page("2/24/2026"), url) == "2026-02-24"
+    assert page_date(page("14 Gorffennaf 2024"), url) is None
+    # htmldate called by anyone else keeps every language, whoever parsed a string first
+    assert theirs("14 Gorffennaf 2024") == "2024-07-14"
+    assert page_date(page("14 Gorffennaf 2024"), url) is None
+    assert page_date(page("3 Hulyo 2024"), url) is None
+    assert theirs("3 Hulyo 2024") == "2024-07-03"
