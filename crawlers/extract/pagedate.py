@@ -30,7 +30,7 @@ _search_page: Any = getattr(htmldate.core, "search_page", None)
 
 # dateparser, htmldate's parser of last resort, tries the locales of all its ~200 languages
 # on every string it is handed: ~23 ms a string, and ~1.5 s to load them in each process.
-# Inside `page_date` it tries these languages only (~3.5 ms a string, the same dates on all
+# Inside `page_date` it tries these languages only (3-5 ms a string, the same dates on all
 # 974 benchmark pages, where it is handed 43 strings and parses 3, all English).
 DATEPARSER_LANGUAGES = (
     "en", "de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "sk",
