@@ -31,6 +31,7 @@ from crawlers.extract.cleanup import (
     image_rules,
     matches_within_words,
     paragraph_chars,
+    search_by_word,
     site_rules,
 )
 from crawlers.extract.page import (
@@ -621,28 +622,19 @@ def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) ->
     return found
 
 
-# the verdicts of a markup pattern on class words already seen (words recur across pages
-# far more than whole values), or None for a pattern that can match across words
-_WORD_VERDICTS: dict[re.Pattern[str], dict[str, bool] | None] = {}
-_SEEN_WORDS = 20_000
+# a markup pattern's results on class words already seen (words recur across pages far
+# more than whole values), or None for a pattern that can match across words
+_WORD_MATCHES: dict[re.Pattern[str], dict[str, re.Match[str] | None] | None] = {}
 
 
 def _markup_match(pattern: re.Pattern[str], key: str) -> bool:
     """Whether the pattern finds a match in a class key, word by word where it can."""
-    if pattern not in _WORD_VERDICTS:
-        _WORD_VERDICTS[pattern] = {} if matches_within_words(pattern.pattern) else None
-    words = _WORD_VERDICTS[pattern]
-    if words is None:
+    if pattern not in _WORD_MATCHES:
+        _WORD_MATCHES[pattern] = {} if matches_within_words(pattern.pattern) else None
+    seen = _WORD_MATCHES[pattern]
+    if seen is None:
         return pattern.search(key) is not None
-    for word in key.split():
-        verdict = words.get(word)
-        if verdict is None:
-            if len(words) >= _SEEN_WORDS:
-                words.clear()
-            verdict = words[word] = pattern.search(word) is not None
-        if verdict:
-            return True
-    return False
+    return search_by_word(pattern, key, seen) is not None
 
 
 def _content_image(img: HtmlElement, url: str) -> bool:

@@ -31,6 +31,7 @@ __all__ = [
     "load_rules",
     "matches_within_words",
     "paragraph_chars",
+    "search_by_word",
     "site_rules",
 ]
 
@@ -255,8 +256,8 @@ class _Matcher:
     compiled: dict[tuple[str, int], re.Pattern[str] | None] = field(default_factory=dict)
     # whether `classes` can be searched in each word of a class value apart
     by_word: bool = False
-    # class and id words already searched (most recur across pages), to their rule
-    words: dict[str, CleanupRule | None] = field(default_factory=dict)
+    # class and id words already searched (most recur across pages), to their match
+    words: dict[str, re.Match[str] | None] = field(default_factory=dict)
     # texts already matched (menu items, share buttons and paragraphs recur), to their match
     seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
 
@@ -548,12 +549,18 @@ def _attribute_test(selectors: Sequence[str]) -> _AttributeTest | None:
     steps = [m for m in (_ATTRIBUTE_STEP_RE.fullmatch(part) for part in parts) if m is not None]
     if len(steps) != len(parts):
         return None
-    wanted: dict[str, set[str] | None] = {}
-    for step in steps:
-        name, value = step[1], step[2]
-        known = wanted.get(name, set())
-        wanted[name] = None if value is None or known is None else known | {value}
-    return _AttributeTest({k: None if v is None else frozenset(v) for k, v in wanted.items()})
+    return _AttributeTest(
+        _merged((step[1], None if step[2] is None else {step[2]}) for step in steps)
+    )
+
+
+def _merged(pairs: Iterable[tuple[str, Iterable[str] | None]]) -> _Wanted:
+    """Wanted values by attribute name, merged: any value (None) wins over a set."""
+    wanted: dict[str, frozenset[str] | None] = {}
+    for name, values in pairs:
+        known = wanted.get(name, frozenset())
+        wanted[name] = None if values is None or known is None else known | frozenset(values)
+    return wanted
 
 
 def _attribute_scan(tests: Iterable[_AttributeTest]) -> XPath | None:
@@ -563,11 +570,7 @@ def _attribute_scan(tests: Iterable[_AttributeTest]) -> XPath | None:
     element; the attributes themselves are found faster, one scan per attribute name, and
     one scan serves every rule (each test then sorts the few elements found).
     """
-    wanted: dict[str, set[str] | None] = {}
-    for test in tests:
-        for name, values in test.wanted.items():
-            known = wanted.get(name, set())
-            wanted[name] = None if values is None or known is None else known | values
+    wanted = _merged(pair for test in tests for pair in test.wanted.items())
     if not wanted:
         return None
     scans = []
@@ -834,20 +837,27 @@ def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, 
     if matcher.classes is None:
         return None
     lowered = value.lower()
-    if not matcher.by_word:
+    if matcher.by_word:
+        match = search_by_word(matcher.classes, lowered, matcher.words)
+    else:
         match = matcher.classes.search(lowered)
-        return (matcher.rule(match), False) if match is not None else None
-    # the first word with a match holds the value's first match: no pattern spans a space
-    words = matcher.words
-    for word in lowered.split():
-        rule = words.get(word, _UNSEEN)
-        if rule is _UNSEEN:
-            if len(words) >= _SEEN_TEXTS:
-                words.clear()
-            match = matcher.classes.search(word)
-            rule = words[word] = matcher.rule(match) if match is not None else None
-        if rule is not None:
-            return cast(CleanupRule, rule), False
+    return (matcher.rule(match), False) if match is not None else None
+
+
+def search_by_word(
+    pattern: re.Pattern[str], value: str, seen: dict[str, re.Match[str] | None]
+) -> re.Match[str] | None:
+    """The pattern's first match in the first word of the value that has one, each word's
+    result kept in `seen` (bounded) across calls; for `matches_within_words` patterns, whose
+    first match in a value lies in its first word with a match."""
+    for word in value.split():
+        match = seen.get(word, _UNSEEN)
+        if match is _UNSEEN:
+            if len(seen) >= _SEEN_TEXTS:
+                seen.clear()
+            match = seen[word] = pattern.search(word)
+        if match is not None:
+            return cast(re.Match[str], match)
     return None
 
 
