@@ -326,6 +326,38 @@ def test_class_patterns_match_a_whole_value_or_each_word() -> None:
         assert [t for t in kept if t not in body] == [], pattern
 
 
+def test_words_matching_finds_in_one_scan_what_a_search_of_each_word_finds() -> None:
+    import re
+
+    from crawlers.extract.cleanup import matches_within_words, words_matching
+
+    rng = random.Random(11)
+    pieces = ["ad", "promo", "x", "side", "bar", "-", "_", "9", "related", "nav", "é", "Ad"]
+    words = ["".join(rng.choices(pieces, k=rng.randint(1, 3))) for _ in range(300)]
+    values = [
+        "".join(w + rng.choice([" ", "  ", "\t", "\n "]) for w in rng.choices(words, k=3))
+        for _ in range(500)
+    ]
+    # named groups as in the rules' combined class pattern, whose group names the rule
+    patterns = [
+        r"(?<![a-z0-9])(?:(?P<r0>promo)|(?P<r1>ad(?![a-z]))|(?P<r2>related))",
+        r"(?<=-)nav|side(?=bar)",
+        r"(?<!_)related|x*",  # one that matches the empty string at every position
+    ]
+    assert all(matches_within_words(p) for p in ("(?<=-)nav|side(?=bar)", "(?<!_)related|x*"))
+    assert not matches_within_words(r"é[a-z]?$")  # anchored at the value's end: searched whole
+    every = {w for v in values for w in v.split()}
+    for source in patterns:
+        pattern = re.compile(source)
+        hits = words_matching(pattern, values)
+        assert set(hits) == {w for w in every if pattern.search(w)}, source
+        for word, match in hits.items():
+            alone = pattern.search(word)
+            assert alone is not None
+            assert (match[0], match.lastgroup) == (alone[0], alone.lastgroup)
+    assert set(words_matching(re.compile("promo"), ["a\tpromo-x", "side"])) == {"promo-x"}
+
+
 def test_invalid_rules_are_rejected_with_the_rule_name() -> None:
     with pytest.raises(ValueError, match=r"'bad'.*selector"):
         load_rules('[[rule]]\nname = "bad"\nselectors = ["div[["]\n')

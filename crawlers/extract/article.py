@@ -31,8 +31,8 @@ from crawlers.extract.cleanup import (
     image_rules,
     matches_within_words,
     paragraph_chars,
-    search_by_word,
     site_rules,
+    words_matching,
 )
 from crawlers.extract.page import (
     ATTRIBUTE_LIMIT_RULE,
@@ -609,42 +609,31 @@ def _markup(scope: HtmlElement) -> _Marks:
 
 def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) -> list[HtmlElement]:
     """Elements of these tags whose class, id or itemprop the pattern finds, in page order."""
-    verdicts: dict[str, bool] = {}
-    found = []
-    for el, tag, key in marks:
-        if tag not in tags:
-            continue
-        verdict = verdicts.get(key)
-        if verdict is None:
-            verdict = verdicts[key] = _markup_match(pattern, key)
-        if verdict:
-            found.append(el)
-    return found
+    found = _matching_keys(pattern, {key for _, tag, key in marks if tag in tags})
+    return [el for el, tag, key in marks if key in found and tag in tags] if found else []
 
 
-# a markup pattern's results on class words already seen (words recur across pages far
-# more than whole values), or None for a pattern that can match across words
-_WORD_MATCHES: dict[re.Pattern[str], dict[str, re.Match[str] | None] | None] = {}
+# whether a markup pattern's matches lie within words (see `matches_within_words`)
+_WITHIN_WORDS: dict[re.Pattern[str], bool] = {}
 
 
-def _markup_match(pattern: re.Pattern[str], key: str) -> bool:
-    """Whether the pattern finds a match in a class key, word by word where it can."""
-    if pattern not in _WORD_MATCHES:
-        _WORD_MATCHES[pattern] = {} if matches_within_words(pattern.pattern) else None
-    seen = _WORD_MATCHES[pattern]
-    if seen is None:
-        return pattern.search(key) is not None
-    return search_by_word(pattern, key, seen) is not None
+def _matching_keys(pattern: re.Pattern[str], keys: set[str]) -> set[str]:
+    """The class keys in which the pattern finds a match: the keys' words in one scan where
+    no match can span a space, else each key whole."""
+    if pattern not in _WITHIN_WORDS:
+        _WITHIN_WORDS[pattern] = matches_within_words(pattern.pattern)
+    if not _WITHIN_WORDS[pattern]:
+        return {key for key in keys if pattern.search(key)}
+    hits = words_matching(pattern, keys).keys()
+    return {key for key in keys if not hits.isdisjoint(key.split())} if hits else set()
 
 
-def _content_image(img: HtmlElement, url: str) -> bool:
-    """Not a logo, icon or tracking pixel: not in page chrome, not tiny, not a vector."""
+def _content_image(img: HtmlElement) -> bool:
+    """Not a logo, icon or tracking pixel by its markup: not in page chrome, not tiny."""
     for attr in ("width", "height"):
         size = (img.get(attr) or "").strip().removesuffix("px")
         if size.isdigit() and int(size) < _MIN_IMAGE_PX:
             return False
-    if urlsplit(url).path.lower().endswith(".svg"):
-        return False
     for anc in img.iterancestors():
         if anc.tag in ("article", "main"):
             return True  # an article's own <header> holds its lead image
@@ -658,8 +647,11 @@ def _images(scope: HtmlElement, marks: _Marks, base: str, rules: ImageRules) -> 
     found: dict[str, dict[str, str | None]] = {}
     owner: dict[HtmlElement, str] = {}
     for img in scope.iter("img"):
+        # the markup first: resolving the URL costs more, and half the images are chrome
+        if not _content_image(img):
+            continue
         url = _image_url(img, base)
-        if url is None or not _content_image(img, url):
+        if url is None or urlsplit(url).path.lower().endswith(".svg"):  # a vector: an icon
             continue
         owner[img] = url
         if url not in found:

@@ -31,8 +31,8 @@ __all__ = [
     "load_rules",
     "matches_within_words",
     "paragraph_chars",
-    "search_by_word",
     "site_rules",
+    "words_matching",
 ]
 
 # Text and class rules look only at blocks up to this long: a long block is content.
@@ -219,14 +219,15 @@ def site_rules(site: str, selectors: tuple[str, ...]) -> tuple[CleanupRule, ...]
 # how many matched texts a rule set remembers before it starts afresh
 _SEEN_TEXTS = 20_000
 _UNSEEN = object()
-# a class pattern that could match across a space, or anchor at the value's ends: the
-# value is searched whole, not word by word (no shipped pattern has one)
-_SPANS_WORDS_RE = re.compile(r"\\[sSWDbBAZzxutnrfvN]|[.^$ \t]|\[\^|\(\?[^:=!<]")
+# a class pattern that could match across a space or tell a space from a value's ends (an
+# anchor, an escape that can stand for a space, an inline flag): the value is searched
+# whole, not word by word (no shipped pattern has one)
+_SPANS_WORDS_RE = re.compile(r"\\[sSWDbBAZzxutnrfvN0-7]|[.^$ \t]|\[\^|\(\?[^:=!<]")
 
 
 def matches_within_words(pattern: str) -> bool:
     """Whether a class pattern's matches all lie within one word of a class value, so a
-    value can be searched word by word (and a word's verdict kept across pages)."""
+    value can be searched word by word."""
     return _SPANS_WORDS_RE.search(pattern) is None
 
 
@@ -838,18 +839,22 @@ def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, 
         return None
     lowered = value.lower()
     if matcher.by_word:
-        match = search_by_word(matcher.classes, lowered, matcher.words)
+        match = _search_by_word(matcher.classes, lowered, matcher.words)
     else:
         match = matcher.classes.search(lowered)
     return (matcher.rule(match), False) if match is not None else None
 
 
-def search_by_word(
+def _search_by_word(
     pattern: re.Pattern[str], value: str, seen: dict[str, re.Match[str] | None]
 ) -> re.Match[str] | None:
     """The pattern's first match in the first word of the value that has one, each word's
     result kept in `seen` (bounded) across calls; for `matches_within_words` patterns, whose
-    first match in a value lies in its first word with a match."""
+    first match in a value lies in its first word with a match.
+
+    (For the rules' large class pattern, whose words recur across pages, cheaper than
+    `words_matching`'s scan of each page's words; for the small markup patterns, dearer.)
+    """
     for word in value.split():
         match = seen.get(word, _UNSEEN)
         if match is _UNSEEN:
@@ -859,6 +864,21 @@ def search_by_word(
         if match is not None:
             return cast(re.Match[str], match)
     return None
+
+
+def words_matching(pattern: re.Pattern[str], values: Iterable[str]) -> dict[str, re.Match[str]]:
+    """The words of the values (split at whitespace) in which the pattern finds a match, each
+    with its first match, for a `matches_within_words` pattern: one scan of the distinct words
+    joined by spaces, as no match of such a pattern holds or looks past a space differently
+    from a word's ends."""
+    text = " ".join(set(" ".join(values).split()))
+    hits: dict[str, re.Match[str]] = {}
+    for match in pattern.finditer(text):
+        at = match.start()
+        end = text.find(" ", at)
+        word = text[text.rfind(" ", 0, at) + 1 : end if end >= 0 else len(text)]
+        hits.setdefault(word, match)
+    return hits
 
 
 def _match_texts(
