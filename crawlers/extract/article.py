@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from html import unescape as html_unescape
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -587,30 +587,40 @@ def _caption_parts(cap: HtmlElement, rules: ImageRules) -> tuple[str | None, str
     return caption, credit
 
 
-# (element, tag, class key): each tag read once, as lxml makes a new string per read
-_Marks = list[tuple[HtmlElement, str, str]]
+class _Marks(NamedTuple):
+    """Elements with a class, id or itemprop, with their tags and those values lower-cased
+    (each read once, as lxml makes a new string per read), in page order; in three lists,
+    not a tuple per element, which the garbage collector would walk again and again."""
+
+    elements: list[HtmlElement]
+    tags: list[str]
+    keys: list[str]
 
 
 def _markup(scope: HtmlElement) -> _Marks:
-    """Every element of the tags the markup steps look at with a class, id or itemprop,
-    and those values lower-cased.
+    """Every element of the tags the markup steps look at with a class, id or itemprop.
 
     One scan shared by the steps that look at markup names: making element objects is
     the costly part of walking a tree from Python (iter's tag filter, in C, makes fewer).
     """
-    marks = []
+    marks = _Marks([], [], [])
     for el in scope.iter(*_MARKED_TAGS):
-        values = (el.get("class"), el.get("id"), el.get("itemprop"))
-        if values != (None, None, None):
-            key = " ".join(value or "" for value in values).lower()
-            marks.append((cast(HtmlElement, el), cast(str, el.tag), key))
+        names, ident, prop = el.get("class"), el.get("id"), el.get("itemprop")
+        if names is not None or ident is not None or prop is not None:
+            marks.elements.append(cast(HtmlElement, el))
+            marks.tags.append(cast(str, el.tag))
+            marks.keys.append(f"{names or ''} {ident or ''} {prop or ''}".lower())
     return marks
 
 
 def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) -> list[HtmlElement]:
     """Elements of these tags whose class, id or itemprop the pattern finds, in page order."""
-    found = _matching_keys(pattern, {key for _, tag, key in marks if tag in tags})
-    return [el for el, tag, key in marks if key in found and tag in tags] if found else []
+    pairs = zip(marks.tags, marks.keys, strict=True)
+    found = _matching_keys(pattern, {key for tag, key in pairs if tag in tags})
+    if not found:
+        return []
+    triples = zip(*marks, strict=True)
+    return [el for el, tag, key in triples if key in found and tag in tags]
 
 
 # whether a markup pattern's matches lie within words (see `matches_within_words`)
