@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,8 +37,10 @@ from crawlers.extract.listing import find_next_page, find_teasers
 from crawlers.extract.text import (
     MAX_PAGE_ELEMENTS,
     MAX_PAGE_TEXT,
+    MAX_TAG_ATTRIBUTES,
     absolute_http_url,
     bound_tree,
+    has_oversized_tags,
     limit_attributes,
 )
 
@@ -361,6 +364,32 @@ def test_bound_tree_keeps_a_document_order_prefix() -> None:
     assert bound_tree(root, max_elements=100, max_text=4) is not None
     assert root.text_content() == "abcd"
     assert MAX_PAGE_TEXT > 400_000  # the largest AEB page has 416 k characters of text
+
+
+def _oversized_by_regex(html: str) -> bool:
+    """A start tag of MAX_TAG_ATTRIBUTES attributes, found the slow, obvious way."""
+    attribute = r"""\s+[^\s"'>/=]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]*))?"""
+    return any(
+        len(re.findall(attribute, tag[0])) >= MAX_TAG_ATTRIBUTES
+        for tag in re.finditer(r"<[A-Za-z][^<>]*", html)
+        if len(tag[0]) > 3 * MAX_TAG_ATTRIBUTES + 1
+    )
+
+
+_tag_pieces = st.sampled_from(
+    [
+        "<", "<<", ">", "<p", "<1", "x", " ", "a" * 2999, "a" * 3000, " " * 3001,
+        "<div" + " a" * 999, "<div" + " b" * 1000, "<i " + " c=1" * 1200, "<b" + " d" * 1500 + ">",
+    ]
+)  # fmt: skip
+
+
+@FEW
+@given(st.lists(_tag_pieces, max_size=8).map("".join))
+@example("<div" + " a" * 1000)
+@example("<" + "a" * 3001)
+def test_oversized_tags_are_found_wherever_they_are(html: str) -> None:
+    assert has_oversized_tags(html) == _oversized_by_regex(html)
 
 
 def test_tags_with_absurd_attribute_counts_are_cut_before_parsing() -> None:

@@ -264,10 +264,18 @@ def _cut_after(el: etree._Element, root: etree._Element, *, keep: bool) -> None:
 
 def has_oversized_tags(html: str) -> bool:
     """Whether some start tag holds MAX_TAG_ATTRIBUTES attributes (limit_attributes cuts it)."""
-    # The tags _LONG_TAG_RE finds, by str methods (in C): faster than the regular expression
-    # on every tag. Long tags are common (SVG paths, srcsets, view state): their attributes
-    # tell.
-    for piece in html.split("<")[1:]:
+    # Only the text between one "<" and the next can be such a tag, and only if it is longer
+    # than _LONG_TAG: the last "<" within that reach of one is the next worth a look, found
+    # in C. Long tags are common (SVG paths, srcsets, view state): their attributes tell.
+    at = html.find("<")
+    while at >= 0:
+        start = at + 1
+        later = html.rfind("<", start, start + _LONG_TAG + 1)
+        if later >= 0:
+            at = later  # every "<" before it begins a shorter piece
+            continue
+        at = html.find("<", start)
+        piece = html[start:at] if at >= 0 else html[start:]
         if len(piece) > _LONG_TAG and piece[0] in _ASCII_LETTERS:
             end = piece.find(">")
             tag = piece if end < 0 else piece[:end]
