@@ -266,8 +266,10 @@ def test_text_patterns_gated_by_their_literal_match_as_without_the_gate() -> Non
     assert brute is not None
     found = {}
     for text in texts:
-        match, expected = gated.match_text(text), ungated.match_text(text)
+        match, expected = gated._match_text(text), ungated._match_text(text)
         tried = brute.match(text)
+        assert gated.text_rule(text) == (gated.rule(match) if match else None), text
+        assert gated.text_rule(text) is gated.seen[text]  # the rule kept, not the match
         assert (match and gated.rule(match).name) == (tried and gated.rule(tried).name), text
         assert (match and (gated.rule(match).name, match.group())) == (
             expected and (ungated.rule(expected).name, expected.group())

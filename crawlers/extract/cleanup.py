@@ -257,10 +257,11 @@ class _Matcher:
     compiled: dict[tuple[str, int], re.Pattern[str] | None] = field(default_factory=dict)
     # whether `classes` can be searched in each word of a class value apart
     by_word: bool = False
-    # class and id words already searched (most recur across pages), to their match
-    words: dict[str, re.Match[str] | None] = field(default_factory=dict)
-    # texts already matched (menu items, share buttons and paragraphs recur), to their match
-    seen: dict[str, re.Match[str] | None] = field(default_factory=dict)
+    # class and id words already searched (most recur across pages), to their match's rule;
+    # texts already matched (menu items, share buttons and paragraphs recur) likewise. Rules,
+    # not match objects: thousands of long-kept matches made full garbage collections.
+    words: dict[str, CleanupRule | None] = field(default_factory=dict)
+    seen: dict[str, CleanupRule | None] = field(default_factory=dict)
 
     @property
     def has_texts(self) -> bool:
@@ -271,15 +272,16 @@ class _Matcher:
         """The rule whose pattern made a match of `classes` or `texts`."""
         return self.rules[int(str(match.lastgroup)[1:])]
 
-    def match_text(self, text: str) -> re.Match[str] | None:
-        """The first text pattern matching at the start of `text`, if any."""
+    def text_rule(self, text: str) -> CleanupRule | None:
+        """The rule of the first text pattern matching at the start of `text`, if any."""
         known = self.seen.get(text, _UNSEEN)
         if known is not _UNSEEN:
-            return cast("re.Match[str] | None", known)
+            return cast("CleanupRule | None", known)
         if len(self.seen) >= _SEEN_TEXTS:
             self.seen.clear()
-        self.seen[text] = match = self._match_text(text)
-        return match
+        match = self._match_text(text)
+        self.seen[text] = rule = self.rule(match) if match is not None else None
+        return rule
 
     def _match_text(self, text: str) -> re.Match[str] | None:
         lead = _LEAD_RE.match(text)
@@ -787,7 +789,7 @@ def _introduced(el: HtmlElement, matcher: _Matcher) -> bool:
     text = clean_text(before.text_content())
     if not text.endswith(":") or len(text.split()) < _INTRO_WORDS:
         return False
-    return not matcher.has_texts or matcher.match_text(text) is None
+    return not matcher.has_texts or matcher.text_rule(text) is None
 
 
 def _match_classes(
@@ -839,30 +841,31 @@ def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, 
         return None
     lowered = value.lower()
     if matcher.by_word:
-        match = _search_by_word(matcher.classes, lowered, matcher.words)
+        rule = _rule_by_word(matcher.classes, lowered, matcher)
     else:
         match = matcher.classes.search(lowered)
-    return (matcher.rule(match), False) if match is not None else None
+        rule = matcher.rule(match) if match is not None else None
+    return (rule, False) if rule is not None else None
 
 
-def _search_by_word(
-    pattern: re.Pattern[str], value: str, seen: dict[str, re.Match[str] | None]
-) -> re.Match[str] | None:
-    """The pattern's first match in the first word of the value that has one, each word's
-    result kept in `seen` (bounded) across calls; for `matches_within_words` patterns, whose
-    first match in a value lies in its first word with a match.
+def _rule_by_word(pattern: re.Pattern[str], value: str, matcher: _Matcher) -> CleanupRule | None:
+    """The rule of the class pattern's first match in the first word of the value that has
+    one, each word's rule kept (bounded) across calls; for `matches_within_words` patterns,
+    whose first match in a value lies in its first word with a match.
 
     (For the rules' large class pattern, whose words recur across pages, cheaper than
     `words_matching`'s scan of each page's words; for the small markup patterns, dearer.)
     """
+    seen = matcher.words
     for word in value.split():
-        match = seen.get(word, _UNSEEN)
-        if match is _UNSEEN:
+        rule = seen.get(word, _UNSEEN)
+        if rule is _UNSEEN:
             if len(seen) >= _SEEN_TEXTS:
                 seen.clear()
-            match = seen[word] = pattern.search(word)
-        if match is not None:
-            return cast(re.Match[str], match)
+            match = pattern.search(word)
+            rule = seen[word] = matcher.rule(match) if match is not None else None
+        if rule is not None:
+            return cast(CleanupRule, rule)
     return None
 
 
@@ -886,7 +889,7 @@ def _match_texts(
 ) -> None:
     # One regex over the start of each text run, not one per element and rule: a block's
     # text always starts with some element's first text run.
-    match_text = matcher.match_text
+    text_rule = matcher.text_rule
     limit = max(r.max_chars for r in matcher.rules if r.texts)
     # (a label whose text goes on in the next run, "<b>Read more</b>: <a>…</a>", is left to
     # the paragraph pass: matching each short run again with the runs after it cost a fifth
@@ -894,15 +897,14 @@ def _match_texts(
     for node in cast(list[Any], _TEXT_NODES(scope)):  # "smart" strings with getparent()
         if not node.is_text or len(node) > limit:
             continue
-        match = match_text(str(node))
-        if match is None:
+        rule = text_rule(str(node))
+        if rule is None:
             continue
-        rule = matcher.rule(match)
         block = _block_for(node.getparent(), rule, scope)
         if block is None or (block in doomed and (doomed[block].audit or not rule.audit)):
             continue
         # the whole block's text must match, not just its first text run
-        if match_text(_text_of(block)) is not None:
+        if text_rule(_text_of(block)) is not None:
             _claim(doomed, block, rule)
 
 
@@ -962,8 +964,7 @@ def filter_paragraphs(
     kept: list[str] = []
     removals: list[Removal] = []
     for paragraph in paragraphs:
-        match = matcher.match_text(paragraph)
-        rule = matcher.rule(match) if match is not None else None
+        rule = matcher.text_rule(paragraph)
         if rule is None or len(paragraph) > rule.max_chars:
             kept.append(paragraph)
         elif rule.audit:
