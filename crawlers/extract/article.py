@@ -623,16 +623,10 @@ def _by_markup(marks: _Marks, pattern: re.Pattern[str], tags: frozenset[str]) ->
     return [el for el, tag, key in triples if key in found and tag in tags]
 
 
-# whether a markup pattern's matches lie within words (see `matches_within_words`)
-_WITHIN_WORDS: dict[re.Pattern[str], bool] = {}
-
-
 def _matching_keys(pattern: re.Pattern[str], keys: set[str]) -> set[str]:
     """The class keys in which the pattern finds a match: the keys' words in one scan where
     no match can span a space, else each key whole."""
-    if pattern not in _WITHIN_WORDS:
-        _WITHIN_WORDS[pattern] = matches_within_words(pattern.pattern)
-    if not _WITHIN_WORDS[pattern]:
+    if not matches_within_words(pattern.pattern):
         return {key for key in keys if pattern.search(key)}
     hits = words_matching(pattern, keys).keys()
     return {key for key in keys if not hits.isdisjoint(key.split())} if hits else set()

@@ -840,32 +840,22 @@ def _class_rule(value: str, attr: str, matcher: _Matcher) -> tuple[CleanupRule, 
     if matcher.classes is None:
         return None
     lowered = value.lower()
-    if matcher.by_word:
-        rule = _rule_by_word(matcher.classes, lowered, matcher)
-    else:
+    if not matcher.by_word:
         match = matcher.classes.search(lowered)
-        rule = matcher.rule(match) if match is not None else None
-    return (rule, False) if rule is not None else None
-
-
-def _rule_by_word(pattern: re.Pattern[str], value: str, matcher: _Matcher) -> CleanupRule | None:
-    """The rule of the class pattern's first match in the first word of the value that has
-    one, each word's rule kept (bounded) across calls; for `matches_within_words` patterns,
-    whose first match in a value lies in its first word with a match.
-
-    (For the rules' large class pattern, whose words recur across pages, cheaper than
-    `words_matching`'s scan of each page's words; for the small markup patterns, dearer.)
-    """
-    seen = matcher.words
-    for word in value.split():
-        rule = seen.get(word, _UNSEEN)
+        return (matcher.rule(match), False) if match is not None else None
+    # the first word with a match holds the value's first match: no pattern spans a space.
+    # (Each word's rule kept across pages: the words recur, and for this large pattern that
+    # is cheaper than `words_matching`'s scan of each page's words.)
+    words = matcher.words
+    for word in lowered.split():
+        rule = words.get(word, _UNSEEN)
         if rule is _UNSEEN:
-            if len(seen) >= _SEEN_TEXTS:
-                seen.clear()
-            match = pattern.search(word)
-            rule = seen[word] = matcher.rule(match) if match is not None else None
+            if len(words) >= _SEEN_TEXTS:
+                words.clear()
+            match = matcher.classes.search(word)
+            rule = words[word] = matcher.rule(match) if match is not None else None
         if rule is not None:
-            return cast(CleanupRule, rule)
+            return cast(CleanupRule, rule), False
     return None
 
 
