@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import types
 from pathlib import Path
 
 import lxml.html
@@ -15,7 +16,14 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from crawlers.extract.article import extract_article
-from crawlers.extract.xpathguard import REGEXP_NS, GuardedXPath, guard_path, guarded, install
+from crawlers.extract.xpathguard import (
+    REGEXP_NS,
+    GuardedXPath,
+    guard_path,
+    guarded,
+    install,
+    selects_elements,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -90,6 +98,47 @@ def test_trafilaturas_discard_and_body_expressions_are_guarded_once() -> None:
     assert len(guards) >= 15
     assert install() == 0  # installed at import; a second call finds nothing left to wrap
     assert len(installed()) == len(guards)
+
+
+@pytest.mark.parametrize(
+    ("path", "elements"),
+    [
+        (".//div[re:test(@class, 'a[b]') or @id]", True),
+        ("(.//article)[1]", True),
+        (".//*[@x][.//h1[@y]]//p", True),
+        ("//a[re:test(@class, 'x')]/@href", False),
+        ("//p[@class]/text()", False),
+        ("//a['[']/@b", False),
+    ],
+)
+def test_an_expression_selects_elements_unless_a_step_of_its_own_takes_text(
+    path: str, elements: bool
+) -> None:
+    assert selects_elements(path) is elements
+
+
+def test_install_wraps_module_expressions_and_lists_and_keeps_smart_strings_where_used() -> None:
+    module = types.ModuleType("trafilatura._guard_test")
+    module.HREFS = etree.XPath("//a[re:test(@class, 'x')]/@href", namespaces={"re": REGEXP_NS})
+    module.LINKS = [etree.XPath("//a[re:test(@class, 'x')]", namespaces={"re": REGEXP_NS})]
+    module.PLAIN = etree.XPath("//a[contains(@class, 'x')]")
+    sys.modules[module.__name__] = module
+    try:
+        assert install() == 2
+    finally:
+        del sys.modules[module.__name__]
+    assert isinstance(module.HREFS, GuardedXPath)
+    assert isinstance(module.LINKS[0], GuardedXPath)
+    assert type(module.PLAIN) is etree.XPath  # nothing to guard
+    page = etree.fromstring(
+        '<html><body><a class="x" href="/1">1</a><a href="/2">2</a></body></html>',
+        etree.HTMLParser(),
+    )
+    with guarded():
+        hrefs = module.HREFS(page)
+        assert [el.text for el in module.LINKS[0](page)] == ["1"]
+    assert hrefs == ["/1"]
+    assert hrefs[0].getparent().text == "1"  # an attribute result keeps its element
 
 
 def _same_elements(tree: etree._Element) -> None:
