@@ -7,7 +7,8 @@ attribute or not (an absent attribute is the empty string). A presence check in 
 test, `((@id or @class) and re:test(@id|@class, ...))`, lets libxml2 skip the call, and
 selects the same elements wherever the pattern cannot match the empty string (a pattern that
 can is left as it is); a twin that returns elements only is compiled without lxml's "smart"
-strings, which it would otherwise build for every attribute value it tests. Article extraction on the WCXB pages is ~10 % faster with it (the 181 AEB pages ~5 %), with the
+strings, which it would otherwise build for every attribute value it tests. Article
+extraction is ~10 % faster with it on the WCXB pages (~5 % on the 181 AEB pages), with the
 same output on all 974 benchmark pages. The guarded twins run inside `guarded()` only: code
 elsewhere in the process that calls trafilatura (a user's own, the plain trafilatura the
 extraction benchmark measures) runs trafilatura's own expressions.
