@@ -57,10 +57,22 @@ class LogFormatter(scrapy_logformatter.LogFormatter):
         return _named(super().item_error(item, exception, response, spider), item)
 
 
+class _ItemName:
+    """`item_name(item)`, worked out only if the line is written (most are below LOG_LEVEL)."""
+
+    __slots__ = ("item",)
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+    def __str__(self) -> str:
+        return item_name(self.item)
+
+
 def _named(
     result: scrapy_logformatter.LogFormatterResult, item: Any
 ) -> scrapy_logformatter.LogFormatterResult:
     args = result.get("args")
     if isinstance(args, dict) and "item" in args:
-        result["args"] = {**args, "item": item_name(item)}
+        result["args"] = {**args, "item": _ItemName(item)}
     return result

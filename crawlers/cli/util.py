@@ -122,8 +122,9 @@ def records_at_log_level(crawler: Crawler) -> None:
     """From the crawl's start, loggers make no records below its LOG_LEVEL.
 
     Scrapy's handler drops such records anyway, but building them ("Crawled (200)" and
-    "Scraped from" per page, trafilatura's debug lines) is ~3 % of a crawl's CPU. Scrapy
-    resets the root logger's level as a crawler starts, hence engine_started; run the
+    "Scraped from" per page and item, trafilatura's debug lines) is ~3-5 % of a crawl's
+    main thread. Scrapy resets the root logger's level as a crawler starts, and its logging
+    config sets its own "scrapy" logger to DEBUG, hence both at engine_started; run the
     crawls inside `root_log_level_kept`.
     """
     from scrapy import signals
@@ -131,17 +132,22 @@ def records_at_log_level(crawler: Crawler) -> None:
     from crawlers.logformatter import log_level
 
     def started() -> None:
-        logging.getLogger().setLevel(log_level(crawler.settings.get("LOG_LEVEL")))
+        level = log_level(crawler.settings.get("LOG_LEVEL"))
+        logging.getLogger().setLevel(level)
+        scrapy_log = logging.getLogger("scrapy")
+        if scrapy_log.level < level:  # a level set above the crawl's stays
+            scrapy_log.setLevel(level)
 
     crawler.signals.connect(started, signals.engine_started, weak=False)
 
 
 @contextmanager
 def root_log_level_kept() -> Iterator[None]:
-    """The root logger's level is what it was once the block ends."""
-    root = logging.getLogger()
-    before = root.level
+    """The root and "scrapy" loggers' levels are what they were once the block ends."""
+    loggers = [logging.getLogger(), logging.getLogger("scrapy")]
+    before = [log.level for log in loggers]
     try:
         yield
     finally:
-        root.setLevel(before)
+        for log, level in zip(loggers, before, strict=True):
+            log.setLevel(level)
