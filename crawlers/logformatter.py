@@ -68,6 +68,8 @@ class _ItemName:
     def __str__(self) -> str:
         return item_name(self.item)
 
+    __repr__ = __str__  # a "%(item)r" line names the item too, never dumps it
+
 
 def _named(
     result: scrapy_logformatter.LogFormatterResult, item: Any

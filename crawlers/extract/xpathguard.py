@@ -102,7 +102,7 @@ def selects_elements(path: str) -> bool:
     return _STRING_STEP.search(path) is None
 
 
-def _twin(original: etree.XPath) -> etree.XPath | None:
+def _twin(original: etree.XPath, probe: etree._Element) -> etree.XPath | None:
     path = guard_path(original.path)
     if path == original.path:
         return None
@@ -111,7 +111,6 @@ def _twin(original: etree.XPath) -> etree.XPath | None:
         # its element; an expression that returns elements only has no use for them
         smart = not selects_elements(path)
         twin = etree.XPath(path, namespaces={"re": REGEXP_NS}, smart_strings=smart)
-        probe = etree.fromstring(_PROBE, etree.HTMLParser())
         if twin(probe) != original(probe):
             return None
     except (etree.XPathError, TypeError, ValueError):  # a prefix of its own, an odd path
@@ -123,12 +122,13 @@ def install() -> int:
     """Put a `GuardedXPath` in place of each of trafilatura's guardable expressions, in its
     lists and module globals; the number of expressions wrapped (0 once installed)."""
     wrapped: dict[int, GuardedXPath | None] = {}
+    probe = etree.fromstring(_PROBE, etree.HTMLParser())  # one page checks every twin
 
     def wrapper(value: object) -> GuardedXPath | None:
         if type(value) is not etree.XPath:
             return None
         if id(value) not in wrapped:
-            twin = _twin(value)
+            twin = _twin(value, probe)
             wrapped[id(value)] = GuardedXPath(value, twin) if twin is not None else None
         return wrapped[id(value)]
 
