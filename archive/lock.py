@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,6 +22,12 @@ def _lock_path(archive_path: str | os.PathLike[str]) -> Path:
     return Path(f"{os.fspath(archive_path)}.lock")
 
 
+# a holder writes its record just after taking the lock: a second process that finds the
+# lock taken and the record not written yet reads again for this long before giving up
+_RECORD_WAIT_SECONDS = 1.0
+_RECORD_POLL_SECONDS = 0.01
+
+
 def _read_holder(handle: IO[str]) -> dict[str, Any]:
     handle.seek(0)
     try:
@@ -28,6 +35,16 @@ def _read_holder(handle: IO[str]) -> dict[str, Any]:
     except ValueError:
         return {}
     return holder if isinstance(holder, dict) else {}
+
+
+def _written_holder(handle: IO[str]) -> dict[str, Any]:
+    """The holder's record, waited for a moment if the lock was taken an instant ago."""
+    deadline = time.monotonic() + _RECORD_WAIT_SECONDS
+    holder = _read_holder(handle)
+    while not holder and time.monotonic() < deadline:
+        time.sleep(_RECORD_POLL_SECONDS)
+        holder = _read_holder(handle)
+    return holder
 
 
 class ArchiveLock:
@@ -54,7 +71,7 @@ class ArchiveLock:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(handle)
+            holder = _written_holder(handle)
             handle.close()
             raise ArchiveLockedError(self.archive_path, holder) from None
         handle.seek(0)

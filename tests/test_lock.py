@@ -34,6 +34,31 @@ def test_second_holder_is_refused_with_who_and_since(tmp_path: Path) -> None:
         pass
 
 
+def test_a_lock_taken_an_instant_ago_is_reported_with_its_holder(tmp_path: Path) -> None:
+    import fcntl
+    import json
+    import threading
+
+    archive_path = tmp_path / "news.db"
+    # another process has just taken the lock and not yet written who it is
+    with (tmp_path / "news.db.lock").open("a+", encoding="utf-8") as taken:
+        fcntl.flock(taken.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        def write_record() -> None:
+            taken.write(json.dumps({"pid": 4242, "host": "h", "since": "now"}))
+            taken.flush()
+
+        timer = threading.Timer(0.1, write_record)
+        timer.start()
+        try:
+            with pytest.raises(ArchiveLockedError) as refused:
+                ArchiveLock(archive_path).acquire()
+        finally:
+            timer.join()
+    assert refused.value.holder["pid"] == 4242
+    assert "PID 4242 on h" in str(refused.value)
+
+
 def test_lock_of_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     path = tmp_path / "news.db"
     code = (
