@@ -14,7 +14,11 @@ from crawlers.extract.article import EXTRACTOR_VERSION
 from crawlers.extract.cleanup import CleanupRule
 from crawlers.jobs import ArticleJob, ArticleResult, extract_article_page
 from crawlers.pool import ExtractionPool, PoolError
-from crawlers.settings import TEASERFEED_EXTRACT_TIMEOUT, TEASERFEED_WORKERS
+from crawlers.settings import (
+    TEASERFEED_EXTRACT_TIMEOUT,
+    TEASERFEED_WORKER_NICE,
+    TEASERFEED_WORKERS,
+)
 from crawlers.sites import SiteConfig
 
 __all__ = ["ReextractStats", "reextract", "stored_configs"]
@@ -73,15 +77,16 @@ def reextract(
     has a stored page. `configs` give each source's `strip` selectors (default: as stored in
     the archive); `rules` replace the global cleanup rules (default: crawlers/extract/rules.toml).
     `workers` extraction processes (default TEASERFEED_WORKERS, one per core; 0: inline),
-    each page within `timeout` seconds (default TEASERFEED_EXTRACT_TIMEOUT); results are
-    written in page order, in batches. A page whose re-extraction finds no body, or whose
-    worker died or overran, leaves its article as it was. Never fetches.
+    each page within `timeout` seconds (default TEASERFEED_EXTRACT_TIMEOUT), at niceness
+    TEASERFEED_WORKER_NICE; results are written in page order, in batches. A page whose
+    re-extraction finds no body, or whose worker died or overran, leaves its article as it
+    was. Never fetches.
     """
     count = TEASERFEED_WORKERS if workers is None else workers
     site_configs = dict(configs) if configs is not None else stored_configs(archive)
     stats = ReextractStats()
     bound = TEASERFEED_EXTRACT_TIMEOUT if timeout is None else timeout
-    with ExtractionPool(count, bound) as pool:
+    with ExtractionPool(count, bound, nice=TEASERFEED_WORKER_NICE) as pool:
         jobs = (
             # decoded as the crawl decoded it: BOM, the encoding it was read with, <meta>
             (

@@ -48,6 +48,15 @@ def _workers(text: str) -> None:
         raise ValueError(f"{text!r} is not 0 (inline) or a number of worker processes")
 
 
+def _niceness(text: str) -> None:
+    try:
+        nice = int(text)
+    except ValueError:
+        nice = -1
+    if not 0 <= nice <= 19:
+        raise ValueError(f"{text!r} is not a niceness from 0 to 19 (added to the workers')")
+
+
 def _seconds(text: str) -> None:
     try:
         seconds = float(text)
@@ -65,6 +74,7 @@ _PARSERS: dict[str, Callable[[str], object]] = {
     "TEASERFEED_RETRY_GONE": parse_duration,
     "TEASERFEED_NOW": _moment,
     "TEASERFEED_WORKERS": _workers,
+    "TEASERFEED_WORKER_NICE": _niceness,
     "TEASERFEED_EXTRACT_TIMEOUT": _seconds,
     "TEASERFEED_BATCH_SECONDS": _seconds,
     "TEASERFEED_ARCHIVE_FAILURE_LOG_LEVEL": _log_level,

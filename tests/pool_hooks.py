@@ -51,6 +51,16 @@ def fail(message: str) -> None:
     raise ValueError(message)
 
 
+def niceness(_: object) -> int:
+    """The worker's scheduling niceness."""
+    return os.nice(0)
+
+
+def length(data: bytes) -> int:
+    """A job with a large argument."""
+    return len(data)
+
+
 def pid(_: object) -> int:
     """The worker's process id."""
     return os.getpid()

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
@@ -114,6 +116,53 @@ def test_closing_fails_what_waits_and_ends_every_worker() -> None:
     assert not [pid for pid in pids if _alive(pid)]
     with pytest.raises(ValueError, match="0 \\(inline\\) or more"):
         ExtractionPool(-1)
+
+
+def test_the_workers_run_at_the_niceness_asked_for() -> None:
+    mine = os.nice(0)
+    with ExtractionPool(1, nice=7) as niced:
+        assert niced.submit(pool_hooks.niceness, None).result(timeout=30) == min(19, mine + 7)
+    with ExtractionPool(1) as plain:
+        assert plain.submit(pool_hooks.niceness, None).result(timeout=30) == mine
+    with pytest.raises(ValueError, match="0 to 19"):
+        ExtractionPool(1, nice=20)
+
+
+def _running(future: Future[Any]) -> None:
+    deadline = time.monotonic() + 30
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # the pool's thread has handed the next job over by now
+
+
+def test_a_page_waiting_in_a_lost_worker_s_pipe_goes_to_its_replacement() -> None:
+    with ExtractionPool(1) as pool:
+        busy = pool.submit(pool_hooks.sleep_for, 5)
+        queued = pool.submit(pool_hooks.pid, None)
+        _running(busy)
+        [worker] = pool.pids
+        assert len(pool._pool[0].jobs) == 2  # the second page waits in the worker's pipe
+        os.kill(worker, signal.SIGKILL)
+        with pytest.raises(WorkerLost, match="killed by SIGKILL"):
+            busy.result(timeout=30)
+        # it never started, so it is not lost: the replacement runs it
+        assert queued.result(timeout=30) not in (worker, os.getpid())
+        assert pool.lost == 1
+
+
+def test_a_large_page_waits_for_a_free_worker_and_time_bounds_still_hold() -> None:
+    # a page too large for the pipe would block the pool's thread in its send until the
+    # worker reads it: the hung page's time bound would never fire
+    with ExtractionPool(1, timeout=1.0) as pool:
+        hung = pool.submit(pool_hooks.sleep_for, 60)
+        large = pool.submit(pool_hooks.length, b"x" * 4_000_000)
+        _running(hung)
+        assert len(pool._pool[0].jobs) == 1
+        started = time.monotonic()
+        with pytest.raises(WorkerLost, match="longer than 1 s"):
+            hung.result(timeout=30)
+        assert time.monotonic() - started < 10
+        assert large.result(timeout=30) == 4_000_000
 
 
 # ---- in a crawl ---------------------------------------------------------------------

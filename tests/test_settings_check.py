@@ -53,6 +53,8 @@ def test_good_values_and_foreign_names_pass() -> None:
         ("TEASERFEED_LISTING_BACKOFF", "90s"),
         ("TEASERFEED_NOW", "2026-11-20T08:00:00+00:00"),
         ("LOG_LEVEL", "debug"),
+        ("TEASERFEED_WORKER_NICE", "0"),
+        ("TEASERFEED_WORKER_NICE", "19"),
         ("MY_ADDON_SETTING", "anything"),  # an add-on's own setting is not ours to judge
     ]:
         check_setting(name, value)
@@ -61,6 +63,9 @@ def test_good_values_and_foreign_names_pass() -> None:
         ("TEASERFEED_NOW", "yesterday"),
         ("TEASERFEED_LISTING_BACKOFF", "soon"),
         ("LOG_LEVEL", "LOUD"),
+        ("TEASERFEED_WORKER_NICE", "20"),
+        ("TEASERFEED_WORKER_NICE", "-5"),
+        ("TEASERFEED_WORKER_NICE", "low"),
     ]:
         with pytest.raises(SettingError, match=f"-s {name}={value}: "):
             check_setting(name, value)

@@ -344,6 +344,7 @@ class TeaserSpider(Spider):
                 workers,
                 self.settings.getfloat("TEASERFEED_EXTRACT_TIMEOUT"),
                 log_level=log_level(self.settings.get("LOG_LEVEL")),
+                nice=self.settings.getint("TEASERFEED_WORKER_NICE"),
             )
             # pages handed to the workers at once: enough to keep each busy, few enough that
             # the rest wait as responses in Scrapy's scraper slot (which then stops downloads)
