@@ -53,10 +53,12 @@ EXTENSIONS = {"crawlers.progress.Progress": 500}
 TEASERFEED_PROGRESS = "auto"
 TEASERFEED_PROGRESS_INTERVAL = 30.0
 
-# Scrapy starts this many asyncio tasks for every response's output; the pipeline only
-# queues items for the writer thread, so the default 100 is pure overhead (~15 % of the
-# crawl's main-thread time at 100, measured with py-spy on benchmarks/crawl.py).
-CONCURRENT_ITEMS = 16
+# Scrapy starts this many asyncio tasks for every response's output, however few items it
+# has (an article page has two); the pipeline only queues items for the writer thread, so
+# more than 2 is pure overhead: benchmarks/crawl.py's main thread spends ~15 % less time at
+# 16 than at Scrapy's 100 and ~10 % less again at 2 than at 16 (raise it for a slow
+# asynchronous pipeline of your own)
+CONCURRENT_ITEMS = 2
 
 # 404s and other error statuses reach the spider's errback so they are recorded.
 HTTPERROR_ALLOW_ALL = False
