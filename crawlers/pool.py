@@ -251,7 +251,7 @@ class ExtractionPool:
             if not future.running() and not future.set_running_or_notify_cancel():
                 continue
             try:
-                data = bytes(ForkingPickler.dumps((fn, arg)))
+                data = ForkingPickler.dumps((fn, arg))
             except Exception as exc:  # an argument pickle cannot carry
                 _fail(future, JobFailed(f"cannot send the page: {exc}"))
                 continue
@@ -264,10 +264,11 @@ class ExtractionPool:
             try:
                 worker.conn.send_bytes(data)
             except (OSError, EOFError):
-                # died: the page never reached it, so it waits for the next worker
+                # died: the page never reached it, so it waits for the next worker; the page
+                # it was running, if any, fails with the worker's exit status
                 with self._lock:
                     self._pending.appendleft(job)
-                self._lose(worker, None)
+                self._lose(worker, self._death(worker) if worker.jobs else None)
                 return True
             worker.jobs.append(job)
             if len(worker.jobs) == 1:
@@ -308,11 +309,7 @@ class ExtractionPool:
             ok, value, records = worker.conn.recv()
         except (OSError, EOFError):
             # the worker died with the page: its exit status says how
-            worker.process.join(1.0)
-            if worker.process.exitcode is None:
-                worker.process.kill()
-                worker.process.join(_STOP_GRACE)
-            self._lose(worker, _exit_reason(worker.process.exitcode))
+            self._lose(worker, self._death(worker))
             return
         except Exception as exc:  # a result pickle cannot rebuild here
             ok, value, records = False, f"cannot read the result: {exc}", []
@@ -326,6 +323,14 @@ class ExtractionPool:
             future.set_result(value)
         else:
             future.set_exception(JobFailed(str(value)))
+
+    def _death(self, worker: _Worker) -> str:
+        """How a worker whose pipe broke ended (killed now if it somehow lives on)."""
+        worker.process.join(1.0)
+        if worker.process.exitcode is None:
+            worker.process.kill()
+            worker.process.join(_STOP_GRACE)
+        return _exit_reason(worker.process.exitcode)
 
     def _lose(self, worker: _Worker, reason: str | None, *, timed_out: bool = False) -> None:
         """Drop a dead (or killed) worker; fail the page it held with the reason."""
