@@ -264,11 +264,15 @@ class ExtractionPool:
             try:
                 worker.conn.send_bytes(data)
             except (OSError, EOFError):
-                # died: the page never reached it, so it waits for the next worker; the page
-                # it was running, if any, fails with the worker's exit status
+                # died: the page never reached it, so it waits for the next worker; a result
+                # it sent before is read, and the page it was running fails with its exit status
                 with self._lock:
                     self._pending.appendleft(job)
-                self._lose(worker, self._death(worker) if worker.jobs else None)
+                with contextlib.suppress(OSError, EOFError):
+                    while worker in self._pool and worker.jobs and worker.conn.poll(0):
+                        self._receive(worker)
+                if worker in self._pool:
+                    self._lose(worker, self._death(worker) if worker.jobs else None)
                 return True
             worker.jobs.append(job)
             if len(worker.jobs) == 1:
