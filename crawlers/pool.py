@@ -1,12 +1,13 @@
 """ExtractionPool: page extraction in worker processes, off the crawl's reactor thread.
 
-Each worker runs one page at a time, within a time bound, with the next one (if small) already
-waiting in its pipe. A worker that overruns its bound is
-killed, one that dies (a segfault, the OOM killer, `kill -9`) is noticed by its exit; either
-is replaced and its page's future fails with `WorkerLost`, which says why. Workers start
-from a fork server (never a fork of the crawl, which runs threads), ignore Ctrl-C (the
-crawl shuts them down once the pages in flight are done) and exit by themselves when the
-crawl's process is gone. With 0 workers the same calls run inline in the calling thread.
+Each worker runs one page at a time, within a time bound, with the next one (if small)
+already waiting in its pipe. A worker that overruns its bound is killed, one that dies (a
+segfault, the OOM killer, `kill -9`) is noticed by its exit; either is replaced, its page's
+future fails with `WorkerLost`, which says why, and the page waiting behind it goes to the
+replacement. Workers start from a fork server (never a fork of the crawl, which runs
+threads), ignore Ctrl-C (the crawl shuts them down once the pages in flight are done) and
+exit by themselves when the crawl's process is gone. With 0 workers the same calls run
+inline in the calling thread.
 """
 
 from __future__ import annotations
