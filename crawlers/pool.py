@@ -130,6 +130,9 @@ class ExtractionPool:
         self._pending: collections.deque[_Job] = collections.deque()
         self._pool: list[_Worker] = []
         self._closing = False
+        # the pickle of a page put back for being too large to wait in a pipe, kept for its
+        # next try (by the job's future) so it is not pickled again at every dispatch
+        self._encoded: tuple[Future[Any], Any] | None = None
         self._wake_r, self._wake_w = os.pipe()
         self._thread: threading.Thread | None = None
         if workers:
@@ -251,16 +254,21 @@ class ExtractionPool:
             # a job put back (its worker died before taking it) is running already
             if not future.running() and not future.set_running_or_notify_cancel():
                 continue
-            try:
-                data = ForkingPickler.dumps((fn, arg))
-            except Exception as exc:  # an argument pickle cannot carry
-                _fail(future, JobFailed(f"cannot send the page: {exc}"))
-                continue
+            encoded, self._encoded = self._encoded, None
+            if encoded is not None and encoded[0] is future:
+                data = encoded[1]
+            else:
+                try:
+                    data = ForkingPickler.dumps((fn, arg))
+                except Exception as exc:  # an argument pickle cannot carry
+                    _fail(future, JobFailed(f"cannot send the page: {exc}"))
+                    continue
             if worker.jobs and len(data) > _QUEUED_BYTES:
                 # too large to wait in the pipe: the send would block this thread (and with
                 # it every other worker's results and time bounds) until the worker is free
                 with self._lock:
                     self._pending.appendleft(job)
+                self._encoded = (future, data)
                 return False
             try:
                 worker.conn.send_bytes(data)
@@ -295,8 +303,7 @@ class ExtractionPool:
                 self._receive(worker)
         for sentinel, worker in sentinels.items():
             if sentinel in ready and worker in self._pool:
-                worker.process.join(0.5)
-                self._lose(worker, _exit_reason(worker.process.exitcode))
+                self._lose(worker, self._death(worker))
         now = time.monotonic()
         for worker in list(self._pool):
             if worker.deadline is not None and worker.deadline <= now and worker.jobs:
@@ -355,6 +362,7 @@ class ExtractionPool:
             worker.jobs.clear()
 
     def _shutdown(self) -> None:
+        self._encoded = None
         with self._lock:
             self._closing = True
             pending, self._pending = list(self._pending), collections.deque()
